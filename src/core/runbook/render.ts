@@ -32,7 +32,8 @@ export function text(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value === undefined) return '';
   if (value === null || typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return value.toString();
+  return typeof value === 'symbol' ? value.toString() : 'function';
 }
 
 export function renderValueForPeople(value: unknown): string {
