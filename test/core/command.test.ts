@@ -1,0 +1,161 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { editDistance, parseCommand, type ParseResult } from '../../src/core/command/parse.js';
+import { helpText, SUBCOMMANDS } from '../../src/core/command/vocabulary.js';
+
+const ok = (command: unknown): ParseResult => ({ ok: true, command } as ParseResult);
+
+describe('parseCommand: commands that parse', () => {
+  it.each<[string, ParseResult]>([
+    ['', ok({ name: 'help' })],
+    ['   \t ', ok({ name: 'help' })],
+    ['help', ok({ name: 'help' })],
+    ['HELP', ok({ name: 'help' })],
+    ['status', ok({ name: 'status' })],
+    ['  Status  ', ok({ name: 'status' })],
+    ['setup', ok({ name: 'setup', options: {} })],
+    ['SeTuP --cloud gcchigh', ok({ name: 'setup', options: { cloud: 'gcchigh' } })],
+    ['setup --cloud=21vianet', ok({ name: 'setup', options: { cloud: '21vianet' } })],
+    ['setup --cloud Moon', ok({ name: 'setup', options: { cloud: 'Moon' } })],
+    ['setup --identity "Exchange Online" --cloud worldwide', ok({ name: 'setup', options: { identity: 'Exchange Online', cloud: 'worldwide' } })],
+    ["setup --identity 'Exchange Online'", ok({ name: 'setup', options: { identity: 'Exchange Online' } })],
+    ['setup --identity “Exchange Online”', ok({ name: 'setup', options: { identity: 'Exchange Online' } })],
+    ['setup --identity ‘Exchange Online’', ok({ name: 'setup', options: { identity: 'Exchange Online' } })],
+    ['setup --identity=“Exchange Online”', ok({ name: 'setup', options: { identity: 'Exchange Online' } })],
+    ['setup --identity O’Brien', ok({ name: 'setup', options: { identity: 'O’Brien' } })],
+    ['setup --identity "it\'s here"', ok({ name: 'setup', options: { identity: "it's here" } })],
+    ['setup --identity ""', ok({ name: 'setup', options: { identity: '' } })],
+    ['setup --identity "--cloud"', ok({ name: 'setup', options: { identity: '--cloud' } })],
+    ['setup --identity -x', ok({ name: 'setup', options: { identity: '-x' } })],
+    ['setup —cloud gcchigh', ok({ name: 'setup', options: { cloud: 'gcchigh' } })],
+    ['setup --CLOUD gcchigh', ok({ name: 'setup', options: { cloud: 'gcchigh' } })],
+    ['setup\u00a0--cloud\u00a0gcchigh', ok({ name: 'setup', options: { cloud: 'gcchigh' } })],
+    ['plan --cloud worldwide', ok({ name: 'plan', options: { cloud: 'worldwide' } })],
+    ['verify --identity x', ok({ name: 'verify', options: { identity: 'x' } })],
+    ['rollback', ok({ name: 'rollback' })],
+    ['rollback run-1a2b', ok({ name: 'rollback', runId: 'run-1a2b' })],
+    ['history', ok({ name: 'history', limit: 10 })],
+    ['history 5', ok({ name: 'history', limit: 5 })],
+    ['history 100', ok({ name: 'history', limit: 100 })],
+    ['history 1', ok({ name: 'history', limit: 1 })],
+    ['cancel req_42', ok({ name: 'cancel', requestId: 'req_42' })],
+    ['"setup"', ok({ name: 'setup', options: {} })],
+  ])('%j', (input, expected) => {
+    expect(parseCommand(input)).toEqual(expected);
+  });
+});
+
+describe('parseCommand: refusals name what is wrong', () => {
+  it.each<[string, RegExp]>([
+    ['stup', /^unknown subcommand "stup"; did you mean `setup`\? usage: `\/lync-exo setup \[--cloud/],
+    ['rollbak', /did you mean `rollback`\?/],
+    ['hisotry 3', /did you mean `history`\?/],
+    ['STATSU', /did you mean `status`\?/],
+    ['deploy', /^unknown subcommand "deploy"; subcommands: setup, plan, status, verify, rollback, history, cancel, help/],
+    ['--cloud gcchigh', /^unknown subcommand "--cloud"/],
+    ['setup --identity "Exchange Online', /^the quote " before "Exchange Online" is never closed$/],
+    ['setup --identity “Exchange', /^the quote “ before "Exchange" is never closed$/],
+    ["setup --identity O'Brien", /^the quote ' before "Brien" is never closed$/],
+    ['setup --identity "', /^the quote " at the end is never closed$/],
+    ['setup --region emea', /^setup has no option "--region" \(options: --cloud, --identity\)$/],
+    ['setup --colour red', /^setup has no option "--colour"; did you mean --cloud\?/],
+    ['setup --clod gcchigh', /^setup has no option "--clod"; did you mean --cloud\? \(options: --cloud, --identity\)$/],
+    ['setup --cloud gcchigh --cloud worldwide', /^--cloud is given twice$/],
+    ['setup --cloud=a --CLOUD b', /^--cloud is given twice$/],
+    ['setup --identity', /^--identity needs a value: --identity NAME$/],
+    ['setup --identity=', /^--identity needs a value/],
+    ['setup --cloud --identity x', /^--cloud needs a value: --cloud worldwide\|21vianet\|gcchigh$/],
+    ['setup -cloud gcchigh', /^unknown option "-cloud": options start with two dashes/],
+    ['setup now', /^setup takes no argument but options; unexpected "now"; usage:/],
+    ['plan a b', /^plan takes no arguments but options; unexpected "a", "b"/],
+    ['status --cloud gcchigh', /^status takes no options; got "--cloud"/],
+    ['status now', /^status takes no arguments; got "now"$/],
+    ['help me', /^help takes no arguments; got "me"$/],
+    ['history 0', /^history takes a whole number from 1 to 100; got "0"$/],
+    ['history 101', /got "101"$/],
+    ['history -3', /got "-3"$/],
+    ['history 2.5', /got "2\.5"$/],
+    ['history ten', /got "ten"$/],
+    ['history 1 2', /^history takes one number; unexpected "2"/],
+    ['cancel', /^cancel needs the id of a pending request; usage: `\/lync-exo cancel REQUEST_ID`$/],
+    ['cancel a b', /^cancel takes one request id; unexpected "b"$/],
+    ['cancel "bad id"', /^"bad id" is not a request id/],
+    [`cancel ${'a'.repeat(41)}`, /is not a request id \(letters, digits, - and _, at most 40\)$/],
+    ['rollback ../etc', /^"\.\.\/etc" is not a run id/],
+    ['rollback a b', /^rollback takes at most one run id; unexpected "b"/],
+    ['rollback --cloud x', /^rollback takes no options/],
+    ['setup\u0000', /^unknown subcommand "setup\\u0000"/],
+    [`cancel ${'z'.repeat(100)}`, /^"z{40}…" is not a request id/],
+  ])('%j', (input, message) => {
+    const r = parseCommand(input);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.message).toMatch(message);
+  });
+
+  it('refuses text longer than any command needs, before reading it', () => {
+    expect(parseCommand(`x${'y'.repeat(5000)}`)).toEqual({ ok: false, message: 'the command is 5001 characters long; at most 4000' });
+  });
+
+  it('uses the configured command name in usage', () => {
+    const r = parseCommand('cancel', '/lync');
+    expect(!r.ok && r.message).toMatch(/`\/lync cancel REQUEST_ID`/);
+  });
+});
+
+describe('vocabulary', () => {
+  it('lists every subcommand with its usage, marking the ones that need approval', () => {
+    const help = helpText('/lync-exo');
+    expect(help.split('\n')).toHaveLength(SUBCOMMANDS.length + 1);
+    expect(help).toContain('`/lync-exo setup [--cloud worldwide|21vianet|gcchigh] [--identity NAME]`: read the current state');
+    expect(help).toMatch(/`\/lync-exo rollback \[RUN_ID\]`: .*\(needs approval\)/);
+    expect(help).toContain('`/lync-exo cancel REQUEST_ID`');
+    expect(SUBCOMMANDS.filter((s) => s.approval).map((s) => s.name)).toEqual(['setup', 'rollback']);
+  });
+
+  it('parses every subcommand name it lists', () => {
+    for (const s of SUBCOMMANDS) expect(parseCommand(s.name).ok || s.name === 'cancel').toBe(true);
+  });
+
+  it.each([
+    ['stup', 'setup', 1],
+    ['hisotry', 'history', 1],
+    ['abcd', 'abcd', 0],
+    ['ab', 'ba', 1],
+    ['ca', 'abc', 3], // optimal string alignment: no edit inside a swapped pair
+    ['', 'help', 4],
+  ])('edit distance %s → %s is %i', (a, b, d) => {
+    expect(editDistance(a, b)).toBe(d);
+  });
+});
+
+describe('parseCommand properties', () => {
+  const wellFormed = (r: ParseResult) => (r.ok ? typeof r.command.name === 'string' : typeof r.message === 'string' && r.message.length > 0);
+
+  it('never throws, and answers either a command or a message, on any text', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('"', "'", '“', '”', '‘', '’', ' ', '-', '=', 'a', '\u0000', '\ud800', '\udc00') })), (text) => {
+        expect(wellFormed(parseCommand(text))).toBe(true);
+        for (const sub of ['setup ', 'history ', 'cancel ', 'rollback ', 'setup --identity ']) expect(wellFormed(parseCommand(sub + text))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('copes with huge text and lone surrogates', () => {
+    expect(wellFormed(parseCommand('setup --identity "'.padEnd(100_000, 'x')))).toBe(true);
+    expect(wellFormed(parseCommand('\ud800 \udfff "\udc00'))).toBe(true);
+    expect(wellFormed(parseCommand('\u0000'.repeat(100_000)))).toBe(true);
+  });
+
+  it('gives back an identity quoted in setup --identity "…" as typed', () => {
+    const identity = fc
+      .string({ unit: fc.constantFrom(...'abcXYZ019 .-_$()`@#&;:/\\äö漢😀'.split(/(?:)/u)), minLength: 1, maxLength: 60 })
+      .filter((s) => !/["'“”„‟‘]/.test(s));
+    fc.assert(
+      fc.property(identity, fc.constantFrom(['"', '"'], ['“', '”'], ["'", "'"], ['‘', '’']), (id, [open, close]) => {
+        expect(parseCommand(`setup --identity ${open}${id}${close}`)).toEqual({ ok: true, command: { name: 'setup', options: { identity: id } } });
+        expect(parseCommand(`plan --identity=${open}${id}${close} --cloud gcchigh`)).toEqual({ ok: true, command: { name: 'plan', options: { identity: id, cloud: 'gcchigh' } } });
+      }),
+    );
+  });
+});
