@@ -1,0 +1,34 @@
+// Every View the core emits, as a Slack message: fallback text (notifications, screen readers) plus blocks.
+import type { View } from '../../core/ports.js';
+import { renderHistory } from './history.js';
+import { type Block, clip, LIMITS, section } from './kit.js';
+import { renderPlan, type RenderOptions } from './plan.js';
+import { renderNothingToChange, renderRefusedPlan } from './refusals.js';
+import { renderReport } from './report.js';
+import { renderRun } from './run.js';
+
+export type { Block, RenderOptions };
+
+export function renderView(view: View, opts: RenderOptions = { command: '/lync-exo' }): { text: string; blocks: Block[] } {
+  const out = renderKind(view, opts);
+  return { text: clip(out.text, LIMITS.fallback), blocks: out.blocks };
+}
+
+function renderKind(view: View, opts: RenderOptions): { text: string; blocks: Block[] } {
+  switch (view.kind) {
+    case 'plan':
+      return renderPlan(view.request, view.rule, view.dryRun, opts);
+    case 'refused-plan':
+      return renderRefusedPlan(view.runbook, view.requester, view.plan);
+    case 'nothing-to-change':
+      return renderNothingToChange(view.runbook, view.requester, view.plan, opts.command);
+    case 'run':
+      return renderRun(view.run);
+    case 'report':
+      return renderReport(view);
+    case 'history':
+      return renderHistory(view.requests, view.runs);
+    case 'text':
+      return { text: view.text, blocks: [section(view.text)] };
+  }
+}

@@ -1,0 +1,73 @@
+// A step result as Block Kit: status, duration, the cmdlet lines, and what the step found (replicas, Edge
+// comparison, objects read), then the error and what to check. Shared by the run message and reports.
+import type { EdgeRow, ReplicaRow, StepResult, StepStatus } from '../../core/records.js';
+import { renderValueForPeople } from '../../core/runbook/render.js';
+import { type Block, code, duration, esc, section, table } from './kit.js';
+
+export const STEP_EMOJI: Record<StepStatus, string> = {
+  pending: ':white_small_square:',
+  running: ':arrows_counterclockwise:',
+  succeeded: ':white_check_mark:',
+  failed: ':x:',
+  skipped: ':fast_forward:',
+  'no-op': ':heavy_equals_sign:',
+};
+
+export const ACTION_WORDS: Record<string, string> = {
+  create: '+ create',
+  change: '~ change',
+  'no-op': '= no-op',
+  replace: '-/+ replace',
+  remove: '- remove',
+};
+
+const mark = (ok: boolean): string => (ok ? '✓' : '✗');
+
+export function replicaLines(replicas: ReplicaRow[]): string[] {
+  return table([['replica', 'up to date', 'last report'], ...replicas.map((r) => [r.fqdn, r.upToDate ? 'yes' : 'NO', r.lastStatusReport ?? '(never)'])]);
+}
+
+export function edgeLines(edges: EdgeRow[]): string[] {
+  const rows: string[][] = [['agent', 'property', 'expected', 'actual', '']];
+  for (const e of edges) {
+    if (e.error && e.checks.length === 0) rows.push([e.agent, '(not read)', '', e.error, mark(false)]);
+    for (const c of e.checks) rows.push([e.agent, c.property, renderValueForPeople(c.expected), renderValueForPeople(c.actual), mark(c.ok)]);
+  }
+  return table(rows);
+}
+
+function objectLines(objects: NonNullable<StepResult['objects']>): string[] {
+  const lines: string[] = [];
+  for (const o of objects) {
+    lines.push(`# ${o.agent}: ${o.items.length} object${o.items.length === 1 ? '' : 's'}`);
+    for (const item of o.items) {
+      const name = item.Identity === undefined ? '' : renderValueForPeople(item.Identity);
+      lines.push(`- ${name}`);
+      for (const [k, v] of Object.entries(item)) if (k !== 'Identity') lines.push(`    ${k}: ${renderValueForPeople(v)}`);
+    }
+  }
+  return lines;
+}
+
+export function stepHeading(step: StepResult): string {
+  const agents = [...new Set(step.invocations.map((i) => i.agent).filter((a): a is string => !!a))];
+  const parts = [`${STEP_EMOJI[step.status]} *${esc(step.title)}*`];
+  if (step.action) parts.push(`\`${ACTION_WORDS[step.action] ?? step.action}\``);
+  parts.push(`role ${step.role}${agents.length ? ` on ${agents.join(', ')}` : ''}`);
+  parts.push(step.status === 'no-op' ? 'already as desired' : step.status);
+  if (step.durationMs !== undefined) parts.push(duration(step.durationMs));
+  return parts.join(' · ');
+}
+
+/** One section per step (Slack clips it at 3,000 characters, with a note). */
+export function stepBlock(step: StepResult): Block {
+  const parts = [stepHeading(step)];
+  const lines = step.invocations.map((i) => i.line);
+  if (lines.length) parts.push(code(lines));
+  if (step.replicas?.length) parts.push(code(replicaLines(step.replicas)));
+  if (step.edges?.length) parts.push(code(edgeLines(step.edges)));
+  if (step.objects?.length) parts.push(code(objectLines(step.objects)));
+  if (step.error) parts.push(`:warning: ${esc(step.error)}`);
+  if (step.hints?.length) parts.push(['*What to check:*', ...step.hints.map((h) => `• ${esc(h)}`)].join('\n'));
+  return section(parts.join('\n'));
+}
