@@ -106,7 +106,7 @@ function planSettings(step: SettingsStep, target: Properties, state: PreState, r
     target: current ? text(current.Identity) : 'Global',
     changes,
     invocations: changes.length ? [{ cmdlet: step.cmdlet, parameters }] : [],
-    expected: null,
+    expected: { key: 'Identity', keyValue: current ? text(current.Identity) : 'Global', properties: target },
   };
 }
 

@@ -1,0 +1,65 @@
+// Composition: the pieces every front end (Slack, console, tests) wires the same way.
+import type { Logger } from 'pino';
+import { PowerShellAgent } from './agent/session.js';
+import { cmdletAllowlist, loadRunbooks, type Runbooks } from './config/runbooks.js';
+import { backgroundScheduler, staticAgentPool, systemClock, type AgentPool, type Clock, type Directory, type Notifier, type Scheduler } from './core/ports.js';
+import type { PolicyConfig } from './core/policy.js';
+import { LyncExoService } from './core/service.js';
+import { memoryStore, type Store } from './core/store.js';
+import type { Role } from './core/types.js';
+
+export interface EmbeddedAgentOptions {
+  name: string;
+  roles: readonly Role[];
+  executable: string;
+  module: string;
+  env?: Record<string, string | undefined>;
+  invocationTimeoutMs?: number;
+}
+
+export function embeddedAgent(options: EmbeddedAgentOptions, runbooks: Runbooks, logger: Logger): PowerShellAgent {
+  return new PowerShellAgent({ ...options, allowlist: cmdletAllowlist(runbooks), logger });
+}
+
+export interface ComposeOptions {
+  policy: PolicyConfig;
+  agents: AgentPool;
+  notifier: Notifier;
+  directory: Directory;
+  log: Logger;
+  runbooks?: Runbooks;
+  store?: Store;
+  clock?: Clock;
+  scheduler?: Scheduler;
+  commandName?: string;
+  newId?: (prefix: 'r' | 'run') => string;
+}
+
+export interface Composition {
+  service: LyncExoService;
+  store: Store;
+  scheduler: Scheduler;
+  runbooks: Runbooks;
+}
+
+export function compose(options: ComposeOptions): Composition {
+  const runbooks = options.runbooks ?? loadRunbooks();
+  const store = options.store ?? memoryStore();
+  const scheduler = options.scheduler ?? backgroundScheduler((name, err) => options.log.error({ err, work: name }, 'background work failed'));
+  const service = new LyncExoService({
+    runbooks,
+    store,
+    agents: options.agents,
+    notifier: options.notifier,
+    directory: options.directory,
+    clock: options.clock ?? systemClock,
+    scheduler,
+    policy: options.policy,
+    log: options.log,
+    commandName: options.commandName,
+    newId: options.newId,
+  });
+  return { service, store, scheduler, runbooks };
+}
+
+export { staticAgentPool };

@@ -1,0 +1,132 @@
+// Requests, runs and their results: what the store keeps and the views show.
+import type { InputValues } from './runbook/inputs.js';
+import type { Plan, PreState } from './runbook/planner.js';
+import type { InvocationFailure, Role } from './types.js';
+
+/** Where a message lives, so it can be updated in place (Slack: channel + ts; console: an id). */
+export interface MessageRef {
+  channel: string;
+  ts: string;
+}
+
+export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
+
+export interface Approval {
+  user: string;
+  at: string;
+}
+
+export interface RequestRecord {
+  id: string;
+  runbook: string;
+  deployment: string;
+  requester: string;
+  channel: string;
+  values: InputValues;
+  plan: Plan;
+  /** rollback: the run it undoes */
+  rollbackOf?: string;
+  status: RequestStatus;
+  approvals: Approval[];
+  /** who denied or cancelled, and why */
+  decidedBy?: string;
+  reason?: string;
+  runId?: string;
+  createdAt: string;
+  expiresAt: string;
+  decidedAt?: string;
+  message?: MessageRef;
+}
+
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'no-op';
+
+export interface InvocationRecord {
+  line: string;
+  agent?: string;
+  ok?: boolean;
+  durationMs?: number;
+  error?: InvocationFailure;
+}
+
+export interface ReplicaRow {
+  fqdn: string;
+  upToDate: boolean;
+  lastStatusReport: string | null;
+  lastUpdateCreation: string | null;
+  productVersion: string | null;
+}
+
+export interface PropertyCheck {
+  property: string;
+  expected: unknown;
+  actual: unknown;
+  ok: boolean;
+}
+
+export interface EdgeRow {
+  agent: string;
+  ok: boolean;
+  /** the provider is absent (expected or not) */
+  found: boolean;
+  checks: PropertyCheck[];
+  error?: string;
+}
+
+export interface StepResult {
+  stepId: string;
+  title: string;
+  role: Role;
+  kind: 'change' | 'replication' | 'edge-check' | 'read';
+  action?: string;
+  status: StepStatus;
+  durationMs?: number;
+  invocations: InvocationRecord[];
+  replicas?: ReplicaRow[];
+  edges?: EdgeRow[];
+  /** read steps: the objects read, per agent */
+  objects?: { agent: string; items: Record<string, unknown>[] }[];
+  /** what failed and what to check */
+  error?: string;
+  hints?: string[];
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'refused' | 'interrupted' | 'stopped';
+
+export interface RunRecord {
+  id: string;
+  requestId: string;
+  runbook: string;
+  deployment: string;
+  channel: string;
+  requester: string;
+  approvers: string[];
+  status: RunStatus;
+  startedAt: string;
+  finishedAt?: string;
+  /** the state read when the run started: what a rollback restores */
+  preState?: PreState;
+  values: InputValues;
+  steps: StepResult[];
+  /** why the run stopped or was refused, in one line */
+  summary?: string;
+  message?: MessageRef;
+}
+
+export interface LockHolder {
+  deployment: string;
+  runId: string;
+  requestId: string;
+  requester: string;
+  since: string;
+}
+
+export interface AuditRecord {
+  at: string;
+  actor: string;
+  action: string;
+  channel?: string;
+  requestId?: string;
+  runId?: string;
+  fingerprint?: string;
+  detail?: string;
+}
