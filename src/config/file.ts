@@ -1,0 +1,158 @@
+// Policy and topology from one YAML file (lync-exo.yml), validated at start-up. Objects are strict so that a typo
+// in a key is an error rather than a setting silently left at its default.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { closestName } from '../core/command/parse.js';
+import { ROLES, type Role } from '../core/types.js';
+import { ConfigError, describeIssues } from './runbooks.js';
+
+/** A strict object whose unknown keys are named, with the nearest known key when one is close. */
+function strict<T extends z.ZodRawShape>(shape: T) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code !== 'unrecognized_keys') return undefined;
+      return issue.keys
+        .map((k) => {
+          const guess = closestName(k, known);
+          return `unknown key "${k}"${guess ? ` (did you mean "${guess}"?)` : ''}; known keys: ${known.join(', ')}`;
+        })
+        .join('; ');
+    },
+  });
+}
+
+const userId = z.string().regex(/^[UW][A-Z0-9]{6,}$/, 'a Slack user id such as U0123ABCDEF (not a name or @mention)');
+const groupId = z.string().regex(/^S[A-Z0-9]{6,}$/, 'a Slack user group id such as S0123ABCDEF (not a @handle)');
+const channelId = z.string().regex(/^[CGD][A-Z0-9]{6,}$/, 'a Slack channel id such as C0123ABCDEF (not a #name)');
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ., _ and -, starting with a letter or digit');
+const role = z.enum(ROLES as [Role, ...Role[]], { error: `a role: ${ROLES.join(' or ')}` });
+const roles = z
+  .array(role)
+  .min(1, 'at least one role')
+  .refine((r) => new Set(r).size === r.length, 'a role is listed twice');
+const int = (min: number, max: number, unit: string) =>
+  z
+    .number({ error: `a whole number of ${unit}` })
+    .int(`a whole number of ${unit}`)
+    .min(min, `at least ${min} ${unit}`)
+    .max(max, `at most ${max} ${unit}`);
+const people = <T extends z.ZodType<string>>(id: T) => z.array(id).default([]);
+
+const moduleName = z
+  .string()
+  .refine((m) => m === 'Lync' || m === 'SkypeForBusiness' || /\.psd1$/i.test(m), 'Lync, SkypeForBusiness, or the path of a module manifest (.psd1)');
+
+const embeddedAgent = strict({
+  name: name.default('embedded'),
+  roles: roles.default(['internal', 'edge']),
+  module: moduleName.default('Lync'),
+  /** the PowerShell executable; null: find one */
+  powershell: z.string().min(1).nullable().default(null),
+  /** extra environment for the PowerShell process; numbers and booleans become strings */
+  env: z
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
+      z.union([z.string(), z.number(), z.boolean()]).transform(String),
+    )
+    .default({}),
+  invocationTimeoutSeconds: int(1, 3600, 'seconds').default(120),
+});
+
+const remoteAgent = strict({ name, roles });
+
+export const ConfigSchema = strict({
+  /** the deployment's name: it names the lock that allows one change run at a time */
+  deployment: strict({ name }),
+  slack: strict({
+    command: z
+      .string()
+      .regex(/^\/[a-z0-9][a-z0-9_-]{0,30}$/, 'a slash command such as /lync-exo: a / then lowercase letters, digits, - and _, 32 characters at most')
+      .default('/lync-exo'),
+    /** channel ids where the bot answers; empty: any channel */
+    channels: z.array(channelId).default([]),
+  }).default({ command: '/lync-exo', channels: [] }),
+  approval: strict({
+    requesters: strict({ users: people(userId), groups: people(groupId), anyone: z.boolean().default(false) }).default({ users: [], groups: [], anyone: false }),
+    approvers: strict({ users: people(userId), groups: people(groupId) }),
+    required: int(1, 5, 'approvers').default(1),
+    expiresAfterMinutes: int(1, 7 * 24 * 60, 'minutes').default(60),
+  }).superRefine((a, ctx) => {
+    if (!a.requesters.anyone && a.requesters.users.length === 0 && a.requesters.groups.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['requesters'], message: 'nobody may request changes: list users or groups, or set anyone: true' });
+    }
+    if (a.approvers.users.length === 0 && a.approvers.groups.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['approvers'], message: 'no approvers: list at least one user or group' });
+    } else if (a.approvers.groups.length === 0 && a.required > new Set(a.approvers.users).size) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['required'],
+        message: `${a.required} approvals required but only ${new Set(a.approvers.users).size} approver(s) listed, so no request could ever be approved`,
+      });
+    }
+  }),
+  replication: strict({
+    pollIntervalSeconds: int(1, 300, 'seconds').default(10),
+    timeoutSeconds: int(10, 3600, 'seconds').default(300),
+  })
+    .refine((r) => r.pollIntervalSeconds <= r.timeoutSeconds, { path: ['pollIntervalSeconds'], message: 'longer than timeoutSeconds' })
+    .default({ pollIntervalSeconds: 10, timeoutSeconds: 300 }),
+  agents: strict({
+    /** the agent inside the bot process */
+    embedded: embeddedAgent.default(() => embeddedAgent.parse({})),
+    /** agents on other Windows hosts that connect to the bot (later) */
+    remote: z.array(remoteAgent).default([]),
+    /** Edge agents that must report in verification */
+    expectedEdges: z.array(name).default([]),
+  })
+    .superRefine((a, ctx) => {
+      const all = [a.embedded, ...a.remote];
+      a.remote.forEach((r, i) => {
+        if (all.findIndex((x) => x.name === r.name) < i + 1) ctx.addIssue({ code: 'custom', path: ['remote', i, 'name'], message: `agent name "${r.name}" is used twice` });
+      });
+      a.expectedEdges.forEach((e, i) => {
+        const agent = all.find((x) => x.name === e);
+        if (!agent) ctx.addIssue({ code: 'custom', path: ['expectedEdges', i], message: `"${e}" is not an agent (agents: ${all.map((x) => x.name).join(', ')})` });
+        else if (!agent.roles.includes('edge')) ctx.addIssue({ code: 'custom', path: ['expectedEdges', i], message: `agent "${e}" does not have the edge role` });
+      });
+    })
+    .default(() => ({ embedded: embeddedAgent.parse({}), remote: [], expectedEdges: [] })),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : typeof v);
+/** zod's wording for a missing key or a wrong type, in the house style: "required", "expected boolean, got string". */
+const messages = (issue: z.core.$ZodRawIssue) => {
+  if (issue.code !== 'invalid_type') return undefined;
+  if (issue.input === undefined) return 'required';
+  return `expected ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : issue.expected}, got ${kind(issue.input)}`;
+};
+
+export function parseConfig(text: string, file: string): Config {
+  let data: unknown;
+  try {
+    data = parse(text);
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (data === null || data === undefined) throw new ConfigError(`${file}: the file is empty; lync-exo.example.yml shows every field`);
+  const result = ConfigSchema.safeParse(data, { error: messages });
+  if (!result.success) throw new ConfigError(`${file}: ${describeIssues(result.error).join('; ')}`);
+  return result.data;
+}
+
+export function readConfigFile(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new ConfigError(`${path}: no such file; copy lync-exo.example.yml there and edit it, or point LYNC_EXO_CONFIG at your config file`);
+    }
+    throw new ConfigError(`${path}: cannot read the config file: ${code ?? (err as Error).message}`);
+  }
+  return parseConfig(text, path);
+}

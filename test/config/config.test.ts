@@ -1,0 +1,188 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { readEnv, redactPaths, SECRET_ENV_NAMES } from '../../src/config/env.js';
+import { parseConfig, readConfigFile } from '../../src/config/file.js';
+import { ConfigError } from '../../src/config/runbooks.js';
+
+const example = readFileSync(new URL('../../lync-exo.example.yml', import.meta.url), 'utf8');
+
+const minimal = `deployment: { name: contoso }
+approval:
+  requesters: { anyone: true }
+  approvers: { users: [U0123456789] }
+`;
+
+const configError = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('config file', () => {
+  it('reads the example, every field as written', () => {
+    const c = parseConfig(example, 'lync-exo.example.yml');
+    expect(c).toEqual({
+      deployment: { name: 'contoso' },
+      slack: { command: '/lync-exo', channels: ['C0123456789'] },
+      approval: {
+        requesters: { users: ['U0123456789'], groups: ['S0123456789'], anyone: false },
+        approvers: { users: ['U0987654321', 'U0AAAAAAAAA'], groups: [] },
+        required: 1,
+        expiresAfterMinutes: 60,
+      },
+      replication: { pollIntervalSeconds: 10, timeoutSeconds: 300 },
+      agents: {
+        embedded: { name: 'lync01', roles: ['internal', 'edge'], module: 'Lync', powershell: null, env: {}, invocationTimeoutSeconds: 120 },
+        remote: [],
+        expectedEdges: ['lync01'],
+      },
+    });
+  });
+
+  it('fills in defaults for everything left out', () => {
+    expect(parseConfig(minimal, 'min.yml')).toEqual({
+      deployment: { name: 'contoso' },
+      slack: { command: '/lync-exo', channels: [] },
+      approval: { requesters: { users: [], groups: [], anyone: true }, approvers: { users: ['U0123456789'], groups: [] }, required: 1, expiresAfterMinutes: 60 },
+      replication: { pollIntervalSeconds: 10, timeoutSeconds: 300 },
+      agents: {
+        embedded: { name: 'embedded', roles: ['internal', 'edge'], module: 'Lync', powershell: null, env: {}, invocationTimeoutSeconds: 120 },
+        remote: [],
+        expectedEdges: [],
+      },
+    });
+  });
+
+  it('takes a simulator module path and turns env numbers into strings', () => {
+    const c = parseConfig(`${minimal}agents:\n  embedded:\n    module: ./powershell/LyncSim/LyncSim.psd1\n    env: { LYNCSIM_STATE: ./data/sim.json, LYNCSIM_LAG: 2 }\n`, 'x.yml');
+    expect(c.agents.embedded.module).toBe('./powershell/LyncSim/LyncSim.psd1');
+    expect(c.agents.embedded.env).toEqual({ LYNCSIM_STATE: './data/sim.json', LYNCSIM_LAG: '2' });
+  });
+
+  const edit = (from: string, to: string) => {
+    expect(example).toContain(from);
+    return example.replace(from, to);
+  };
+
+  it.each<[string, string, RegExp]>([
+    ['a typo in a key', edit('approvers:\n', 'aprovers:\n'), /^cfg\.yml: approval\.approvers: required; approval: unknown key "aprovers" \(did you mean "approvers"\?\); known keys: requesters, approvers, required, expiresAfterMinutes$/],
+    ['an unknown top-level key', `${example}\nextra: 1\n`, /^cfg\.yml: \(top level\): unknown key "extra"/],
+    ['no approvers', edit('users: [U0987654321, U0AAAAAAAAA]', 'users: []'), /^cfg\.yml: approval\.approvers: no approvers: list at least one user or group$/],
+    ['more approvals required than approvers', edit('required: 1', 'required: 3'), /^cfg\.yml: approval\.required: 3 approvals required but only 2 approver\(s\) listed/],
+    ['required out of range', edit('required: 1', 'required: 6'), /^cfg\.yml: approval\.required: at most 5 approvers/],
+    ['a name where a user id belongs', edit('users: [U0987654321, U0AAAAAAAAA]', 'users: [U0987654321, "@alice"]'), /^cfg\.yml: approval\.approvers\.users\[1\]: a Slack user id such as/],
+    ['a channel name', edit('channels: [C0123456789]', 'channels: ["#lync-ops"]'), /^cfg\.yml: slack\.channels\[0\]: a Slack channel id/],
+    ['a group handle', edit('groups: [S0123456789]', 'groups: [lync-admins]'), /^cfg\.yml: approval\.requesters\.groups\[0\]: a Slack user group id/],
+    ['nobody may request', edit('users: [U0123456789]\n    groups: [S0123456789]', 'users: []\n    groups: []'), /^cfg\.yml: approval\.requesters: nobody may request changes/],
+    ['a string for a boolean', edit('anyone: false', 'anyone: no'), /^cfg\.yml: approval\.requesters\.anyone: expected boolean, got string$/],
+    ['a fraction of seconds', edit('pollIntervalSeconds: 10', 'pollIntervalSeconds: 2.5'), /^cfg\.yml: replication\.pollIntervalSeconds: a whole number of seconds$/],
+    ['poll longer than the timeout', edit('pollIntervalSeconds: 10', 'pollIntervalSeconds: 120').replace('timeoutSeconds: 300', 'timeoutSeconds: 60'), /^cfg\.yml: replication\.pollIntervalSeconds: longer than timeoutSeconds$/],
+    ['an unknown role', edit('roles: [internal, edge]', 'roles: [internal, dmz]'), /^cfg\.yml: agents\.embedded\.roles\[1\]: a role: internal or edge$/],
+    ['an unknown module', edit('module: Lync', 'module: Exchange'), /^cfg\.yml: agents\.embedded\.module: Lync, SkypeForBusiness, or the path of a module manifest/],
+    ['a bad slash command', edit('command: /lync-exo', 'command: lync-exo'), /^cfg\.yml: slack\.command: a slash command such as \/lync-exo/],
+    ['an expected Edge that is not an agent', edit('expectedEdges: [lync01]', 'expectedEdges: [edge01]'), /^cfg\.yml: agents\.expectedEdges\[0\]: "edge01" is not an agent \(agents: lync01\)$/],
+    ['an expected Edge without the edge role', edit('roles: [internal, edge]', 'roles: [internal]'), /^cfg\.yml: agents\.expectedEdges\[0\]: agent "lync01" does not have the edge role$/],
+    ['two agents with one name', edit('remote: []', 'remote: [{ name: lync01, roles: [edge] }]'), /^cfg\.yml: agents\.remote\[0\]\.name: agent name "lync01" is used twice$/],
+    ['no deployment', example.replace(/^deployment:\n.*\n.*\n/m, ''), /^cfg\.yml: deployment: required$/],
+    ['a duplicate key', `${example}\nslack: {}\n`, /^cfg\.yml: not valid YAML: Map keys must be unique/],
+    ['broken YAML', 'deployment: [', /^cfg\.yml: not valid YAML: /],
+    ['a list where a mapping belongs', edit('replication:\n', 'replication: []\nx:\n'), /^cfg\.yml: replication: expected a mapping, got a list; \(top level\): unknown key "x"/],
+    ['an empty file', '# nothing yet\n', /^cfg\.yml: the file is empty/],
+  ])('names the field: %s', (_what, text, message) => {
+    expect(configError(() => parseConfig(text, 'cfg.yml'))).toMatch(message);
+  });
+
+  it('reads a file from disk, and names the path of one that is missing', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lync-exo-config-'));
+    const file = path.join(dir, 'lync-exo.yml');
+    writeFileSync(file, minimal);
+    expect(readConfigFile(file).deployment.name).toBe('contoso');
+    const missing = path.join(dir, 'nope.yml');
+    expect(configError(() => readConfigFile(missing))).toBe(`${missing}: no such file; copy lync-exo.example.yml there and edit it, or point LYNC_EXO_CONFIG at your config file`);
+    expect(configError(() => readConfigFile(dir))).toMatch(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot read the config file: EISDIR$`));
+  });
+});
+
+describe('environment', () => {
+  const bot = 'xoxb-1111-2222-hunter2botTOKENvalue';
+  const app = 'xapp-1-A111-2222-hunter2appTOKENvalue';
+  const signing = 'hunter2signing0123456789abcdef';
+
+  it('uses Socket Mode when an app token is set, with the documented defaults', () => {
+    expect(readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app })).toEqual({
+      slack: { mode: 'socket', botToken: bot, appToken: app },
+      configPath: './lync-exo.yml',
+      dataDir: './data',
+      logLevel: 'info',
+      agentTokens: [],
+    });
+  });
+
+  it('uses HTTP mode with a signing secret, on PORT', () => {
+    expect(readEnv({ SLACK_BOT_TOKEN: ` ${bot}\n`, SLACK_SIGNING_SECRET: signing, PORT: '8080', LOG_LEVEL: 'debug', LYNC_EXO_CONFIG: '/etc/lync-exo.yml', LYNC_EXO_DATA_DIR: '' })).toEqual({
+      slack: { mode: 'http', botToken: bot, signingSecret: signing, port: 8080 },
+      configPath: '/etc/lync-exo.yml',
+      dataDir: './data',
+      logLevel: 'debug',
+      agentTokens: [],
+    });
+    expect(readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, SLACK_SIGNING_SECRET: signing, LYNC_EXO_SLACK_MODE: 'http' }).slack.mode).toBe('http');
+  });
+
+  it('needs no Slack variables in console and demo modes', () => {
+    expect(readEnv({}, 'console').slack).toBeUndefined();
+    expect(readEnv({ SLACK_BOT_TOKEN: 'not-a-token' }, 'demo').slack).toBeUndefined();
+  });
+
+  it('reads agent tokens', () => {
+    expect(readEnv({ LYNC_EXO_AGENT_TOKENS: 'edge01:0123456789abcdefXYZ, edge02:abcdefghijklmnop0' }, 'console').agentTokens).toEqual([
+      { name: 'edge01', token: '0123456789abcdefXYZ' },
+      { name: 'edge02', token: 'abcdefghijklmnop0' },
+    ]);
+  });
+
+  it.each<[string, NodeJS.ProcessEnv, RegExp]>([
+    ['no bot token', { SLACK_APP_TOKEN: app }, /SLACK_BOT_TOKEN: required/],
+    ['a bot token that is not one', { SLACK_BOT_TOKEN: app, SLACK_APP_TOKEN: app }, /SLACK_BOT_TOKEN: must be a bot token starting with xoxb- \(it looks like an app-level token, xapp-\)/],
+    ['an app token that is not one', { SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: bot }, /SLACK_APP_TOKEN: must be an app-level token starting with xapp- \(it looks like a bot token, xoxb-\)/],
+    ['neither app token nor signing secret', { SLACK_BOT_TOKEN: bot }, /SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: one is required/],
+    ['socket mode without an app token', { SLACK_BOT_TOKEN: bot, SLACK_SIGNING_SECRET: signing, LYNC_EXO_SLACK_MODE: 'socket' }, /SLACK_APP_TOKEN: required for Socket Mode/],
+    ['http mode without a signing secret', { SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_SLACK_MODE: 'http' }, /SLACK_SIGNING_SECRET: required for HTTP mode/],
+    ['an unknown mode', { SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_SLACK_MODE: signing }, /^environment: LYNC_EXO_SLACK_MODE: must be socket or http$/],
+    ['a bad port', { SLACK_BOT_TOKEN: bot, SLACK_SIGNING_SECRET: signing, PORT: '70000' }, /^environment: PORT: must be a port number from 1 to 65535$/],
+    ['a bad log level', { SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LOG_LEVEL: signing }, /^environment: LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent$/],
+    ['an agent token entry without a name', { SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_TOKENS: signing }, /^LYNC_EXO_AGENT_TOKENS: entry 1 is not name:token$/],
+    ['a short agent token', { SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_TOKENS: `edge01:${signing},edge02:hunter2shrt` }, /^LYNC_EXO_AGENT_TOKENS: the token for agent edge02 is shorter than 16 characters$/],
+    ['an agent listed twice', { SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_TOKENS: `edge01:${signing},edge01:${signing}` }, /agent edge01 is listed twice/],
+  ])('names the variable, never its value: %s', (_what, env, message) => {
+    const text = configError(() => readEnv(env));
+    expect(text).toMatch(message);
+    for (const secret of [bot, app, signing, 'hunter2']) expect(text).not.toContain(secret);
+  });
+
+  it('lists the secret variables, and pino redacts them wherever the env object is logged', () => {
+    expect([...SECRET_ENV_NAMES]).toEqual(['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'LYNC_EXO_AGENT_TOKENS']);
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
+    const log = pino({ redact: redactPaths }, sink);
+    const env = readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_TOKENS: `edge01:${signing}` });
+    log.info({ env }, 'config');
+    log.info(env, 'config');
+    log.info({ slack: env.slack }, 'slack');
+    log.info({ req: { headers: { authorization: `Bearer ${bot}` } } }, 'request');
+    log.info({ env: { SLACK_SIGNING_SECRET: signing } }, 'raw env');
+    expect(lines).toHaveLength(5);
+    for (const line of lines) {
+      expect(line).not.toContain('hunter2');
+      expect(line).toContain('[Redacted]');
+    }
+  });
+});
