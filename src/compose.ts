@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { PowerShellAgent } from './agent/session.js';
 import { cmdletAllowlist, loadRunbooks, type Runbooks } from './config/runbooks.js';
 import { backgroundScheduler, staticAgentPool, systemClock, type AgentPool, type Clock, type Directory, type Notifier, type Scheduler } from './core/ports.js';
+import type { Config } from './config/file.js';
 import type { PolicyConfig } from './core/policy.js';
 import { LyncExoService } from './core/service.js';
 import { memoryStore, type Store } from './core/store.js';
@@ -19,6 +20,20 @@ export interface EmbeddedAgentOptions {
 
 export function embeddedAgent(options: EmbeddedAgentOptions, runbooks: Runbooks, logger: Logger): PowerShellAgent {
   return new PowerShellAgent({ ...options, allowlist: cmdletAllowlist(runbooks), logger });
+}
+
+/** The policy the core applies, from the validated config file (minutes and seconds become milliseconds). */
+export function policyFromConfig(config: Config): PolicyConfig {
+  const { approval, replication } = config;
+  return {
+    deployment: config.deployment.name,
+    channels: config.slack.channels,
+    requesters: approval.requesters,
+    approvers: approval.approvers,
+    required: approval.required,
+    expiresAfterMs: approval.expiresAfterMinutes * 60_000,
+    replication: { pollIntervalMs: replication.pollIntervalSeconds * 1000, timeoutMs: replication.timeoutSeconds * 1000 },
+  };
 }
 
 export interface ComposeOptions {

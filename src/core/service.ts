@@ -83,7 +83,7 @@ export class LyncExoService {
 
   /** A slash command, after the adapter has acknowledged it. */
   async command(actor: Actor, text: string): Promise<void> {
-    const parsed = parseCommand(text);
+    const parsed = parseCommand(text, this.commandName);
     if (!parsed.ok) return this.tell(actor, parsed.message);
     const cmd = parsed.command;
     if (cmd.name === 'help') return this.tell(actor, helpText(this.commandName));
