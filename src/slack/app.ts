@@ -1,0 +1,74 @@
+// The Bolt app: Socket Mode when an app-level token is set (outbound only, the default for on-premises hosts),
+// else HTTP with Slack's request signature checked on every request. Transport only; listeners translate.
+import { App, HTTPReceiver, SocketModeReceiver, webApi, type Receiver } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { SlackEnv } from '../config/env.js';
+import type { Config } from '../config/file.js';
+import { boltLogger } from './boltLogger.js';
+import { registerListeners, type SlackService } from './listeners/index.js';
+
+export type { SlackEnv };
+
+export interface CreateSlackAppOptions {
+  env: SlackEnv;
+  config: { slack: Pick<Config['slack'], 'command'> };
+  service: SlackService;
+  log: Logger;
+  /** tests: retries off, slackApiUrl */
+  clientOptions?: webApi.WebClientOptions;
+  /** tests: skip auth.test by naming the bot */
+  bot?: { botId: string; botUserId: string };
+  /** Socket Mode: reconnect after a drop (default true; tests turn it off) */
+  autoReconnect?: boolean;
+}
+
+export interface SlackApp {
+  app: App;
+  mode: 'socket' | 'http';
+  /** HTTP: resolves with the listening server; Socket Mode: once connected. */
+  start(listen?: { port: number; host?: string }): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
+  const { env, config, service, log } = options;
+  const logger = boltLogger(log);
+  const mode = env.mode;
+  const receiver: Receiver =
+    env.mode === 'socket'
+      ? new SocketModeReceiver({
+          appToken: env.appToken,
+          logger,
+          autoReconnectEnabled: options.autoReconnect ?? true,
+          installerOptions: { clientOptions: options.clientOptions },
+        })
+      : new HTTPReceiver({ signingSecret: env.signingSecret, logger, endpoints: '/slack/events', port: env.port });
+  const app = new App({
+    receiver,
+    token: env.botToken,
+    logger,
+    clientOptions: options.clientOptions,
+    ...(options.bot ? { tokenVerificationEnabled: false, botId: options.bot.botId, botUserId: options.bot.botUserId } : {}),
+  });
+  registerListeners(app, { service, log: log.child({ component: 'slack' }), command: config.slack.command });
+  return {
+    app,
+    mode,
+    async start(listen) {
+      if (env.mode === 'http') {
+        const server = await app.start(listen ?? { port: env.port });
+        log.info({ mode, port: listen?.port ?? env.port }, 'slack: listening for signed HTTP requests');
+        return server;
+      }
+      const res = await app.start();
+      log.info({ mode }, 'slack: connected over Socket Mode');
+      return res;
+    },
+    stop: () => app.stop() as Promise<void>,
+  };
+}
+
+/** The WebClient the notifier and directory use (the same options Bolt's own client gets). */
+export function createWebClient(env: SlackEnv, log: Logger, clientOptions: webApi.WebClientOptions = {}): webApi.WebClient {
+  return new webApi.WebClient(env.botToken, { logger: boltLogger(log, 'slack-web'), ...clientOptions });
+}

@@ -1,0 +1,18 @@
+// Every Slack Web API method the adapter calls, and the bot scope it needs. manifest.test.ts checks that the
+// manifest asks for exactly these, and that no `client.<method>(` call in src/slack is missing from this table.
+export const METHOD_SCOPES: Readonly<Record<string, string | null>> = {
+  'chat.postMessage': 'chat:write',
+  'chat.update': 'chat:write',
+  'chat.postEphemeral': 'chat:write',
+  'usergroups.users.list': 'usergroups:read',
+  // a trigger_id is the permission: no scope
+  'views.open': null,
+};
+
+/** Scopes that come from features rather than methods: the slash command. */
+export const FEATURE_SCOPES = ['commands'] as const;
+
+export function requiredScopes(): string[] {
+  const methodScopes = Object.values(METHOD_SCOPES).filter((s): s is string => s !== null);
+  return [...new Set([...FEATURE_SCOPES, ...methodScopes])].sort();
+}
