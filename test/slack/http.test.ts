@@ -110,7 +110,7 @@ describe('interactivity', () => {
     await start(service);
     const res = await send(url, interactiveBody(viewSubmission({ user: BOB, channel: CHANNEL, requestId: 'r-7', reason: '   ' })));
     expect(res.status).toBe(200);
-    expect(JSON.parse(res.text)).toMatchObject({ response_action: 'errors', errors: { reason: expect.any(String) } });
+    expect(JSON.parse(res.text)).toMatchObject({ response_action: 'errors', errors: { reason: expect.stringContaining('Say why') as unknown } });
     expect(service.calls).toEqual([]);
   });
 });
