@@ -1,0 +1,97 @@
+// Socket Mode for real: a local WebSocket server plays Slack (apps.connections.open answered by nock), sends
+// hello, then envelopes; the app must ack each with its envelope_id and hand the payload to the core.
+import type { AddressInfo } from 'node:net';
+import nock from 'nock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
+import { memoryLog } from './support/memoryLog.js';
+import { blockAction, slashCommandFields, viewSubmission } from './support/payloads.js';
+import { fakeSlackApi } from './support/slackApi.js';
+import { stubService } from './support/stubService.js';
+
+let server: WebSocketServer;
+let slack: SlackApp | undefined;
+let socket: Promise<WebSocket>;
+const received: Record<string, unknown>[] = [];
+
+beforeEach(async () => {
+  nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
+  received.length = 0;
+  server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  socket = new Promise((resolve) =>
+    server.once('connection', (ws) => {
+      ws.on('message', (data) => received.push(JSON.parse(String(data)) as Record<string, unknown>));
+      ws.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0LYNCEXO' }, debug_info: { host: 'local' } }));
+      resolve(ws);
+    }),
+  );
+  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/link`;
+  nock('https://slack.com').post('/api/apps.connections.open').matchHeader('authorization', 'Bearer xapp-test').reply(200, { ok: true, url });
+});
+
+afterEach(async () => {
+  await slack?.stop();
+  slack = undefined;
+  await new Promise((resolve) => server.close(resolve));
+  nock.cleanAll();
+  nock.enableNetConnect();
+});
+
+async function start(service: ReturnType<typeof stubService>): Promise<WebSocket> {
+  slack = createSlackApp({
+    env: { mode: 'socket', botToken: 'xoxb-test', appToken: 'xapp-test' },
+    config: { slack: { command: '/lync-exo' } },
+    service,
+    log: memoryLog().log,
+    clientOptions: { retryConfig: { retries: 0 } },
+    bot: { botId: 'B0LYNCEXO', botUserId: 'U0LYNCEXO' },
+    autoReconnect: false,
+  });
+  expect(slack.mode).toBe('socket');
+  await slack.start();
+  return socket;
+}
+
+const envelope = (ws: WebSocket, id: string, type: string, payload: Record<string, unknown>) =>
+  ws.send(JSON.stringify({ envelope_id: id, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: 0, retry_reason: '' }));
+
+describe('Socket Mode', () => {
+  it('acks a slash command envelope and passes it to the core', async () => {
+    const service = stubService();
+    const ws = await start(service);
+    envelope(ws, 'env-cmd-1', 'slash_commands', slashCommandFields({ user: 'U0ALICE', channel: 'C0LYNCOPS', text: 'status' }));
+    await vi.waitFor(() => expect(received.map((r) => r.envelope_id)).toEqual(['env-cmd-1']));
+    await vi.waitFor(() => expect(service.calls).toEqual([{ call: 'command', user: 'U0ALICE', channel: 'C0LYNCOPS', text: 'status' }]));
+  });
+
+  it('acks interactive envelopes: Approve, Deny (opens the modal) and the reason', async () => {
+    const api = fakeSlackApi();
+    const service = stubService();
+    const ws = await start(service);
+    envelope(ws, 'env-approve', 'interactive', blockAction({ user: 'U0BOB', channel: 'C0LYNCOPS', requestId: 'r-1' }, 'approve'));
+    envelope(ws, 'env-deny', 'interactive', blockAction({ user: 'U0CAROL', channel: 'C0LYNCOPS', requestId: 'r-1' }, 'deny'));
+    envelope(ws, 'env-reason', 'interactive', viewSubmission({ user: 'U0CAROL', channel: 'C0LYNCOPS', requestId: 'r-1', reason: 'wrong cloud' }));
+    await vi.waitFor(() => expect(received.map((r) => r.envelope_id).sort()).toEqual(['env-approve', 'env-deny', 'env-reason']));
+    await vi.waitFor(() => expect(api.calls.map((c) => c.method)).toEqual(['views.open']));
+    await vi.waitFor(() =>
+      expect(service.calls).toEqual(
+        expect.arrayContaining([
+          { call: 'approve', user: 'U0BOB', channel: 'C0LYNCOPS', requestId: 'r-1' },
+          { call: 'deny', user: 'U0CAROL', channel: 'C0LYNCOPS', requestId: 'r-1', reason: 'wrong cloud' },
+        ]) as unknown,
+      ),
+    );
+  });
+
+  it('an empty reason is answered in the ack payload, in the modal', async () => {
+    const service = stubService();
+    const ws = await start(service);
+    envelope(ws, 'env-empty', 'interactive', viewSubmission({ user: 'U0CAROL', channel: 'C0LYNCOPS', requestId: 'r-1', reason: '' }));
+    await vi.waitFor(() => expect(received).toHaveLength(1));
+    expect(received[0]).toMatchObject({ envelope_id: 'env-empty', payload: { response_action: 'errors' } });
+    expect(service.calls).toEqual([]);
+  });
+});
