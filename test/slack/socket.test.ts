@@ -23,7 +23,7 @@ beforeEach(async () => {
   await new Promise<void>((resolve) => server.once('listening', resolve));
   socket = new Promise((resolve) =>
     server.once('connection', (ws) => {
-      ws.on('message', (data) => received.push(JSON.parse(String(data)) as Record<string, unknown>));
+      ws.on('message', (data) => received.push(JSON.parse((data as Buffer).toString('utf8')) as Record<string, unknown>));
       ws.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0LYNCEXO' }, debug_info: { host: 'local' } }));
       resolve(ws);
     }),
