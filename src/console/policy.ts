@@ -1,0 +1,39 @@
+// The console's policy: the config file's when one is given, else a small team that shows the whole flow.
+// There are no Slack channels in a terminal, so the console has one channel and takes requests there.
+import type { Config } from '../config/file.js';
+import type { PolicyConfig } from '../core/policy.js';
+
+export const CONSOLE_CHANNEL = 'console';
+export const CONSOLE_USERS = ['alice', 'bob', 'carol'] as const;
+
+/** alice, bob and carol may request; bob and carol approve; one approval; 60 min expiry; replication polled every second. */
+export function defaultConsolePolicy(): PolicyConfig {
+  return {
+    deployment: 'contoso',
+    channels: [],
+    requesters: { anyone: false, users: [...CONSOLE_USERS], groups: [] },
+    approvers: { users: ['bob', 'carol'], groups: [] },
+    required: 1,
+    expiresAfterMs: 60 * 60_000,
+    replication: { pollIntervalMs: 1_000, timeoutMs: 60_000 },
+  };
+}
+
+/** The policy of a config file, for the console: user ids are typed as they are (`as U0123ABCDEF`). */
+export function consolePolicyFromConfig(config: Config): PolicyConfig {
+  const a = config.approval;
+  return {
+    deployment: config.deployment.name,
+    channels: [],
+    requesters: { anyone: a.requesters.anyone, users: a.requesters.users, groups: a.requesters.groups },
+    approvers: { users: a.approvers.users, groups: a.approvers.groups },
+    required: a.required,
+    expiresAfterMs: a.expiresAfterMinutes * 60_000,
+    replication: { pollIntervalMs: config.replication.pollIntervalSeconds * 1000, timeoutMs: config.replication.timeoutSeconds * 1000 },
+  };
+}
+
+/** The people to offer at start: everyone the policy names. */
+export function policyUsers(policy: PolicyConfig): string[] {
+  return [...new Set([...policy.requesters.users, ...policy.approvers.users])];
+}
