@@ -51,84 +51,10 @@ function Add-LxJsonString {
   [void]$Sb.Append('"')
 }
 
-function Add-LxJsonValue {
-  # Appends one value. $Level is how deep this value sits (the top is 0); a container deeper than $Depth is written
-  # as its "$x" string, like ConvertTo-Json does, so cyclic or huge .NET object graphs stay bounded.
-  param([System.Text.StringBuilder]$Sb, [AllowNull()][object]$Value, [int]$Level, [int]$Depth)
-  if ($null -eq $Value -or $Value -is [System.DBNull]) { [void]$Sb.Append('null'); return }
-  if ($Value -is [string]) { Add-LxJsonString $Sb $Value; return }
-  # Enums before numbers: their type code is the underlying integer's, but the bot wants the name.
-  if ($Value -is [enum]) { Add-LxJsonString $Sb $Value.ToString(); return }
-  if ($Value -is [DateTime]) { Add-LxJsonString $Sb $Value.ToString('o', $script:LxJsonInvariant); return }
-  if ($Value -is [DateTimeOffset]) { Add-LxJsonString $Sb $Value.ToString('o', $script:LxJsonInvariant); return }
-
-  $code = [System.Type]::GetTypeCode($Value.GetType())
-  switch ($code) {
-    'Boolean' { if ($Value) { [void]$Sb.Append('true') } else { [void]$Sb.Append('false') }; return }
-    'Char' { Add-LxJsonString $Sb ([string]$Value); return }
-    { $_ -eq 'Double' -or $_ -eq 'Single' } {
-      # JSON has no NaN or Infinity: write null, as JSON.stringify does. 'R' keeps the value exact.
-      if ([double]::IsNaN($Value) -or [double]::IsInfinity($Value)) { [void]$Sb.Append('null') }
-      else { [void]$Sb.Append($Value.ToString('R', $script:LxJsonInvariant)) }
-      return
-    }
-    { $_ -eq 'SByte' -or $_ -eq 'Byte' -or $_ -eq 'Int16' -or $_ -eq 'UInt16' -or $_ -eq 'Int32' -or $_ -eq 'UInt32' -or
-      $_ -eq 'Int64' -or $_ -eq 'UInt64' -or $_ -eq 'Decimal' } {
-      [void]$Sb.Append($Value.ToString($script:LxJsonInvariant))
-      return
-    }
-  }
-  if ($Value -is [guid] -or $Value -is [uri] -or $Value -is [version] -or $Value -is [timespan] -or
-    $Value -is [System.Numerics.BigInteger]) {
-    Add-LxJsonString $Sb ([string]$Value)
-    return
-  }
-  if ($Level -gt $Depth) { Add-LxJsonString $Sb ("$Value"); return }
-
-  if ($Value -is [System.Collections.IDictionary]) {
-    # GetEnumerator, not $Value[$key]: an [ordered] dictionary indexed by an int key returns the entry at that position.
-    [void]$Sb.Append('{')
-    $first = $true
-    foreach ($entry in $Value.GetEnumerator()) {
-      if (-not $first) { [void]$Sb.Append(',') }
-      $first = $false
-      Add-LxJsonString $Sb ([string]$entry.Key)
-      [void]$Sb.Append(':')
-      Add-LxJsonValue $Sb $entry.Value ($Level + 1) $Depth
-    }
-    [void]$Sb.Append('}')
-    return
-  }
-  if ($Value -is [System.Collections.IEnumerable]) {
-    [void]$Sb.Append('[')
-    $first = $true
-    foreach ($item in $Value) {
-      if (-not $first) { [void]$Sb.Append(',') }
-      $first = $false
-      Add-LxJsonValue $Sb $item ($Level + 1) $Depth
-    }
-    [void]$Sb.Append(']')
-    return
-  }
-  # Any other object ([pscustomobject] or .NET): its data properties, in their declared order.
-  [void]$Sb.Append('{')
-  $first = $true
-  foreach ($p in $Value.PSObject.Properties) {
-    $kind = [string]$p.MemberType
-    if ($kind -ne 'Property' -and $kind -ne 'NoteProperty' -and $kind -ne 'ScriptProperty') { continue }
-    $v = $null
-    try { $v = $p.Value } catch { $v = $null }  # a getter that throws is written as null, not a failed serialization
-    if (-not $first) { [void]$Sb.Append(',') }
-    $first = $false
-    Add-LxJsonString $Sb $p.Name
-    [void]$Sb.Append(':')
-    Add-LxJsonValue $Sb $v ($Level + 1) $Depth
-  }
-  [void]$Sb.Append('}')
-}
-
 function ConvertTo-LxJson {
   # One line of JSON for any value. Pass arrays with -InputObject (not the pipeline) so @(1) stays [1].
+  # Iterative with an explicit stack, not recursive: a PowerShell function call costs ~100x a loop iteration, and
+  # the simulator serializes its whole state file on every write.
   [CmdletBinding()]
   [OutputType([string])]
   param(
@@ -136,34 +62,104 @@ function ConvertTo-LxJson {
     [ValidateRange(0, 100)][int]$Depth = 5
   )
   $sb = [System.Text.StringBuilder]::new()
-  Add-LxJsonValue $sb $InputObject 0 $Depth
+  $re = $script:LxJsonNeedsEscape
+  $inv = $script:LxJsonInvariant
+  # A frame is an open container: @(keys or $null for an array, values, level of its members, next index).
+  $stack = [System.Collections.Generic.Stack[object]]::new()
+  $value = $InputObject
+  $level = 0
+  while ($true) {
+    # 1. Write $value: a scalar at once; a container opens and pushes a frame whose members come next.
+    $text = $null   # set when $value is written as a JSON string
+    if ($null -eq $value -or $value -is [System.DBNull]) { [void]$sb.Append('null') }
+    elseif ($value -is [string] -or $value -is [char]) { $text = [string]$value }
+    # Enums before numbers (their type code is the underlying integer's): the bot wants the name.
+    elseif ($value -is [enum]) { $text = $value.ToString() }
+    elseif ($value -is [DateTime] -or $value -is [DateTimeOffset]) { $text = $value.ToString('o', $inv) }
+    elseif ($value -is [bool]) { if ($value) { [void]$sb.Append('true') } else { [void]$sb.Append('false') } }
+    else {
+      $code = [int][System.Type]::GetTypeCode($value.GetType())
+      if ($code -ge 5 -and $code -le 12 -or $code -eq 15) { [void]$sb.Append($value.ToString($inv)) }  # integers, decimal
+      elseif ($code -eq 13 -or $code -eq 14) {
+        # JSON has no NaN or Infinity: null, as JSON.stringify writes. 'R' keeps the value exact.
+        if ([double]::IsNaN($value) -or [double]::IsInfinity($value)) { [void]$sb.Append('null') }
+        else { [void]$sb.Append($value.ToString('R', $inv)) }
+      }
+      elseif ($value -is [guid] -or $value -is [uri] -or $value -is [version] -or $value -is [timespan] -or
+        $value -is [System.Numerics.BigInteger] -or $level -gt $Depth) {
+        $text = "$value"   # simple values, and containers beyond -Depth (as ConvertTo-Json does)
+      }
+      else {
+        $keys = $null
+        $values = [System.Collections.Generic.List[object]]::new()
+        if ($value -is [System.Collections.IDictionary]) {
+          # GetEnumerator, not $value[$key]: an [ordered] dictionary indexed by an int returns the entry at that position.
+          $keys = [System.Collections.Generic.List[string]]::new()
+          foreach ($entry in $value.GetEnumerator()) { $keys.Add([string]$entry.Key); $values.Add($entry.Value) }
+        }
+        elseif ($value -is [System.Collections.IEnumerable]) {
+          foreach ($item in $value) { $values.Add($item) }
+        }
+        else {
+          # [pscustomobject] or any .NET object: its data properties in declared order; a getter that throws is null.
+          $keys = [System.Collections.Generic.List[string]]::new()
+          foreach ($p in $value.PSObject.Properties) {
+            $kind = [string]$p.MemberType
+            if ($kind -ne 'Property' -and $kind -ne 'NoteProperty' -and $kind -ne 'ScriptProperty') { continue }
+            $v = $null
+            try { $v = $p.Value } catch { $v = $null }
+            $keys.Add($p.Name)
+            $values.Add($v)
+          }
+        }
+        if ($null -eq $keys) { [void]$sb.Append('[') } else { [void]$sb.Append('{') }
+        $stack.Push([object[]]@($keys, $values, ($level + 1), 0))
+      }
+    }
+    if ($null -ne $text) {
+      if ($re.IsMatch($text)) { Add-LxJsonString $sb $text }
+      else { [void]$sb.Append('"').Append($text).Append('"') }
+    }
+
+    # 2. Move to the next member of the innermost open container, closing the ones that are finished.
+    $more = $false
+    while ($stack.Count -gt 0) {
+      $frame = $stack.Peek()
+      $i = [int]$frame[3]
+      if ($i -lt $frame[1].Count) {
+        if ($i -gt 0) { [void]$sb.Append(',') }
+        if ($null -ne $frame[0]) {
+          $key = $frame[0][$i]
+          if ($re.IsMatch($key)) { Add-LxJsonString $sb $key } else { [void]$sb.Append('"').Append($key).Append('"') }
+          [void]$sb.Append(':')
+        }
+        $value = $frame[1][$i]
+        $level = $frame[2]
+        $frame[3] = $i + 1
+        $more = $true
+        break
+      }
+      if ($null -eq $frame[0]) { [void]$sb.Append(']') } else { [void]$sb.Append('}') }
+      [void]$stack.Pop()
+    }
+    if (-not $more) { break }
+  }
   return $sb.ToString()
 }
 
 # --- parsing -------------------------------------------------------------------------------------------------------
-# A recursive-descent parser over the string with a [ref] index. Each Read-* function starts at $Pos.Value (after
-# whitespace) and leaves $Pos.Value just past what it read. Arrays are returned as ,$array so that PowerShell does
-# not unroll them on the way out of a function.
+# One loop over the string with an index and an explicit stack of open containers (again: no function call per
+# value). Strings without escapes are cut out with IndexOfAny + Substring; the rest go through Read-LxJsonString.
 
 function Get-LxJsonError {
   param([string]$Message, [int]$At)
   return [System.FormatException]::new("LxJson: $Message at position $At")
 }
 
-function Skip-LxJsonSpace {
-  param([string]$Json, [ref]$Pos)
-  $i = $Pos.Value
-  $n = $Json.Length
-  while ($i -lt $n) {
-    $c = $Json[$i]
-    if ($c -ceq ' ' -or $c -ceq "`n" -or $c -ceq "`r" -or $c -ceq "`t") { $i++ } else { break }
-  }
-  $Pos.Value = $i
-}
-
 function Read-LxJsonString {
+  # The slow path for a string with escapes: $Pos.Value is at the opening quote; leaves it past the closing one.
   param([string]$Json, [ref]$Pos)
-  $i = $Pos.Value + 1   # past the opening quote
+  $i = $Pos.Value + 1
   $n = $Json.Length
   $sb = [System.Text.StringBuilder]::new()
   $stops = $script:LxJsonStringStops
@@ -172,104 +168,117 @@ function Read-LxJsonString {
     if ($j -lt 0) { throw (Get-LxJsonError 'unterminated string' $Pos.Value) }
     # Copy the plain run in one go; a raw control character is an error (JSON requires it escaped).
     [void]$sb.Append($Json, $i, $j - $i)
-    if ([int]$Json[$j] -lt 0x20) { throw (Get-LxJsonError 'control character in string' $j) }
     if ($Json[$j] -ceq '"') { $Pos.Value = $j + 1; return $sb.ToString() }
+    if ([int]$Json[$j] -lt 0x20) { throw (Get-LxJsonError 'control character in string' $j) }
     if ($j + 1 -ge $n) { throw (Get-LxJsonError 'unterminated escape' $j) }
-    $e = $Json[$j + 1]
+    $e = [string]$Json[$j + 1]
     $i = $j + 2
-    switch -CaseSensitive ([string]$e) {
-      '"' { [void]$sb.Append('"') }
-      '\' { [void]$sb.Append('\') }
-      '/' { [void]$sb.Append('/') }
-      'b' { [void]$sb.Append([char]0x08) }
-      'f' { [void]$sb.Append([char]0x0C) }
-      'n' { [void]$sb.Append([char]0x0A) }
-      'r' { [void]$sb.Append([char]0x0D) }
-      't' { [void]$sb.Append([char]0x09) }
-      'u' {
-        # \uXXXX is one UTF-16 code unit; a surrogate pair arrives as two escapes and rejoins by itself.
-        if ($j + 6 -gt $n) { throw (Get-LxJsonError 'short \u escape' $j) }
-        $hex = $Json.Substring($j + 2, 4)
-        $unit = 0
-        if (-not [int]::TryParse($hex, [System.Globalization.NumberStyles]::AllowHexSpecifier, $script:LxJsonInvariant, [ref]$unit)) {
-          throw (Get-LxJsonError "bad \u escape '$hex'" $j)
-        }
-        [void]$sb.Append([char]$unit)
-        $i = $j + 6
+    if ($e -ceq '"') { [void]$sb.Append('"') }
+    elseif ($e -ceq '\') { [void]$sb.Append('\') }
+    elseif ($e -ceq '/') { [void]$sb.Append('/') }
+    elseif ($e -ceq 'b') { [void]$sb.Append([char]0x08) }
+    elseif ($e -ceq 'f') { [void]$sb.Append([char]0x0C) }
+    elseif ($e -ceq 'n') { [void]$sb.Append([char]0x0A) }
+    elseif ($e -ceq 'r') { [void]$sb.Append([char]0x0D) }
+    elseif ($e -ceq 't') { [void]$sb.Append([char]0x09) }
+    elseif ($e -ceq 'u') {
+      # \uXXXX is one UTF-16 code unit; a surrogate pair arrives as two escapes and rejoins by itself.
+      if ($j + 6 -gt $n) { throw (Get-LxJsonError 'short \u escape' $j) }
+      $hex = $Json.Substring($j + 2, 4)
+      $unit = 0
+      if ($hex -notmatch '^[0-9A-Fa-f]{4}$' -or -not [int]::TryParse($hex, [System.Globalization.NumberStyles]::AllowHexSpecifier, $script:LxJsonInvariant, [ref]$unit)) {
+        throw (Get-LxJsonError "bad \u escape '$hex'" $j)
       }
-      default { throw (Get-LxJsonError "bad escape '\$e'" $j) }
+      [void]$sb.Append([char]$unit)
+      $i = $j + 6
     }
+    else { throw (Get-LxJsonError "bad escape '\$e'" $j) }
   }
-}
-
-function Read-LxJsonValue {
-  param([string]$Json, [ref]$Pos)
-  Skip-LxJsonSpace $Json $Pos
-  $i = $Pos.Value
-  if ($i -ge $Json.Length) { throw (Get-LxJsonError 'unexpected end of input' $i) }
-  $c = $Json[$i]
-  if ($c -ceq '"') { return (Read-LxJsonString $Json $Pos) }
-  if ($c -ceq '{') {
-    $obj = [ordered]@{}
-    $Pos.Value = $i + 1
-    Skip-LxJsonSpace $Json $Pos
-    if ($Pos.Value -lt $Json.Length -and $Json[$Pos.Value] -ceq '}') { $Pos.Value++; return $obj }
-    while ($true) {
-      Skip-LxJsonSpace $Json $Pos
-      if ($Pos.Value -ge $Json.Length -or $Json[$Pos.Value] -cne '"') { throw (Get-LxJsonError 'expected a "key"' $Pos.Value) }
-      $key = Read-LxJsonString $Json $Pos
-      Skip-LxJsonSpace $Json $Pos
-      if ($Pos.Value -ge $Json.Length -or $Json[$Pos.Value] -cne ':') { throw (Get-LxJsonError "expected ':'" $Pos.Value) }
-      $Pos.Value++
-      $value = Read-LxJsonValue $Json $Pos
-      $obj[$key] = $value   # a repeated key keeps the last value, as JSON.parse does
-      Skip-LxJsonSpace $Json $Pos
-      if ($Pos.Value -ge $Json.Length) { throw (Get-LxJsonError "expected ',' or '}'" $Pos.Value) }
-      $d = $Json[$Pos.Value]
-      $Pos.Value++
-      if ($d -ceq '}') { return $obj }
-      if ($d -cne ',') { throw (Get-LxJsonError "expected ',' or '}'" ($Pos.Value - 1)) }
-    }
-  }
-  if ($c -ceq '[') {
-    $list = [System.Collections.Generic.List[object]]::new()
-    $Pos.Value = $i + 1
-    Skip-LxJsonSpace $Json $Pos
-    if ($Pos.Value -lt $Json.Length -and $Json[$Pos.Value] -ceq ']') { $Pos.Value++; return , $list.ToArray() }
-    while ($true) {
-      $item = Read-LxJsonValue $Json $Pos
-      $list.Add($item)
-      Skip-LxJsonSpace $Json $Pos
-      if ($Pos.Value -ge $Json.Length) { throw (Get-LxJsonError "expected ',' or ']'" $Pos.Value) }
-      $d = $Json[$Pos.Value]
-      $Pos.Value++
-      if ($d -ceq ']') { return , $list.ToArray() }
-      if ($d -cne ',') { throw (Get-LxJsonError "expected ',' or ']'" ($Pos.Value - 1)) }
-    }
-  }
-  if ([string]::CompareOrdinal($Json, $i, 'true', 0, 4) -eq 0) { $Pos.Value = $i + 4; return $true }
-  if ([string]::CompareOrdinal($Json, $i, 'false', 0, 5) -eq 0) { $Pos.Value = $i + 5; return $false }
-  if ([string]::CompareOrdinal($Json, $i, 'null', 0, 4) -eq 0) { $Pos.Value = $i + 4; return $null }
-  $m = $script:LxJsonNumber.Match($Json, $i)
-  if ($m.Success -and $m.Length -gt 0) {
-    $Pos.Value = $i + $m.Length
-    if (-not $m.Groups[1].Success -and -not $m.Groups[2].Success) {
-      $l = [long]0
-      if ([long]::TryParse($m.Value, [System.Globalization.NumberStyles]::AllowLeadingSign, $script:LxJsonInvariant, [ref]$l)) { return $l }
-    }
-    return [double]::Parse($m.Value, [System.Globalization.NumberStyles]::Float, $script:LxJsonInvariant)
-  }
-  throw (Get-LxJsonError "unexpected character '$c'" $i)
 }
 
 function ConvertFrom-LxJson {
   # Parses one JSON text. Objects become [ordered] dictionaries (key order kept), arrays object[] (a one-element or
-  # empty array stays an array when assigned: $a = ConvertFrom-LxJson '[1]'), integers [long], other numbers [double].
+  # empty array stays an array when assigned: $a = ConvertFrom-LxJson '[1]'), integers [long] (or [double] when they
+  # do not fit), other numbers [double]. A repeated key keeps the last value, as JSON.parse does.
   [CmdletBinding()]
   param([Parameter(Mandatory, Position = 0)][AllowEmptyString()][string]$Json)
-  $pos = 0
-  $value = Read-LxJsonValue $Json ([ref]$pos)
-  Skip-LxJsonSpace $Json ([ref]$pos)
-  if ($pos -lt $Json.Length) { throw (Get-LxJsonError 'unexpected text after the value' $pos) }
+  $n = $Json.Length
+  $i = 0
+  $stops = $script:LxJsonStringStops
+  $inv = $script:LxJsonInvariant
+  # A frame is an open container: @(the [ordered] dictionary or List, is-object, the key whose value comes next).
+  $stack = [System.Collections.Generic.Stack[object]]::new()
+  $needKey = $false
+  while ($true) {
+    while ($i -lt $n -and ($Json[$i] -ceq ' ' -or $Json[$i] -ceq "`n" -or $Json[$i] -ceq "`r" -or $Json[$i] -ceq "`t")) { $i++ }
+    if ($needKey) {
+      # "key" : -- then the member's value
+      if ($i -ge $n -or $Json[$i] -cne '"') { throw (Get-LxJsonError 'expected a "key"' $i) }
+      $j = $Json.IndexOfAny($stops, $i + 1)
+      if ($j -ge 0 -and $Json[$j] -ceq '"') { $key = $Json.Substring($i + 1, $j - $i - 1); $i = $j + 1 }
+      else { $key = Read-LxJsonString $Json ([ref]$i) }
+      $stack.Peek()[2] = $key
+      while ($i -lt $n -and ($Json[$i] -ceq ' ' -or $Json[$i] -ceq "`n" -or $Json[$i] -ceq "`r" -or $Json[$i] -ceq "`t")) { $i++ }
+      if ($i -ge $n -or $Json[$i] -cne ':') { throw (Get-LxJsonError "expected ':'" $i) }
+      $i++
+      $needKey = $false
+      continue
+    }
+    if ($i -ge $n) { throw (Get-LxJsonError 'unexpected end of input' $i) }
+
+    # 1. One value at $i: a scalar, an empty container, or an open container whose members come next.
+    $c = $Json[$i]
+    if ($c -ceq '{' -or $c -ceq '[') {
+      $isObj = $c -ceq '{'
+      $i++
+      while ($i -lt $n -and ($Json[$i] -ceq ' ' -or $Json[$i] -ceq "`n" -or $Json[$i] -ceq "`r" -or $Json[$i] -ceq "`t")) { $i++ }
+      if ($isObj -and $i -lt $n -and $Json[$i] -ceq '}') { $i++; $value = [ordered]@{} }
+      elseif (-not $isObj -and $i -lt $n -and $Json[$i] -ceq ']') { $i++; $value = [object[]]@() }
+      else {
+        if ($isObj) { $container = [ordered]@{} } else { $container = [System.Collections.Generic.List[object]]::new() }
+        $stack.Push([object[]]@($container, $isObj, $null))
+        $needKey = $isObj
+        continue
+      }
+    }
+    elseif ($c -ceq '"') {
+      $j = $Json.IndexOfAny($stops, $i + 1)
+      if ($j -ge 0 -and $Json[$j] -ceq '"') { $value = $Json.Substring($i + 1, $j - $i - 1); $i = $j + 1 }
+      else { $value = Read-LxJsonString $Json ([ref]$i) }
+    }
+    elseif ([string]::CompareOrdinal($Json, $i, 'true', 0, 4) -eq 0) { $value = $true; $i += 4 }
+    elseif ([string]::CompareOrdinal($Json, $i, 'false', 0, 5) -eq 0) { $value = $false; $i += 5 }
+    elseif ([string]::CompareOrdinal($Json, $i, 'null', 0, 4) -eq 0) { $value = $null; $i += 4 }
+    else {
+      $m = $script:LxJsonNumber.Match($Json, $i)
+      if (-not $m.Success) { throw (Get-LxJsonError "unexpected character '$c'" $i) }
+      $i += $m.Length
+      $l = [long]0
+      if (-not $m.Groups[1].Success -and -not $m.Groups[2].Success -and
+        [long]::TryParse($m.Value, [System.Globalization.NumberStyles]::AllowLeadingSign, $inv, [ref]$l)) { $value = $l }
+      else { $value = [double]::Parse($m.Value, [System.Globalization.NumberStyles]::Float, $inv) }
+    }
+
+    # 2. Place the value in its container; after it comes ',' (next member) or the close (the container is a value).
+    $next = $false
+    while ($stack.Count -gt 0) {
+      $frame = $stack.Peek()
+      if ($frame[1]) { $frame[0][[string]$frame[2]] = $value } else { $frame[0].Add($value) }
+      while ($i -lt $n -and ($Json[$i] -ceq ' ' -or $Json[$i] -ceq "`n" -or $Json[$i] -ceq "`r" -or $Json[$i] -ceq "`t")) { $i++ }
+      $close = ']'
+      if ($frame[1]) { $close = '}' }
+      if ($i -lt $n -and $Json[$i] -ceq ',') { $i++; $needKey = $frame[1]; $next = $true; break }
+      if ($i -lt $n -and $Json[$i] -ceq $close) {
+        $i++
+        [void]$stack.Pop()
+        if ($frame[1]) { $value = $frame[0] } else { $value = $frame[0].ToArray() }
+        continue
+      }
+      throw (Get-LxJsonError "expected ',' or '$close'" $i)
+    }
+    if (-not $next) { break }
+  }
+  while ($i -lt $n -and ($Json[$i] -ceq ' ' -or $Json[$i] -ceq "`n" -or $Json[$i] -ceq "`r" -or $Json[$i] -ceq "`t")) { $i++ }
+  if ($i -lt $n) { throw (Get-LxJsonError 'unexpected text after the value' $i) }
   return , $value
 }

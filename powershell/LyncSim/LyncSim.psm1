@@ -341,7 +341,8 @@ function Invoke-LxSimWrite {
       catch {
         $failure = $_
         $call.outcome = 'error'
-        $call.errorId = [string]$_.FullyQualifiedErrorId
+        # as the caller will see it: ThrowTerminatingError appends ",<cmdlet>"
+        $call.errorId = [string]$_.FullyQualifiedErrorId + ',' + $Name
       }
     }
     $calls = Get-LxSimList $state['calls']
