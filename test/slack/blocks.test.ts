@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { View } from '../../src/core/ports.js';
-import type { StepResult } from '../../src/core/records.js';
+import type { RequestRecord, StepResult } from '../../src/core/records.js';
 import { clip } from '../../src/slack/blocks/kit.js';
 import { renderView } from '../../src/slack/blocks/renderView.js';
 import { denyModal, readDenyMetadata } from '../../src/slack/blocks/denyModal.js';
@@ -62,7 +62,7 @@ describe('plan', () => {
     ['cancelled', { status: 'cancelled', decidedBy: 'U0ALICE', decidedAt: '2025-03-01T10:04:00.000Z' }, 'Cancelled* by <@U0ALICE>'],
     ['expired', { status: 'expired' }, 'Expired*'],
   ] as const)('%s: who and why, and no buttons', (_name, over, says) => {
-    const out = render({ kind: 'plan', request: request(over), rule, dryRun: false });
+    const out = render({ kind: 'plan', request: request(over as unknown as Partial<RequestRecord>), rule, dryRun: false });
     expect(out).toMatchSnapshot();
     expect(actions(out.blocks)).toEqual([]);
     expect(allText(out.blocks)).toContain(says);

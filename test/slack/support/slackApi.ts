@@ -5,6 +5,8 @@ import nock from 'nock';
 export interface ApiCall {
   method: string;
   body: Record<string, unknown>;
+  /** what the fake answered */
+  response?: Record<string, unknown>;
 }
 
 export interface FakeSlackApi {
@@ -37,22 +39,10 @@ export function fakeSlackApi(): FakeSlackApi {
     .post(/^\/api\/[a-zA-Z.]+$/)
     .reply((uri, raw) => {
       const method = uri.replace('/api/', '');
-      const body = decode(raw);
-      calls.push({ method, body });
-      const error = failures.get(method)?.shift();
-      if (error) return [200, { ok: false, error }];
-      switch (method) {
-        case 'chat.postMessage':
-          return [200, { ok: true, channel: body.channel, ts: `${1740823000 + ++ts}.000100`, message: {} }];
-        case 'chat.update':
-          return [200, { ok: true, channel: body.channel, ts: body.ts }];
-        case 'chat.postEphemeral':
-          return [200, { ok: true, message_ts: '1.0' }];
-        case 'views.open':
-          return [200, { ok: true, view: { id: 'V0DENY' } }];
-        default:
-          return [200, { ok: false, error: 'unknown_method' }];
-      }
+      const call: ApiCall = { method, body: decode(raw) };
+      calls.push(call);
+      call.response = answer(method, call.body, failures.get(method)?.shift(), ++ts);
+      return [200, call.response];
     });
   return {
     calls,
@@ -61,4 +51,20 @@ export function fakeSlackApi(): FakeSlackApi {
       failures.set(method, [...(failures.get(method) ?? []), error]);
     },
   };
+}
+
+function answer(method: string, body: Record<string, unknown>, error: string | undefined, seq: number): Record<string, unknown> {
+  if (error) return { ok: false, error };
+  switch (method) {
+    case 'chat.postMessage':
+      return { ok: true, channel: body.channel, ts: `${1740823000 + seq}.000100`, message: {} };
+    case 'chat.update':
+      return { ok: true, channel: body.channel, ts: body.ts };
+    case 'chat.postEphemeral':
+      return { ok: true, message_ts: '1.0' };
+    case 'views.open':
+      return { ok: true, view: { id: 'V0DENY' } };
+    default:
+      return { ok: false, error: 'unknown_method' };
+  }
 }

@@ -1,0 +1,234 @@
+// Transcripts: whole conversations through the real Slack adapter and the real core (PowerShell agents on
+// LyncSim). People act by signed HTTP requests to the receiver; every Web API call the bot makes is caught by
+// nock; the calls, normalised (message ts, dates, durations, fingerprints, error ids), are the transcript that a
+// test compares with a fixture under test/slack/transcripts/.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import nock from 'nock';
+import { pino } from 'pino';
+import { webApi } from '@slack/bolt';
+import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
+import type { Block } from '../../src/slack/blocks/kit.js';
+import { SlackDirectory } from '../../src/slack/directory.js';
+import { SlackNotifier } from '../../src/slack/notifier.js';
+import type { SlackService } from '../../src/slack/listeners/index.js';
+import { ACTIONS } from '../../src/slack/ids.js';
+import { CHANNEL, createWorld, type World, type WorldOptions } from '../support/world.js';
+import { blockAction, interactiveBody, slashCommandBody, viewSubmission } from './support/payloads.js';
+import { send, SIGNING_SECRET } from './support/signing.js';
+import { fakeSlackApi, type ApiCall, type FakeSlackApi } from './support/slackApi.js';
+
+export { CHANNEL };
+
+/** One line of the conversation: something a person did, or a Web API call the bot made. */
+export type Entry = { kind: 'person'; line: string } | { kind: 'api'; call: ApiCall; collapsed: number };
+
+export interface Harness {
+  world: World;
+  api: FakeSlackApi;
+  /** `/lync-exo <text>` typed by `user` */
+  say(user: string, text: string): Promise<void>;
+  click(user: string, button: keyof typeof ACTIONS, requestId: string): Promise<void>;
+  submitDenial(user: string, requestId: string, reason: string): Promise<void>;
+  /** the request id on the newest message that has buttons */
+  pendingRequestId(): string;
+  entries(): Entry[];
+  /** the normalised transcript text */
+  transcript(): string;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  executable: string;
+  names: Record<string, string>;
+  world?: Partial<Omit<WorldOptions, 'executable' | 'notifier' | 'directory'>>;
+}
+
+const clientOptions = { retryConfig: { retries: 0 } };
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
+  const api = fakeSlackApi();
+  const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+  const client = new webApi.WebClient('xoxb-test', clientOptions);
+  const world = createWorld({ ...options.world, executable: options.executable, notifier: new SlackNotifier(client, log), directory: new SlackDirectory(client, log) });
+
+  // listeners finish after the ack: track each core call so the harness can wait for it, like scheduler.idle()
+  const inFlight = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+    return p;
+  };
+  const service: SlackService = {
+    command: (actor, text) => track(world.service.command(actor, text)),
+    approve: (actor, id) => track(world.service.approve(actor, id)),
+    deny: (actor, id, reason) => track(world.service.deny(actor, id, reason)),
+  };
+  const slack: SlackApp = createSlackApp({
+    env: { mode: 'http', botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, port: 0 },
+    config: { slack: { command: '/lync-exo' } },
+    service,
+    log,
+    clientOptions,
+    bot: { botId: 'B0LYNCEXO', botUserId: 'U0LYNCEXO' },
+  });
+  // and the listeners' own Web API calls (views.open, error ephemerals): a global middleware around each event
+  slack.app.use(async ({ next }) => {
+    await track(next());
+  });
+  const server = (await slack.start({ port: 0, host: '127.0.0.1' })) as Server;
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+
+  const people: Entry[] = [];
+  const order: { at: number; entry: Entry }[] = [];
+  let seen = 0;
+  const absorb = () => {
+    for (; seen < api.calls.length; seen++) order.push({ at: order.length, entry: { kind: 'api', call: api.calls[seen]!, collapsed: 1 } });
+  };
+  const settle = async () => {
+    for (;;) {
+      await new Promise((r) => setImmediate(r));
+      if (inFlight.size === 0) {
+        await world.scheduler.idle();
+        if (inFlight.size === 0) break;
+      }
+      await Promise.allSettled([...inFlight]);
+    }
+    absorb();
+  };
+  const act = async (line: string, body: string) => {
+    absorb();
+    const entry: Entry = { kind: 'person', line };
+    people.push(entry);
+    order.push({ at: order.length, entry });
+    const res = await send(url, body);
+    if (res.status !== 200) throw new Error(`${line}: the receiver answered ${res.status} ${res.text}`);
+    if (res.text) order.push({ at: order.length, entry: { kind: 'person', line: `  (ack body: ${res.text})` } });
+    await settle();
+  };
+  const name = (user: string) => options.names[user] ?? user;
+
+  return {
+    world,
+    api,
+    say: (user, text) => act(`${name(user)}: /lync-exo ${text}`, slashCommandBody({ user, channel: CHANNEL, text })),
+    click: (user, button, requestId) => act(`${name(user)} clicks ${button} on ${requestId}`, interactiveBody(blockAction({ user, channel: CHANNEL, requestId }, button))),
+    submitDenial: (user, requestId, reason) =>
+      act(`${name(user)} submits the denial of ${requestId}: "${reason}"`, interactiveBody(viewSubmission({ user, channel: CHANNEL, requestId, reason }))),
+    pendingRequestId() {
+      for (const call of [...api.calls].reverse()) {
+        const blocks = (call.body.blocks ?? []) as Block[];
+        for (const b of blocks) if (b.type === 'actions') for (const e of b.elements) if (e.type === 'button' && e.action_id === ACTIONS.approve && e.value) return e.value;
+      }
+      throw new Error('no message with buttons');
+    },
+    entries: () => collapse(order.map((o) => o.entry)),
+    transcript() {
+      return renderTranscript(collapse(order.map((o) => o.entry)), options.names);
+    },
+    async close() {
+      await settle();
+      await slack.stop();
+      await world.close();
+      nock.cleanAll();
+      nock.enableNetConnect();
+    },
+  };
+}
+
+/**
+ * Consecutive chat.update calls on one message become its last state: how many progress updates a run makes
+ * depends on replication timing, what it ends up showing does not.
+ */
+export function collapse(entries: Entry[]): Entry[] {
+  const out: Entry[] = [];
+  for (const e of entries) {
+    const prev = out.at(-1);
+    if (e.kind === 'api' && e.call.method === 'chat.update' && prev?.kind === 'api' && prev.call.method === 'chat.update' && prev.call.body.ts === e.call.body.ts) {
+      out[out.length - 1] = { ...e, collapsed: prev.collapsed + 1 };
+    } else out.push(e);
+  }
+  return out;
+}
+
+/** Block Kit as lines a reviewer can read in a diff. */
+export function blockLines(blocks: Block[]): string[] {
+  const lines: string[] = [];
+  for (const b of blocks) {
+    switch (b.type) {
+      case 'header':
+        lines.push(`[header] ${b.text.text}`);
+        break;
+      case 'section':
+        lines.push(`[section]`, ...(b.text?.text ?? '').split('\n').map((l) => `  ${l}`));
+        break;
+      case 'context':
+        lines.push(`[context] ${b.elements.map((e) => ('text' in e ? e.text : '')).join(' | ')}`);
+        break;
+      case 'actions':
+        lines.push(
+          `[actions] ${b.elements
+            .map((e) => (e.type === 'button' ? `(${e.text.text}${e.style ? `, ${e.style}` : ''}${e.confirm ? ', confirm' : ''} → ${e.action_id ?? ''}=${e.value ?? ''})` : e.type))
+            .join(' ')}`,
+        );
+        break;
+      default:
+        lines.push(`[${b.type}]`);
+    }
+  }
+  return lines;
+}
+
+/** Everything that changes from one run to the next, replaced by a stable word. */
+export function normalise(text: string, tsNames: Map<string, string>): string {
+  return text
+    .replace(/\d{10}\.\d{6}/g, (ts) => {
+      if (!tsNames.has(ts)) tsNames.set(ts, `msg-${tsNames.size + 1}`);
+      return tsNames.get(ts)!;
+    })
+    .replace(/<!date\^\d+\^([^|]*)\|[^>]*>/g, '<!date^…^$1|DATE>')
+    .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?/g, 'DATE')
+    .replace(/\b\d+ min \d+ s\b|\b\d+(?:\.\d)? s\b|\b\d+ ms\b/g, 'DURATION')
+    .replace(/\b[0-9a-f]{12}\b/g, 'FINGERPRINT')
+    .replace(/\be-[0-9a-f]{6}\b/g, 'e-ERRORID')
+    .replace(/[ \t]+$/gm, '');
+}
+
+export function renderTranscript(entries: Entry[], names: Record<string, string>): string {
+  const tsNames = new Map<string, string>();
+  const who = (u: unknown) => (typeof u === 'string' ? (names[u] ?? u) : '');
+  const out: string[] = [];
+  for (const e of entries) {
+    if (e.kind === 'person') {
+      out.push(`> ${e.line}`);
+      continue;
+    }
+    const { method, body } = e.call;
+    const target = [typeof body.channel === 'string' ? body.channel : '', body.user ? `to ${who(body.user)}` : '', typeof body.ts === 'string' ? `message ${body.ts}` : '']
+      .filter(Boolean)
+      .join(' ');
+    const posted = typeof e.call.response?.ts === 'string' && method === 'chat.postMessage' ? ` → message ${e.call.response.ts}` : '';
+    out.push(`< ${method}${target ? ` ${target}` : ''}${posted}${e.collapsed > 1 ? ' (last of a series of progress updates)' : ''}`);
+    if (typeof body.text === 'string') out.push(`  text: ${body.text}`);
+    if (Array.isArray(body.blocks)) out.push(...blockLines(body.blocks as Block[]).map((l) => `  ${l}`));
+    if (body.view && typeof body.view === 'object') {
+      const view = body.view as { callback_id?: string; private_metadata?: string; blocks?: Block[] };
+      out.push(`  view ${view.callback_id ?? ''} metadata ${view.private_metadata ?? ''}`, ...blockLines(view.blocks ?? []).map((l) => `  ${l}`));
+    }
+  }
+  return `${normalise(out.join('\n'), tsNames)}\n`;
+}
+
+/** Each update of one message, before collapsing: the status emoji of its step sections, in order. */
+export function progressOf(api: FakeSlackApi, ts: string): string[][] {
+  return api.calls
+    .filter((c) => c.method === 'chat.update' && c.body.ts === ts)
+    .map((c) =>
+      ((c.body.blocks ?? []) as Block[])
+        .filter((b): b is Extract<Block, { type: 'section' }> => b.type === 'section')
+        .map((b) => /^(:[a-z_]+:) \*/.exec(b.text?.text ?? '')?.[1])
+        .filter((s): s is string => !!s),
+    );
+}
