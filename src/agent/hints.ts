@@ -71,7 +71,7 @@ export const HINT_RULES: readonly Rule[] = [
     id: 'cms-unreachable',
     matches: (e) =>
       has(e.message, /central management store|\bCMS\b|management store/i) &&
-      has(e.message, /unreachable|cannot be (reached|contacted)|could not (reach|contact|connect)|unable to (reach|contact|connect)|not available|unavailable|read-only|read only/i),
+      has(e.message, /unreachable|cannot (be )?(reached|contacted|reach|contact|connect)|could not (reach|contact|connect)|unable to (reach|contact|connect)|not available|unavailable|read-only|read only/i),
     hint: () =>
       'this host cannot write to the Central Management Store (an Edge Server holds only a read-only replica): run ' +
       'configuration changes on an internal server (a Front End or an admin host that reaches the CMS) and use the ' +

@@ -101,6 +101,11 @@ export class PowerShellAgent implements Agent {
     this.log = options.logger.child({ agent: options.name, component: 'powershell' });
   }
 
+  /** The PowerShell process id of the live session, if any (for diagnostics and tests). */
+  get pid(): number | undefined {
+    return this.session && !this.session.dead ? this.session.child?.pid : undefined;
+  }
+
   invoke(invocation: Invocation): Promise<InvocationResult> {
     const run = this.tail.then(() => this.invokeNow(invocation));
     this.tail = run.catch(() => undefined);

@@ -1,0 +1,191 @@
+// PowerShellAgent against a real PowerShell and the LyncSim module: results, structured errors with hints,
+// refusals before PowerShell, start-up failures that never crash, and a hung cmdlet that is killed and replaced.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PowerShellAgent, type PowerShellAgentOptions } from '../../src/agent/session.js';
+import { createSimState, readSimState, simEnv } from '../support/simState.js';
+import { describeWithPwsh, pwshExecutable } from '../support/pwsh.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const LYNCSIM = path.join(root, 'powershell', 'LyncSim', 'LyncSim.psd1');
+const ALLOWLIST = [
+  'Get-CsAccessEdgeConfiguration',
+  'Set-CsAccessEdgeConfiguration',
+  'Get-CsHostingProvider',
+  'New-CsHostingProvider',
+  'Remove-CsHostingProvider',
+  'Get-CsManagementStoreReplicationStatus',
+  // allowlisted, but LyncSim does not define it
+  'Get-CsUser',
+];
+const HOST = 'fe01.contoso.local';
+const EXO = {
+  Identity: 'Exchange Online',
+  Enabled: true,
+  EnabledSharedAddressSpace: true,
+  HostsOCSUsers: false,
+  ProxyFqdn: 'exap.um.outlook.com',
+  IsLocal: false,
+  VerificationLevel: 'UseSourceVerification',
+};
+
+const dirs: string[] = [];
+const agents: PowerShellAgent[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lx-session-'));
+  dirs.push(dir);
+  return dir;
+}
+function makeAgent(options: Partial<PowerShellAgentOptions> & { statePath?: string } = {}): PowerShellAgent {
+  const { statePath, ...rest } = options;
+  const agent = new PowerShellAgent({
+    name: 'fe01',
+    roles: ['internal'],
+    executable: pwshExecutable() ?? 'pwsh',
+    module: LYNCSIM,
+    allowlist: ALLOWLIST,
+    env: statePath ? simEnv(statePath, HOST) : {},
+    logger: pino({ level: 'silent' }),
+    ...rest,
+  });
+  agents.push(agent);
+  return agent;
+}
+
+afterAll(async () => {
+  await Promise.all(agents.map((a) => a.close()));
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('PowerShellAgent without PowerShell', () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  beforeAll(() => {
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterEach(() => {
+    process.off('unhandledRejection', onUnhandled);
+  });
+
+  it('reports a missing executable as an agent failure, with no unhandled rejection', async () => {
+    const missing = path.join(tempDir(), 'no-such-pwsh');
+    const agent = makeAgent({ executable: missing });
+    const result = await agent.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: {} });
+    expect(result).toMatchObject({ ok: false, agent: 'fe01', error: { kind: 'agent', message: `Get-CsHostingProvider: powershell executable not found: ${missing}` } });
+    // a second call fails the same way; closing an agent that never started is fine
+    expect((await agent.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: {} })).ok).toBe(false);
+    await agent.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(unhandled).toEqual([]);
+  });
+
+  it('refuses a cmdlet that is not on the allowlist before starting PowerShell', async () => {
+    const agent = makeAgent({ executable: path.join(tempDir(), 'no-such-pwsh') });
+    const result = await agent.invoke({ cmdlet: 'Remove-Item', parameters: { Path: '/' } });
+    expect(result).toMatchObject({ ok: false, error: { kind: 'refused', message: "Remove-Item: not on this agent's allowlist" } });
+  });
+});
+
+describeWithPwsh('PowerShellAgent with LyncSim', () => {
+  let statePath = '';
+  let agent: PowerShellAgent;
+  beforeAll(() => {
+    statePath = createSimState(tempDir());
+    agent = makeAgent({ statePath });
+  });
+
+  it('returns the Access Edge configuration as a parsed object', async () => {
+    const result = await agent.invoke({ cmdlet: 'Get-CsAccessEdgeConfiguration', parameters: {} });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.output).toHaveLength(1);
+    expect(result.output[0]).toMatchObject({ Identity: 'Global', AllowFederatedUsers: false, RoutingMethod: 'UseDnsSrvRouting' });
+    expect(result.agent).toBe('fe01');
+    expect(result.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('creates a provider and reads it back with VerificationLevel as a name', async () => {
+    const created = await agent.invoke({ cmdlet: 'New-CsHostingProvider', parameters: EXO });
+    expect(created).toMatchObject({ ok: true, output: [] });
+    const read = await agent.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: { Identity: 'Exchange Online' } });
+    expect(read.ok).toBe(true);
+    if (!read.ok) return;
+    expect(read.output).toEqual([expect.objectContaining(EXO)]);
+    expect(typeof read.output[0]?.VerificationLevel).toBe('string');
+    expect(JSON.stringify(readSimState(statePath))).toContain('exap.um.outlook.com');
+  });
+
+  it('returns a cmdlet error structured, with a hint', async () => {
+    const again = await agent.invoke({ cmdlet: 'New-CsHostingProvider', parameters: EXO });
+    expect(again.ok).toBe(false);
+    if (again.ok) return;
+    expect(again.error).toMatchObject({ kind: 'powershell', category: 'ResourceExists' });
+    expect(again.error.message).toMatch(/^New-CsHostingProvider: /);
+    expect(again.error.errorId).toBeTruthy();
+    expect(again.error.exceptionType).toBeTruthy();
+    expect(again.error.hint).toContain('already exists');
+  });
+
+  it('reports an allowlisted cmdlet the module does not define as CommandNotFound, with a hint', async () => {
+    const result = await agent.invoke({ cmdlet: 'Get-CsUser', parameters: { Identity: 'sip:ken@contoso.com' } });
+    expect(result).toMatchObject({
+      ok: false,
+      error: { kind: 'powershell', category: 'ObjectNotFound', errorId: 'CommandNotFoundException', hint: expect.stringContaining('not defined by the imported module') as string },
+    });
+  });
+
+  it('refuses a cmdlet that is not on the allowlist, and the session keeps working', async () => {
+    const refused = await agent.invoke({ cmdlet: 'Invoke-Expression', parameters: { Command: 'whoami' } });
+    expect(refused).toMatchObject({ ok: false, error: { kind: 'refused' } });
+    expect((await agent.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: {} })).ok).toBe(true);
+  });
+
+  it('runs concurrent invocations one at a time, each with its own result', async () => {
+    const results = await Promise.all([
+      agent.invoke({ cmdlet: 'Get-CsAccessEdgeConfiguration', parameters: {} }),
+      agent.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: { Identity: 'Exchange Online' } }),
+      agent.invoke({ cmdlet: 'Get-CsManagementStoreReplicationStatus', parameters: {} }),
+    ]);
+    expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+    expect(results[0]?.ok && results[0].output[0]?.Identity).toBe('Global');
+    expect(results[1]?.ok && results[1].output[0]?.Identity).toBe('Exchange Online');
+  });
+});
+
+describeWithPwsh('PowerShellAgent when the module is missing', () => {
+  it('fails every invoke with a hint naming the module per product version, without crashing', { timeout: 120_000 }, async () => {
+    const agent = makeAgent({ module: 'Lync' });
+    for (let i = 0; i < 2; i++) {
+      const result = await agent.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: {} });
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      expect(result.error.kind).toBe('agent');
+      expect(result.error.message).toMatch(/^Get-CsHostingProvider: importing module Lync on agent fe01: .*no valid module file/);
+      expect(result.error.hint).toContain('"Lync" for Lync Server 2013 and "SkypeForBusiness" for Skype for Business Server 2015 and 2019');
+    }
+  });
+});
+
+describeWithPwsh('PowerShellAgent when a cmdlet hangs', () => {
+  it('times out naming the cmdlet, replaces the session, and the next invocation succeeds', { timeout: 180_000 }, async () => {
+    const statePath = createSimState(tempDir(), { faults: { hang: ['Get-CsHostingProvider'] } });
+    const agent = makeAgent({ statePath, invocationTimeoutMs: 10_000 });
+    const before = await agent.invoke({ cmdlet: 'Get-CsAccessEdgeConfiguration', parameters: {} });
+    expect(before.ok).toBe(true);
+    const firstPid = agent.pid;
+    expect(firstPid).toBeTypeOf('number');
+    const hung = await agent.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: {} });
+    expect(hung).toMatchObject({ ok: false, error: { kind: 'timeout', message: 'Get-CsHostingProvider: timed out after 10 s on agent fe01' } });
+    expect(hung.durationMs).toBeLessThan(20_000);
+    // the hung child is really gone, not just abandoned
+    expect(agent.pid).toBeUndefined();
+    expect(() => process.kill(firstPid!, 0)).toThrow();
+    const next = await agent.invoke({ cmdlet: 'Get-CsAccessEdgeConfiguration', parameters: {} });
+    expect(next.ok).toBe(true);
+    expect(agent.pid).not.toBe(firstPid);
+  });
+});
