@@ -1,5 +1,5 @@
-// The Bolt app: Socket Mode when an app-level token is set (outbound only, the default for on-premises hosts),
-// else HTTP with Slack's request signature checked on every request. Transport only; listeners translate.
+// The Bolt app: Socket Mode (outbound only, the default for on-premises hosts; readEnv picks it when an app-level
+// token is set) or HTTP with Slack's request signature checked on every request. Transport only; listeners translate.
 import { App, HTTPReceiver, SocketModeReceiver, webApi, type Receiver } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { SlackEnv } from '../config/env.js';
@@ -50,7 +50,12 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
     clientOptions: options.clientOptions,
     ...(options.bot ? { tokenVerificationEnabled: false, botId: options.bot.botId, botUserId: options.bot.botUserId } : {}),
   });
-  registerListeners(app, { service, log: log.child({ component: 'slack' }), command: config.slack.command });
+  const slackLog = log.child({ component: 'slack' });
+  registerListeners(app, { service, log: slackLog, command: config.slack.command });
+  // listeners catch their own errors (guard.ts); this catches what escapes them, such as a failed ack
+  app.error(async (err) => {
+    slackLog.error({ err, code: err.code }, `slack: unhandled error in a listener: ${err.message}`);
+  });
   return {
     app,
     mode,

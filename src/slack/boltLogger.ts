@@ -29,7 +29,9 @@ export function boltLogger(log: Logger, name = 'bolt'): BoltLogger {
     },
     getLevel: () => (Object.values(LogLevel) as string[]).includes(current.level) ? (current.level as LogLevel) : LogLevel.INFO,
     setName: (n: string) => {
+      const level = current.level;
       current = log.child({ component: n });
+      current.level = level;
     },
   };
 }
