@@ -8,7 +8,8 @@
 #   step: lx1 / cmdlet <Verb-Noun> / then one line per parameter:
 #         s <Name> <base64 of the UTF-8 string>  |  b <Name> 1|0  |  i <Name> <decimal integer>  |  n <Name>
 #   init: lx1 / module <base64 of name or .psd1 path> / allow <Verb-Noun> (one line per allowed cmdlet)
-# Both functions write {"ok":true,"output":[...]} or {"ok":false,"error":{...}} and never write to stderr:
+# Both functions write {"ok":true,"output":[...]} or {"ok":false,"error":{...}} (ASCII only: non-ASCII characters
+# as \uXXXX escapes, so both directions of the wire are ASCII) and never write to stderr:
 # node-powershell counts any stderr byte as a failed call, and we want the structured error instead.
 
 . ([System.IO.Path]::Combine($PSScriptRoot, 'LxJson.ps1'))
@@ -40,6 +41,22 @@ function Format-LxJsonString {
   }
   [void]$sb.Append('"')
   return $sb.ToString()
+}
+
+function Write-LxLine {
+  # Writes the envelope as pure ASCII: every non-ASCII character can only sit inside a JSON string, so it may be
+  # written as a \uXXXX escape. The wire then does not depend on the console code page (Windows PowerShell 5.1
+  # writes redirected stdout in the OEM code page, which would mangle Arabic, emoji, typographic quotes...).
+  param([string]$Line)
+  if ($Line -match '[^\x00-\x7E]') {
+    $sb = [System.Text.StringBuilder]::new($Line.Length + 64)
+    foreach ($c in $Line.ToCharArray()) {
+      $code = [int]$c
+      if ($code -gt 0x7E) { [void]$sb.Append('\u').Append($code.ToString('x4')) } else { [void]$sb.Append($c) }
+    }
+    $Line = $sb.ToString()
+  }
+  [Console]::Out.WriteLine($Line)
 }
 
 function New-LxErrorRecord {
@@ -150,7 +167,7 @@ function Initialize-LxAgent {
   catch {
     $line = Format-LxFailure $_
   }
-  [Console]::Out.WriteLine($line)
+  Write-LxLine $line
 }
 
 function Invoke-LxStep {
@@ -198,7 +215,7 @@ function Invoke-LxStep {
   catch {
     $line = Format-LxFailure $_
   }
-  [Console]::Out.WriteLine($line)
+  Write-LxLine $line
 }
 
 Export-ModuleMember -Function Initialize-LxAgent, Invoke-LxStep

@@ -1,12 +1,14 @@
 // PowerShellAgent against a real PowerShell and the LyncSim module: results, structured errors with hints,
 // refusals before PowerShell, start-up failures that never crash, and a hung cmdlet that is killed and replaced.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PowerShellAgent, type PowerShellAgentOptions } from '../../src/agent/session.js';
+import { DEFAULT_PRELUDE, PowerShellAgent, type PowerShellAgentOptions } from '../../src/agent/session.js';
+import { encodeImportPrelude, encodeInitialize, encodeInvocation, parseEnvelope } from '../../src/agent/wire.js';
 import { createSimState, readSimState, simEnv } from '../support/simState.js';
 import { describeWithPwsh, pwshExecutable } from '../support/pwsh.js';
 
@@ -156,6 +158,22 @@ describeWithPwsh('PowerShellAgent with LyncSim', () => {
   });
 });
 
+describeWithPwsh("PowerShellAgent maps LyncSim's known failures to hints", () => {
+  it('names the ProxyFqdn owner, a missing provider, and an Edge that cannot reach the CMS', { timeout: 120_000 }, async () => {
+    const statePath = createSimState(tempDir(), { providers: [{ Identity: 'Old Exchange', ProxyFqdn: 'exap.um.outlook.com' }] });
+    const fe = makeAgent({ statePath });
+    const taken = await fe.invoke({ cmdlet: 'New-CsHostingProvider', parameters: EXO });
+    expect(taken.ok || taken.error).toMatchObject({ kind: 'powershell', hint: expect.stringContaining('already uses this ProxyFqdn') as string });
+    const missing = await fe.invoke({ cmdlet: 'Remove-CsHostingProvider', parameters: { Identity: 'Nope', Confirm: false } });
+    expect(missing.ok || missing.error).toMatchObject({ kind: 'powershell', category: 'ObjectNotFound', hint: expect.stringContaining('no hosting provider has this Identity') as string });
+    const edge = makeAgent({ name: 'edge01', roles: ['edge'], env: simEnv(statePath, 'edge01.contoso.local') });
+    const write = await edge.invoke({ cmdlet: 'New-CsHostingProvider', parameters: { ...EXO, ProxyFqdn: 'exap.um.office365.us' } });
+    expect(write.ok || write.error).toMatchObject({ kind: 'powershell', hint: expect.stringContaining('run configuration changes on an internal server') as string });
+    const local = await edge.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: { LocalStore: true } });
+    expect(local.ok && local.output.map((p) => p.Identity)).toEqual(['Old Exchange']);
+  });
+});
+
 describeWithPwsh('PowerShellAgent when the module is missing', () => {
   it('fails every invoke with a hint naming the module per product version, without crashing', { timeout: 120_000 }, async () => {
     const agent = makeAgent({ module: 'Lync' });
@@ -187,5 +205,28 @@ describeWithPwsh('PowerShellAgent when a cmdlet hangs', () => {
     const next = await agent.invoke({ cmdlet: 'Get-CsAccessEdgeConfiguration', parameters: {} });
     expect(next.ok).toBe(true);
     expect(agent.pid).not.toBe(firstPid);
+  });
+});
+
+describeWithPwsh('the wire, straight through the prelude', () => {
+  it('is ASCII both ways: non-ASCII output comes back as JSON escapes (no console code page can mangle it)', () => {
+    const statePath = createSimState(tempDir(), { providers: [{ Identity: 'Échange “en ligne” مرحبا 😀', ProxyFqdn: 'exap.um.outlook.com' }] });
+    const init = encodeInitialize(LYNCSIM, ALLOWLIST);
+    const step = encodeInvocation({ cmdlet: 'Get-CsHostingProvider', parameters: { Identity: 'Échange “en ligne” مرحبا 😀' } }, ALLOWLIST);
+    if (!init.ok || !step.ok) throw new Error('encoding failed');
+    const script = [encodeImportPrelude(DEFAULT_PRELUDE), init.line, step.line].join('; ');
+    expect(script).toMatch(/^[\x20-\x7E]+$/);
+    const run = spawnSync(pwshExecutable() ?? 'pwsh', ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', script], {
+      env: { ...process.env, ...simEnv(statePath, HOST) },
+      timeout: 120_000,
+    });
+    const stdout = run.stdout.toString('latin1');
+    expect(run.stderr.toString('utf8')).toBe('');
+    expect(stdout).toMatch(/^[\x00-\x7F]*$/);
+    const lines = stdout.trim().split(/\r?\n/);
+    expect(lines).toHaveLength(2);
+    const parsed = parseEnvelope(lines[1] ?? '');
+    expect(parsed.ok && parsed.envelope.ok && parsed.envelope.output).toEqual([expect.objectContaining({ Identity: 'Échange “en ligne” مرحبا 😀' })]);
+    expect(lines[1]).toContain('\\u00c9change');
   });
 });
