@@ -27,9 +27,11 @@ function firstAgent(pool: AgentPool, role: Role): Agent | undefined {
   return pool.forRole(role)[0];
 }
 
-function failureText(result: Extract<InvocationResult, { ok: false }>): string {
+function failureText(result: Extract<InvocationResult, { ok: false }>, cmdlet?: string): string {
   const e = result.error;
-  return [e.message, e.category && `(${e.category}${e.errorId ? `, ${e.errorId}` : ''})`].filter(Boolean).join(' ');
+  // the agent may already name the cmdlet; the caller names it once, first
+  const message = cmdlet && e.message.startsWith(`${cmdlet}: `) ? e.message.slice(cmdlet.length + 2) : e.message;
+  return [message, e.category && `(${e.category}${e.errorId ? `, ${e.errorId}` : ''})`].filter(Boolean).join(' ');
 }
 
 /** Reads the state a plan needs. A read that fails stops the request with the cmdlet and agent named. */
@@ -39,7 +41,7 @@ export async function readState(reads: Record<string, ReadSpec>, pool: AgentPool
     const agent = firstAgent(pool, spec.role);
     if (!agent) return { ok: false, error: `reading ${spec.cmdlet}: no agent serves the ${spec.role} role` };
     const result = await agent.invoke({ cmdlet: spec.cmdlet, parameters: spec.parameters ?? {} });
-    if (!result.ok) return { ok: false, error: `reading ${spec.cmdlet}: agent ${agent.name}: ${failureText(result)}`, hint: result.error.hint };
+    if (!result.ok) return { ok: false, error: `reading ${spec.cmdlet}: agent ${agent.name}: ${failureText(result, spec.cmdlet)}`, hint: result.error.hint };
     state[name] = result.output;
   }
   return { ok: true, state };
@@ -88,7 +90,7 @@ async function runChange(ctx: RunContext, planned: PlannedStep, step: StepResult
   for (const [i, inv] of planned.invocations.entries()) {
     const result = await invokeRecorded(agent, inv, step.invocations[i]!);
     if (!result.ok) {
-      step.error = `${inv.cmdlet}: agent ${agent.name}: ${failureText(result)}`;
+      step.error = `${inv.cmdlet}: agent ${agent.name}: ${failureText(result, inv.cmdlet)}`;
       if (result.error.hint) step.hints = [result.error.hint];
       return false;
     }
@@ -116,7 +118,7 @@ export async function checkReplication(ctx: RunContext, spec: Extract<Step, { ty
     const result = await invokeRecorded(agent, { cmdlet: spec.cmdlet, parameters: {} }, record);
     step.invocations = [record];
     if (!result.ok) {
-      step.error = `${spec.cmdlet}: agent ${agent.name}: ${failureText(result)}`;
+      step.error = `${spec.cmdlet}: agent ${agent.name}: ${failureText(result, spec.cmdlet)}`;
       if (result.error.hint) step.hints = [result.error.hint];
       return false;
     }
@@ -193,7 +195,7 @@ export async function readEverywhere(ctx: RunContext, spec: Extract<Step, { type
     step.invocations.push(record);
     const result = await invokeRecorded(agent, { cmdlet: spec.cmdlet, parameters: spec.parameters }, record);
     if (!result.ok) {
-      step.error = `${spec.cmdlet}: agent ${agent.name}: ${failureText(result)}`;
+      step.error = `${spec.cmdlet}: agent ${agent.name}: ${failureText(result, spec.cmdlet)}`;
       return false;
     }
     step.objects.push({ agent: agent.name, items: result.output });

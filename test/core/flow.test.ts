@@ -1,0 +1,126 @@
+// The whole flow through the service with real PowerShell agents on LyncSim; the notifier records views.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { afterEach, expect, it } from 'vitest';
+import { describeWithPwsh, pwshExecutable } from '../support/pwsh.js';
+import { RecordingNotifier } from '../support/recordingNotifier.js';
+import { readSimState } from '../support/simState.js';
+import { CHANNEL, createWorld, USERS, type World, type WorldOptions } from '../support/world.js';
+
+const alice = { user: USERS.alice, channel: CHANNEL };
+const bob = { user: USERS.bob, channel: CHANNEL };
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+function start(options: Partial<WorldOptions> = {}) {
+  const notifier = new RecordingNotifier();
+  world = createWorld({ executable: pwshExecutable()!, notifier, ...options });
+  return { notifier, world };
+}
+
+async function requestAndApprove(w: World, notifier: RecordingNotifier, text = 'setup') {
+  await w.service.command(alice, text);
+  const planView = notifier.views('plan').at(-1);
+  expect(planView, notifier.lastEphemeral(USERS.alice)).toBeDefined();
+  await w.service.approve(bob, planView!.request.id);
+  await w.scheduler.idle();
+  return planView!.request.id;
+}
+
+describeWithPwsh('the setup flow against LyncSim', () => {
+  it('plans, refuses self-approval, runs on approval, waits for replication and checks the Edge', async () => {
+    const { notifier, world: w } = start();
+    await w.service.command(alice, 'setup');
+    expect(notifier.views('plan'), JSON.stringify(notifier.ephemerals)).toHaveLength(1);
+    const planned = notifier.views('plan')[0]!;
+    expect(planned.request.status).toBe('pending');
+    expect(planned.request.plan.steps.map((s) => s.action)).toEqual(['change', 'create']);
+
+    await w.service.approve(alice, planned.request.id);
+    expect(notifier.lastEphemeral(USERS.alice)).toMatch(/someone else must approve/);
+
+    await w.service.approve(bob, planned.request.id);
+    await w.scheduler.idle();
+    const run = notifier.views('run')[0]!.run;
+    expect(run.summary).toBeDefined();
+    expect(run.status, JSON.stringify(run.steps, null, 1)).toBe('succeeded');
+    expect(run.approvers).toEqual([USERS.bob]);
+    const replication = run.steps.find((s) => s.kind === 'replication')!;
+    expect(replication.replicas?.every((r) => r.upToDate)).toBe(true);
+    const edge = run.steps.find((s) => s.kind === 'edge-check')!;
+    expect(edge.edges).toHaveLength(1);
+    expect(edge.edges![0]!.checks.every((c) => c.ok)).toBe(true);
+
+    const sim = readSimState(w.statePath);
+    expect(sim.cms.accessEdge.AllowFederatedUsers).toBe(true);
+    expect(sim.cms.hostingProviders.map((p) => p.Identity)).toEqual(['Exchange Online']);
+    expect(notifier.views('plan')[0]!.request.status).toBe('approved');
+
+    // planning again: nothing to change
+    await w.service.command(alice, 'setup');
+    expect(notifier.views('nothing-to-change')).toHaveLength(1);
+
+    // verify passes item by item
+    await w.service.command(alice, 'verify');
+    const report = notifier.views('report').at(-1)!;
+    expect(report.verdict).toBe('pass');
+    expect(report.items?.length).toBeGreaterThanOrEqual(8);
+
+    // rollback restores the pre-state
+    await w.service.command(alice, 'rollback');
+    const rollbackPlan = notifier.views('plan').at(-1)!;
+    expect(rollbackPlan.request.runbook).toBe('rollback');
+    await w.service.approve(bob, rollbackPlan.request.id);
+    await w.scheduler.idle();
+    expect(notifier.views('run').at(-1)!.run.status).toBe('succeeded');
+    const after = readSimState(w.statePath);
+    expect(after.cms.accessEdge.AllowFederatedUsers).toBe(false);
+    expect(after.cms.hostingProviders).toEqual([]);
+  });
+
+  it('stops at the first failing step: later steps never run and the report says so', async () => {
+    const { notifier, world: w } = start({ sim: { faults: { fail: { 'New-CsHostingProvider': 'the CMS is read-only right now' } } } });
+    await requestAndApprove(w, notifier);
+    const run = notifier.views('run')[0]!.run;
+    expect(run.status).toBe('failed');
+    expect(run.steps.map((s) => s.status)).toEqual(['succeeded', 'failed', 'skipped', 'skipped']);
+    expect(run.steps[1]!.error).toMatch(/New-CsHostingProvider: agent fe01: the CMS is read-only right now/);
+    expect(readSimState(w.statePath).cms.hostingProviders).toEqual([]);
+  });
+
+  it('refuses to run when the deployment changed after approval was asked', async () => {
+    const { notifier, world: w } = start();
+    await w.service.command(alice, 'setup');
+    const planned = notifier.views('plan')[0]!;
+    const state = JSON.parse(readFileSync(w.statePath, 'utf8')) as { cms: { accessEdge: Record<string, unknown> } };
+    state.cms.accessEdge.AllowFederatedUsers = true;
+    writeFileSync(w.statePath, JSON.stringify(state));
+    await w.service.approve(bob, planned.request.id);
+    await w.scheduler.idle();
+    const run = notifier.views('run')[0]!.run;
+    expect(run.status).toBe('refused');
+    expect(run.summary).toMatch(/changed after the plan was approved/);
+    expect(readSimState(w.statePath).cms.hostingProviders).toEqual([]);
+  });
+
+  it('names the lagging replica and what to check when replication times out', async () => {
+    const { notifier, world: w } = start({ sim: { stuckReplicas: ['edge01.contoso.local'] }, policy: { replication: { pollIntervalMs: 200, timeoutMs: 1500 } } });
+    await requestAndApprove(w, notifier);
+    const run = notifier.views('run')[0]!.run;
+    expect(run.status).toBe('failed');
+    const replication = run.steps.find((s) => s.kind === 'replication')!;
+    expect(replication.error).toMatch(/not up to date: edge01\.contoso\.local/);
+    expect(replication.hints?.join(' ')).toMatch(/Replica Replicator Agent.*4443/s);
+    expect(run.steps.find((s) => s.kind === 'edge-check')!.status).toBe('skipped');
+  });
+
+  it('uses the 21Vianet ProxyFqdn', async () => {
+    const { notifier, world: w } = start();
+    await requestAndApprove(w, notifier, 'setup --cloud 21vianet');
+    expect(notifier.views('run')[0]!.run.status).toBe('succeeded');
+    expect(readSimState(w.statePath).cms.hostingProviders[0]!.ProxyFqdn).toBe('exap.um.partner.outlook.cn');
+  });
+});

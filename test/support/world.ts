@@ -1,0 +1,82 @@
+// A whole lync-exo behind any front end, for integration tests: the real service, an in-memory store, and two real
+// PowerShell agents on LyncSim sharing one simulated deployment: `fe01` (internal) and `edge01` (edge).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { compose, embeddedAgent, staticAgentPool, type Composition } from '../../src/compose.js';
+import { loadRunbooks } from '../../src/config/runbooks.js';
+import type { Directory, Notifier } from '../../src/core/ports.js';
+import type { PolicyConfig } from '../../src/core/policy.js';
+import type { Store } from '../../src/core/store.js';
+import { createSimState, simEnv, type SimOverrides } from './simState.js';
+
+export const LYNCSIM_MODULE = path.resolve(import.meta.dirname, '..', '..', 'powershell', 'LyncSim', 'LyncSim.psd1');
+
+export const USERS = { alice: 'U0ALICE', bob: 'U0BOB', carol: 'U0CAROL', mallory: 'U0MALLORY' } as const;
+export const CHANNEL = 'C0LYNCOPS';
+
+export function testPolicy(over: Partial<PolicyConfig> = {}): PolicyConfig {
+  return {
+    deployment: 'contoso',
+    channels: [CHANNEL],
+    requesters: { anyone: false, users: [USERS.alice, USERS.bob, USERS.carol], groups: [] },
+    approvers: { users: [USERS.alice, USERS.bob, USERS.carol], groups: [] },
+    required: 1,
+    expiresAfterMs: 60 * 60_000,
+    replication: { pollIntervalMs: 300, timeoutMs: 15_000 },
+    ...over,
+  };
+}
+
+export interface WorldOptions {
+  executable: string;
+  notifier: Notifier;
+  directory?: Directory;
+  policy?: Partial<PolicyConfig>;
+  sim?: SimOverrides;
+  store?: Store;
+  invocationTimeoutMs?: number;
+}
+
+export interface World extends Composition {
+  statePath: string;
+  dir: string;
+  close(): Promise<void>;
+}
+
+
+export function createWorld(options: WorldOptions): World {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lync-exo-world-'));
+  const statePath = createSimState(dir, { replicationLagSeconds: 1, ...options.sim });
+  const runbooks = loadRunbooks();
+  const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+  const agent = (name: string, host: string, roles: ('internal' | 'edge')[]) =>
+    embeddedAgent(
+      { name, roles, executable: options.executable, module: LYNCSIM_MODULE, env: simEnv(statePath, host), invocationTimeoutMs: options.invocationTimeoutMs ?? 30_000 },
+      runbooks,
+      log,
+    );
+  const agents = [agent('fe01', 'fe01.contoso.local', ['internal']), agent('edge01', 'edge01.contoso.local', ['edge'])];
+  let n = 0;
+  const composition = compose({
+    policy: testPolicy(options.policy),
+    agents: staticAgentPool(agents),
+    notifier: options.notifier,
+    directory: options.directory ?? { groupMembers: async () => [] },
+    log,
+    runbooks,
+    store: options.store,
+    newId: (prefix) => `${prefix}-${++n}`,
+  });
+  return {
+    ...composition,
+    statePath,
+    dir,
+    async close() {
+      await composition.scheduler.idle();
+      await Promise.all(agents.map((a) => a.close()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
