@@ -284,6 +284,7 @@ export class LyncExoService {
     try {
       await this.deps.store.createRun(run);
       await this.deps.store.setRequestRun(request.id, runId);
+      await this.refreshPlanMessage(request);
       run.message = await this.deps.notifier.post(run.channel, { kind: 'run', run });
       await this.deps.store.saveRun(run);
       await this.audit('lync-exo', 'run-started', { requestId: request.id, runId, fingerprint: request.plan.fingerprint });
