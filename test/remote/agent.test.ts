@@ -1,0 +1,181 @@
+// The agent loop in process, against a real hub on loopback, with a stand-in for PowerShell.
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadRunbooks } from '../../src/config/runbooks.js';
+import type { Agent, Invocation, InvocationResult } from '../../src/core/types.js';
+import { backoffDelay, readAgentEnv, runAgent } from '../../src/remote/agent.js';
+import { createAgentHub, startAgentHubServer, type AgentHub, type AgentHubServer } from '../../src/remote/hub.js';
+import { memoryLog } from './support.js';
+
+const TOKEN = 'edge01-agent-token-abcdef0123';
+const base = { LYNC_EXO_BOT_URL: 'https://lync-exo.contoso.com', LYNC_EXO_AGENT_NAME: 'edge01', LYNC_EXO_AGENT_ROLES: 'edge', LYNC_EXO_AGENT_TOKEN: TOKEN };
+
+describe('readAgentEnv', () => {
+  it('reads a complete environment', () => {
+    const s = readAgentEnv({ ...base, LYNC_EXO_AGENT_ROLES: 'internal, edge', LYNC_EXO_MODULE: 'SkypeForBusiness', LYNC_EXO_PWSH: 'C:\\Windows\\powershell.exe' });
+    expect(s).toMatchObject({ name: 'edge01', roles: ['internal', 'edge'], module: 'SkypeForBusiness', executable: 'C:\\Windows\\powershell.exe', invocationTimeoutMs: 120_000 });
+    expect(s.botUrl.href).toBe('https://lync-exo.contoso.com/');
+  });
+
+  it.each([
+    ['http://lync-exo.contoso.com', false, /LYNC_EXO_BOT_URL: must be https:\/\/.*host lync-exo\.contoso\.com/],
+    ['http://10.0.0.5:3000', false, /LYNC_EXO_BOT_URL: must be https/],
+    ['http://127.0.0.1.nip.io', false, /LYNC_EXO_BOT_URL: must be https/],
+    ['ftp://lync-exo.contoso.com', false, /LYNC_EXO_BOT_URL: must be https/],
+    ['https://user:pw@lync-exo.contoso.com', false, /LYNC_EXO_BOT_URL: must not carry a user name or password/],
+    ['not a url', false, /LYNC_EXO_BOT_URL: not a URL/],
+  ])('refuses the bot URL %s', (url, _allow, message) => {
+    expect(() => readAgentEnv({ ...base, LYNC_EXO_BOT_URL: url })).toThrow(message);
+  });
+
+  it.each(['http://127.0.0.1:3000', 'http://127.8.9.10', 'http://localhost:3000', 'http://[::1]:3000'])('allows plain http to the loopback host %s', (url) => {
+    expect(readAgentEnv({ ...base, LYNC_EXO_BOT_URL: url }).botUrl.protocol).toBe('http:');
+  });
+
+  it('allows plain http elsewhere only with LYNC_EXO_ALLOW_HTTP=1', () => {
+    expect(readAgentEnv({ ...base, LYNC_EXO_BOT_URL: 'http://lync-exo.test:3000', LYNC_EXO_ALLOW_HTTP: '1' }).botUrl.host).toBe('lync-exo.test:3000');
+  });
+
+  it('names every missing or bad variable and never repeats the token', () => {
+    let message = '';
+    try {
+      readAgentEnv({ LYNC_EXO_AGENT_ROLES: 'edge,dba', LYNC_EXO_AGENT_TOKEN: 'tiny-tok', LYNC_EXO_MODULE: 'Evil' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const v of ['LYNC_EXO_BOT_URL: required', 'LYNC_EXO_AGENT_NAME: required', 'LYNC_EXO_AGENT_ROLES: "dba" is not a role', 'LYNC_EXO_AGENT_TOKEN: shorter than 16', 'LYNC_EXO_MODULE:']) {
+      expect(message).toContain(v);
+    }
+    expect(message).not.toContain('tiny-tok');
+    const pasted = `${TOKEN}x`;
+    expect(() => readAgentEnv({ ...base, LYNC_EXO_BOT_URL: pasted })).toThrow(/LYNC_EXO_BOT_URL: not a URL/);
+    try {
+      readAgentEnv({ ...base, LYNC_EXO_BOT_URL: pasted });
+    } catch (err) {
+      expect((err as Error).message).not.toContain(TOKEN);
+    }
+  });
+});
+
+describe('backoffDelay', () => {
+  it('grows from 0.5 s to 30 s, with jitter between half and all of it', () => {
+    expect([1, 2, 3, 4].map((n) => backoffDelay(n, () => 1))).toEqual([500, 1000, 2000, 4000]);
+    expect(backoffDelay(1, () => 0)).toBe(250);
+    expect(backoffDelay(20, () => 1)).toBe(30_000);
+    expect(backoffDelay(20, () => 0)).toBe(15_000);
+  });
+});
+
+/** A PowerShell stand-in: records what it ran, answers after `delayMs`. */
+class FakeShell implements Agent {
+  readonly name = 'edge01';
+  readonly roles = ['edge'] as const;
+  readonly ran: Invocation[] = [];
+  closed = false;
+  constructor(private readonly delayMs = 0) {}
+  async invoke(invocation: Invocation): Promise<InvocationResult> {
+    this.ran.push(invocation);
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    return { ok: true, output: [{ Identity: 'Exchange Online' }], durationMs: this.delayMs, agent: this.name };
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+let hub: AgentHub | undefined;
+let server: AgentHubServer | undefined;
+let stop: AbortController | undefined;
+let running: Promise<void> | undefined;
+afterEach(async () => {
+  stop?.abort();
+  await running;
+  await hub?.close();
+  await server?.close();
+  hub = server = stop = running = undefined;
+});
+
+async function startAgent(shell: FakeShell, options: { port?: number; leaseMs?: number } = {}) {
+  const logs = memoryLog();
+  hub = createAgentHub({ tokens: [{ name: 'edge01', token: TOKEN }], log: logs.log, leaseMs: options.leaseMs ?? 600, claimWaitMs: 200 });
+  server = await startAgentHubServer({ hub, port: options.port ?? 0 });
+  const agentLogs = memoryLog();
+  stop = new AbortController();
+  running = runAgent({ env: { ...base, LYNC_EXO_BOT_URL: server.url }, log: agentLogs.log, signal: stop.signal, runbooks: loadRunbooks(), powershell: () => shell });
+  await waitFor(() => hub!.registry().some((a) => a.online));
+  return { hub, logs, agentLogs };
+}
+
+async function waitFor(check: () => boolean, ms = 5_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('runAgent', () => {
+  it('claims a job, runs it, heartbeats past the lease, and posts the result', async () => {
+    const shell = new FakeShell(1_000);
+    const { hub } = await startAgent(shell, { leaseMs: 400 });
+    const result = await hub.agent('edge01')!.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: { LocalStore: true } });
+    expect(result).toMatchObject({ ok: true, output: [{ Identity: 'Exchange Online' }], agent: 'edge01' });
+    expect(shell.ran).toHaveLength(1);
+  });
+
+  it('refuses a forged job without running it, and reports the refusal as the result', async () => {
+    const shell = new FakeShell();
+    const { hub, agentLogs, logs } = await startAgent(shell);
+    const forged = await hub.agent('edge01')!.invoke({ cmdlet: 'Invoke-Expression', parameters: { Command: 'Remove-Item C:\\ -Recurse' } });
+    expect(forged).toMatchObject({ ok: false, error: { kind: 'refused', message: 'agent edge01 refused the job: cmdlet "Invoke-Expression" is not in any runbook' } });
+    const param = await hub.agent('edge01')!.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: { Command: 'x' } });
+    expect(param).toMatchObject({ ok: false, error: { kind: 'refused', message: 'agent edge01 refused the job: parameter "Command" is not in any runbook for Get-CsHostingProvider' } });
+    expect(shell.ran).toEqual([]);
+    expect(agentLogs.find(/refused the job/)).toHaveLength(2);
+    expect(logs.find(/agent refused a job/)).toHaveLength(2);
+  });
+
+  it('keeps retrying with backoff while the bot is away, and connects when it comes back', async () => {
+    // a port that nothing listens on yet
+    const probe = await startAgentHubServer({ hub: createAgentHub({ tokens: [], log: memoryLog().log }), port: 0 });
+    const port = Number(new URL(probe.url).port);
+    await probe.close();
+    const agentLogs = memoryLog();
+    stop = new AbortController();
+    const shell = new FakeShell();
+    running = runAgent({ env: { ...base, LYNC_EXO_BOT_URL: `http://127.0.0.1:${port}` }, log: agentLogs.log, signal: stop.signal, runbooks: loadRunbooks(), powershell: () => shell });
+    await waitFor(() => agentLogs.find(/bot unreachable/).length >= 2);
+    const retries = agentLogs.find(/bot unreachable/).map((l) => l.retryInMs as number);
+    expect(retries[0]).toBeGreaterThanOrEqual(250);
+    expect(retries[0]).toBeLessThanOrEqual(500);
+    expect(retries[1]).toBeGreaterThanOrEqual(500);
+
+    hub = createAgentHub({ tokens: [{ name: 'edge01', token: TOKEN }], log: memoryLog().log, claimWaitMs: 200 });
+    server = await startAgentHubServer({ hub, port });
+    await waitFor(() => hub!.registry().some((a) => a.online), 10_000);
+    await waitFor(() => agentLogs.find(/connected to the bot again/).length === 1);
+    expect(agentLogs.lines.join('\n')).not.toContain(TOKEN);
+  });
+
+  it('logs a refused token as an error naming the variable, and keeps trying', async () => {
+    const logs = memoryLog();
+    hub = createAgentHub({ tokens: [{ name: 'edge01', token: 'a-different-token-000000' }], log: logs.log, claimWaitMs: 200 });
+    server = await startAgentHubServer({ hub, port: 0 });
+    const agentLogs = memoryLog();
+    stop = new AbortController();
+    running = runAgent({ env: { ...base, LYNC_EXO_BOT_URL: server.url }, log: agentLogs.log, signal: stop.signal, runbooks: loadRunbooks(), powershell: () => new FakeShell() });
+    await waitFor(() => agentLogs.find(/401/).length >= 2);
+    expect(agentLogs.find(/401/)[0]).toMatchObject({ level: 50, msg: expect.stringContaining('LYNC_EXO_AGENT_TOKEN') as string });
+    expect([...agentLogs.lines, ...logs.lines].join('\n')).not.toContain(TOKEN);
+  });
+
+  it('on stop, finishes the job in hand, posts its result, closes PowerShell and returns', async () => {
+    const shell = new FakeShell(500);
+    const { hub } = await startAgent(shell);
+    const invoked = hub.agent('edge01')!.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: { LocalStore: true } });
+    await waitFor(() => shell.ran.length === 1);
+    stop!.abort();
+    expect(await invoked).toMatchObject({ ok: true });
+    await running;
+    expect(shell.closed).toBe(true);
+  });
+});
