@@ -286,6 +286,11 @@ export interface SimulatedDeployment {
   pool: AgentPool;
   /** the simulator's state as it is now */
   read(): SimState;
+  /**
+   * Starts both PowerShell sessions at once (each imports LyncSim, which takes seconds) with a read that changes
+   * nothing, so the first command does not wait for them one after the other. Resolves with what went wrong, if anything.
+   */
+  warmUp(): Promise<string[]>;
   /** ends both PowerShell sessions; the state file stays */
   close(): Promise<void>;
 }
@@ -304,6 +309,14 @@ export function createSimulatedDeployment(options: SimulatedDeploymentOptions): 
     agents,
     pool: staticAgentPool(agents),
     read: () => readSimState(statePath),
+    warmUp: async () => {
+      const [fe, edge] = agents;
+      const results = await Promise.all([
+        fe!.invoke({ cmdlet: 'Get-CsManagementStoreReplicationStatus', parameters: {} }),
+        edge!.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: { LocalStore: true } }),
+      ]);
+      return results.flatMap((r, i) => (r.ok ? [] : [`agent ${agents[i]!.name}: ${r.error.message}`]));
+    },
     close: async () => {
       await Promise.all(agents.map((a) => a.close()));
     },

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pino, type Logger } from 'pino';
-import { locatePowerShell, type LocatedPowerShell } from '../agent/locatePowerShell.js';
+import { locatePowerShell, probePowerShell, type LocatedPowerShell } from '../agent/locatePowerShell.js';
 import { compose, type Composition } from '../compose.js';
 import { readConfigFile } from '../config/file.js';
 import { loadRunbooks } from '../config/runbooks.js';
@@ -62,9 +62,10 @@ function consoleLogger(env: NodeJS.ProcessEnv): Logger {
   return createLogger(level, pino.destination({ dest: 2, sync: true }));
 }
 
+/** The PowerShell given (asked for its version), else the one the tests use: found, or installed into .tools/. */
 function findPowerShell(executable: string | undefined, out: Output): LocatedPowerShell {
   if (!executable) return locatePowerShell({ install: true, log: (l) => out.write(`${l}\n`) });
-  return { executable, version: 'as given', source: 'given' };
+  return { executable, version: probePowerShell(executable) ?? '(did not answer with its version)', source: 'given' };
 }
 
 /** Builds the console: config, PowerShell, LyncSim with its two agents, the service. Throws ConfigError on a bad config. */
@@ -76,7 +77,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Consol
   const policy = config ? consolePolicyFromConfig(config) : defaultConsolePolicy();
   const command = config?.slack.command ?? '/lync-exo';
   const log = options.log ?? consoleLogger(env);
-  const powershell = findPowerShell(options.executable ?? env.LYNC_EXO_PWSH?.trim(), out);
+  const powershell = findPowerShell(options.executable, out);
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'lync-exo-console-'));
   const runbooks = loadRunbooks();
@@ -104,10 +105,12 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Consol
       `PowerShell ${powershell.version} — ${powershell.executable} (${powershell.source})`,
       `Agents: fe01 (internal) plays fe01.contoso.local, edge01 (edge) plays edge01.contoso.local`,
       `Policy${configPath ? ` from ${configPath}` : ''}: requesters ${policy.requesters.anyone ? 'anyone' : policy.requesters.users.join(', ')} · approvers ${policy.approvers.users.join(', ')} · ${rule} · expiry ${Math.round(policy.expiresAfterMs / 60_000)} min`,
-      `Type help for the commands, "as bob" to act as bob, quit to leave.`,
+      'Starting the PowerShell sessions of fe01 and edge01 …',
       '',
     ].join('\n'),
   );
+  for (const problem of await sim.warmUp()) out.write(`warning: ${problem}\n`);
+  out.write('Type help for the commands, "as bob" to act as bob, quit to leave.\n');
 
   return {
     ...composition,
