@@ -1,0 +1,72 @@
+// The console driven through its real input and output: lines on a stream in, text out, against two real
+// PowerShell agents on LyncSim.
+import { PassThrough } from 'node:stream';
+import { expect, it } from 'vitest';
+import { runConsole } from '../../src/console/runConsole.js';
+import { describeWithPwsh, pwshExecutable } from '../support/pwsh.js';
+
+/** Types `lines` into a fresh console and returns its exit code and everything it printed. */
+async function typeInto(lines: string[]): Promise<{ code: number; text: string }> {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let text = '';
+  output.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  input.end(`${lines.join('\n')}\n`);
+  const code = await runConsole({ input, output, executable: pwshExecutable()!, env: { LOG_LEVEL: 'silent' }, lagSeconds: 1 });
+  return { code, text };
+}
+
+/** The text printed after the prompt line `who> line`, up to the next prompt. */
+function after(text: string, prompt: string): string {
+  const start = text.indexOf(`\n${prompt}\n`);
+  expect(start, `no prompt "${prompt}" in:\n${text}`).toBeGreaterThanOrEqual(0);
+  const rest = text.slice(start + prompt.length + 2);
+  const next = rest.search(/\n[a-z0-9._-]+> /i);
+  return next === -1 ? rest : rest.slice(0, next);
+}
+
+describeWithPwsh('lync-exo console', () => {
+  it('plays a whole approved setup: plan, self-approval refused, approval by bob, run, replication, Edge', async () => {
+    const { code, text } = await typeInto(['setup', 'approve r-1', 'as bob', 'approve r-1', 'quit']);
+    expect(code).toBe(0);
+    expect(text).toMatch(/^PowerShell \d+\.\d+/m);
+
+    const plan = after(text, 'alice> setup');
+    expect(plan).toContain('── message 1 · plan');
+    expect(plan).toContain('Requested by @alice · runbook setup · request r-1');
+    expect(plan).toMatch(/│ ~ change │ Allow federated users.*│ AllowFederatedUsers\s+│ False\s+│ True/);
+    expect(plan).toMatch(/│ \+ create │ Hosting provider for Exchange Online/);
+    expect(plan).toContain("PS> New-CsHostingProvider -Identity 'Exchange Online'");
+    expect(plan).toContain('Needs 1 approval from @bob, @carol; the requester cannot approve');
+    expect(plan).toContain('⏳ Waiting for approval');
+
+    expect(after(text, 'alice> approve r-1')).toContain('(only you) you made this request, so someone else must approve it');
+
+    const run = after(text, 'bob> approve r-1');
+    expect(run).toContain('(update of message 1)');
+    expect(run).toContain('✓ Approved by @bob');
+    expect(run).toContain('── message 2 · run');
+    expect(run).toMatch(/\(update of message 2\) run run-1 · step 1\/4 · ✓ Allow federated users .*: succeeded/);
+    expect(run).toContain('Run run-1: setup — succeeded');
+    expect(run).toMatch(/│ edge01\.contoso\.local │ yes\s+│/);
+    expect(run).toMatch(/│ edge01 │ ProxyFqdn\s+│ exap\.um\.outlook\.com\s+│ exap\.um\.outlook\.com\s+│ ✓ │/);
+    expect(run).toContain('✓ Succeeded: the change is in the Central Management Store and on every Edge');
+    // a piped console prints no colour codes
+    expect(text).not.toContain('\u001b[');
+  });
+
+  it('refuses self-approval and non-approvers; a denial with a reason closes the request and nothing runs', async () => {
+    const { code, text } = await typeInto(['setup', 'approve', 'as mallory', 'approve', 'as carol', 'deny change window closed', 'approve r-1', 'history', 'quit']);
+    expect(code).toBe(0);
+    expect(after(text, 'alice> approve')).toContain('(only you) you made this request, so someone else must approve it');
+    expect(after(text, 'alice> as mallory')).toContain('the policy does not name mallory');
+    expect(after(text, 'mallory> approve')).toContain('(only you) you are not an approver for lync-exo (approvers: @bob, @carol)');
+    const denied = after(text, 'carol> deny change window closed');
+    expect(denied).toContain('(update of message 1)');
+    expect(denied).toContain('⛔ Denied by @carol');
+    expect(denied).toContain(': change window closed');
+    expect(after(text, 'carol> approve r-1')).toContain('(only you) request r-1 is already denied; nothing was changed');
+    expect(after(text, 'carol> history')).toMatch(/│ r-1\s+│ setup\s+│ @alice\s+│.*│ denied: change window closed\s+│ @carol/);
+    expect(text).not.toContain('Run run-');
+  });
+});
