@@ -1,5 +1,6 @@
 // The console's policy: the config file's when one is given, else a small team that shows the whole flow.
 // There are no Slack channels in a terminal, so the console has one channel and takes requests there.
+import { policyFromConfig } from '../compose.js';
 import type { Config } from '../config/file.js';
 import type { PolicyConfig } from '../core/policy.js';
 
@@ -21,16 +22,7 @@ export function defaultConsolePolicy(): PolicyConfig {
 
 /** The policy of a config file, for the console: user ids are typed as they are (`as U0123ABCDEF`). */
 export function consolePolicyFromConfig(config: Config): PolicyConfig {
-  const a = config.approval;
-  return {
-    deployment: config.deployment.name,
-    channels: [],
-    requesters: { anyone: a.requesters.anyone, users: a.requesters.users, groups: a.requesters.groups },
-    approvers: { users: a.approvers.users, groups: a.approvers.groups },
-    required: a.required,
-    expiresAfterMs: a.expiresAfterMinutes * 60_000,
-    replication: { pollIntervalMs: config.replication.pollIntervalSeconds * 1000, timeoutMs: config.replication.timeoutSeconds * 1000 },
-  };
+  return { ...policyFromConfig(config), channels: [] };
 }
 
 /** The people to offer at start: everyone the policy names. */

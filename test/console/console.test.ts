@@ -1,18 +1,21 @@
 // The console driven through its real input and output: lines on a stream in, text out, against two real
 // PowerShell agents on LyncSim.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { runConsole } from '../../src/console/runConsole.js';
 import { describeWithPwsh, pwshExecutable } from '../support/pwsh.js';
 
 /** Types `lines` into a fresh console and returns its exit code and everything it printed. */
-async function typeInto(lines: string[]): Promise<{ code: number; text: string }> {
+async function typeInto(lines: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; text: string }> {
   const input = new PassThrough();
   const output = new PassThrough();
   let text = '';
   output.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
   input.end(`${lines.join('\n')}\n`);
-  const code = await runConsole({ input, output, executable: pwshExecutable()!, env: { LOG_LEVEL: 'silent' }, lagSeconds: 1 });
+  const code = await runConsole({ input, output, executable: pwshExecutable()!, env: { LOG_LEVEL: 'silent', ...env }, lagSeconds: 1 });
   return { code, text };
 }
 
@@ -24,6 +27,31 @@ function after(text: string, prompt: string): string {
   const next = rest.search(/\n[a-z0-9._-]+> /i);
   return next === -1 ? rest : rest.slice(0, next);
 }
+
+let dir: string | undefined;
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+function configFile(text: string): string {
+  dir = mkdtempSync(path.join(tmpdir(), 'lync-exo-console-config-'));
+  const file = path.join(dir, 'lync-exo.yml');
+  writeFileSync(file, text);
+  return file;
+}
+
+it('stops at start-up on a bad config file, naming the field, before any PowerShell starts', async () => {
+  const file = configFile('deployment: { name: contoso }\napproval:\n  requesters: { users: [U0ALICE00] }\n  approvers: { userz: [U0BOB0000] }\n');
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let text = '';
+  output.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  input.end('quit\n');
+  const code = await runConsole({ input, output, executable: '/nonexistent/pwsh', env: { LYNC_EXO_CONFIG: file, LOG_LEVEL: 'silent' } });
+  expect(code).toBe(2);
+  expect(text).toMatch(/^lync-exo console: .*lync-exo\.yml: .*approval\.approvers.*unknown key "userz" \(did you mean "users"\?\)/);
+});
 
 describeWithPwsh('lync-exo console', () => {
   it('plays a whole approved setup: plan, self-approval refused, approval by bob, run, replication, Edge', async () => {
@@ -68,5 +96,17 @@ describeWithPwsh('lync-exo console', () => {
     expect(after(text, 'carol> approve r-1')).toContain('(only you) request r-1 is already denied; nothing was changed');
     expect(after(text, 'carol> history')).toMatch(/│ r-1\s+│ setup\s+│ @alice\s+│.*│ denied: change window closed\s+│ @carol/);
     expect(text).not.toContain('Run run-');
+  });
+
+  it('takes its policy from LYNC_EXO_CONFIG: Slack user ids act, and the approvers of the config decide', async () => {
+    const file = configFile('deployment: { name: fabrikam }\nslack: { channels: [C0LYNCOPS0] }\napproval:\n  requesters: { users: [U0ALICE00] }\n  approvers: { users: [U0BOB0000] }\n');
+    const { code, text } = await typeInto(['setup', 'as U0CAROL00', 'approve', 'as U0BOB0000', 'deny not today', 'quit'], { LYNC_EXO_CONFIG: file });
+    expect(code).toBe(0);
+    expect(text).toContain(`Policy from ${file}: requesters U0ALICE00 · approvers U0BOB0000 · 1 approval · expiry 60 min`);
+    // the config's Slack channels do not apply: the console is its own channel
+    expect(after(text, 'U0ALICE00> setup')).toContain('Requested by @U0ALICE00 · runbook setup · request r-1');
+    expect(after(text, 'U0ALICE00> setup')).toContain('deployment fabrikam');
+    expect(after(text, 'U0CAROL00> approve')).toContain('you are not an approver for lync-exo (approvers: @U0BOB0000)');
+    expect(after(text, 'U0BOB0000> deny not today')).toContain('⛔ Denied by @U0BOB0000');
   });
 });

@@ -11,7 +11,7 @@ const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 /** `tsx src/main.ts demo` once the lead has wired the mode into main.ts; until then the demo's own entry. */
 function demoArgs(): string[] {
   const main = path.join(root, 'src', 'main.ts');
-  return existsSync(main) && /\bdemo\b/.test(readFileSync(main, 'utf8')) ? [main, 'demo'] : [path.join(root, 'src', 'demo.ts')];
+  return existsSync(main) && /\brunDemo\b/.test(readFileSync(main, 'utf8')) ? [main, 'demo'] : [path.join(root, 'src', 'demo.ts')];
 }
 
 describeWithPwsh('npm run demo', () => {
