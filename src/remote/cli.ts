@@ -27,7 +27,8 @@ export async function agentMain(argv: readonly string[], env: NodeJS.ProcessEnv 
     return 0;
   }
   if (argv.length > 0) {
-    process.stderr.write(`lync-exo agent: unexpected argument ${JSON.stringify(argv[0]!.slice(0, 40))}; configuration comes from the environment\n\n${AGENT_USAGE}`);
+    // not echoed: it could be a token typed on the command line
+    process.stderr.write(`lync-exo agent: takes no arguments (${argv.length} given); configuration comes from the environment\n\n${AGENT_USAGE}`);
     return 2;
   }
   const level = (env.LOG_LEVEL?.trim() || 'info') as LogLevel;

@@ -1,5 +1,5 @@
 // The agent loop in process, against a real hub on loopback, with a stand-in for PowerShell.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadRunbooks } from '../../src/config/runbooks.js';
 import type { Agent, Invocation, InvocationResult } from '../../src/core/types.js';
 import { backoffDelay, readAgentEnv, runAgent } from '../../src/remote/agent.js';
@@ -177,5 +177,26 @@ describe('runAgent', () => {
     expect(await invoked).toMatchObject({ ok: true });
     await running;
     expect(shell.closed).toBe(true);
+  });
+});
+
+describe('agentMain', () => {
+  it('exits 2 with the variables named when the environment is incomplete, and never prints the token', async () => {
+    const { agentMain } = await import('../../src/remote/cli.js');
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+      written.push(String(s));
+      return true;
+    });
+    try {
+      expect(await agentMain([], { LYNC_EXO_AGENT_TOKEN: TOKEN, LYNC_EXO_BOT_URL: 'http://bot.contoso.com', LOG_LEVEL: 'silent' })).toBe(2);
+      expect(await agentMain([TOKEN], {})).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    const text = written.join('');
+    expect(text).toMatch(/LYNC_EXO_BOT_URL: must be https:\/\//);
+    expect(text).toMatch(/LYNC_EXO_AGENT_NAME: required/);
+    expect(text).not.toContain(TOKEN);
   });
 });
