@@ -11,7 +11,7 @@ import { createLogger } from './log.js';
 
 const USAGE = `usage: lync-exo [slack|console|demo|agent|help]
   slack     run the Slack bot (default): SLACK_BOT_TOKEN, SLACK_APP_TOKEN or SLACK_SIGNING_SECRET, LYNC_EXO_CONFIG
-  console   the same conversations in this terminal, against the configured agent or the simulator
+  console   the same conversations in this terminal, against the Lync simulator (policy from LYNC_EXO_CONFIG)
   demo      a scripted setup, approval, verification and rollback against the Lync simulator
   agent     a remote Windows agent that connects out to the bot (LYNC_EXO_BOT_URL, LYNC_EXO_AGENT_*)`;
 
@@ -74,6 +74,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'slack':
         await runSlack(log);
         return -1; // keeps running
+      case 'console':
+        return (await import('./console/runConsole.js')).runConsole();
+      case 'demo':
+        return (await import('./demo.js')).runDemo();
       case 'help':
       case '--help':
       case '-h':

@@ -12,7 +12,7 @@
 #                  Edge cannot reach the CMS: only -LocalStore reads work there. A host not in the replica list is an
 #                  admin host: it reaches the CMS but has no local store.
 #
-# State file (UTF-8 JSON, no BOM; TypeScript types in test/support/simState.ts)
+# State file (UTF-8 JSON, no BOM; TypeScript types in src/simulator.ts)
 #   version                 1
 #   replicationLagSeconds   seconds before a CMS change reaches a replica (per replica: lagSeconds)
 #   cms.accessEdge          the global Access Edge settings: the 19 documented properties (defaults of §3.1, the

@@ -4,14 +4,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { compose, embeddedAgent, staticAgentPool, type Composition } from '../../src/compose.js';
+import { compose, type Composition } from '../../src/compose.js';
 import { loadRunbooks } from '../../src/config/runbooks.js';
 import type { Directory, Notifier } from '../../src/core/ports.js';
 import type { PolicyConfig } from '../../src/core/policy.js';
 import type { Store } from '../../src/core/store.js';
-import { createSimState, simEnv, type SimOverrides } from './simState.js';
+import { createSimulatedDeployment, type SimOverrides } from '../../src/simulator.js';
 
-export const LYNCSIM_MODULE = path.resolve(import.meta.dirname, '..', '..', 'powershell', 'LyncSim', 'LyncSim.psd1');
+export { LYNCSIM_MODULE } from '../../src/simulator.js';
 
 export const USERS = { alice: 'U0ALICE', bob: 'U0BOB', carol: 'U0CAROL', mallory: 'U0MALLORY' } as const;
 export const CHANNEL = 'C0LYNCOPS';
@@ -48,20 +48,21 @@ export interface World extends Composition {
 
 export function createWorld(options: WorldOptions): World {
   const dir = mkdtempSync(path.join(tmpdir(), 'lync-exo-world-'));
-  const statePath = createSimState(dir, { replicationLagSeconds: 1, ...options.sim });
   const runbooks = loadRunbooks();
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
-  const agent = (name: string, host: string, roles: ('internal' | 'edge')[]) =>
-    embeddedAgent(
-      { name, roles, executable: options.executable, module: LYNCSIM_MODULE, env: simEnv(statePath, host), invocationTimeoutMs: options.invocationTimeoutMs ?? 30_000 },
-      runbooks,
-      log,
-    );
-  const agents = [agent('fe01', 'fe01.contoso.local', ['internal']), agent('edge01', 'edge01.contoso.local', ['edge'])];
+  const sim = createSimulatedDeployment({
+    dir,
+    lagSeconds: options.sim?.replicationLagSeconds ?? 1,
+    sim: options.sim,
+    executable: options.executable,
+    runbooks,
+    log,
+    invocationTimeoutMs: options.invocationTimeoutMs ?? 30_000,
+  });
   let n = 0;
   const composition = compose({
     policy: testPolicy(options.policy),
-    agents: staticAgentPool(agents),
+    agents: sim.pool,
     notifier: options.notifier,
     directory: options.directory ?? { groupMembers: async () => [] },
     log,
@@ -71,11 +72,11 @@ export function createWorld(options: WorldOptions): World {
   });
   return {
     ...composition,
-    statePath,
+    statePath: sim.statePath,
     dir,
     async close() {
       await composition.scheduler.idle();
-      await Promise.all(agents.map((a) => a.close()));
+      await sim.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
