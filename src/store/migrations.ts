@@ -1,0 +1,130 @@
+// The SQLite schema as an ordered list of migrations. A database records the last one applied in
+// `PRAGMA user_version`; opening applies the rest, each in its own write transaction, so a crash half-way leaves the
+// database at the previous version, never between two. Never edit a migration that has shipped: add the next one.
+//
+// What must be atomic is in real columns (status, expiry, approvals, locks), so the compare-and-set in approve, close
+// and acquireLock is plain SQL inside one transaction. What is only ever read back whole (plan, values, steps,
+// pre-state, message refs) is JSON text. Times are kept twice: the ISO text as given (so a record reads back exactly
+// as written) and epoch milliseconds for comparisons (`*_ms`, NULL when the text is not a date).
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  /** what it changes and why, for the log */
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'requests, approvals, runs, locks and an append-only audit log',
+    sql: `
+      CREATE TABLE requests (
+        id          TEXT PRIMARY KEY,
+        runbook     TEXT NOT NULL,
+        deployment  TEXT NOT NULL,
+        requester   TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        expires_at  TEXT NOT NULL,
+        expires_ms  INTEGER,
+        decided_at  TEXT,
+        decided_by  TEXT,
+        reason      TEXT,
+        run_id      TEXT,
+        rollback_of TEXT,
+        message     TEXT,
+        values_json TEXT NOT NULL,
+        plan_json   TEXT NOT NULL
+      );
+
+      -- one row per approver; the row order is the order approvals were given
+      CREATE TABLE approvals (
+        request_id TEXT NOT NULL REFERENCES requests (id) ON DELETE CASCADE,
+        user       TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        UNIQUE (request_id, user)
+      );
+
+      CREATE TABLE runs (
+        id             TEXT PRIMARY KEY,
+        request_id     TEXT NOT NULL,
+        runbook        TEXT NOT NULL,
+        deployment     TEXT NOT NULL,
+        channel        TEXT NOT NULL,
+        requester      TEXT NOT NULL,
+        status         TEXT NOT NULL,
+        started_at     TEXT NOT NULL,
+        finished_at    TEXT,
+        summary        TEXT,
+        message        TEXT,
+        approvers_json TEXT NOT NULL,
+        values_json    TEXT NOT NULL,
+        steps_json     TEXT NOT NULL,
+        pre_state_json TEXT
+      );
+      CREATE INDEX runs_by_status ON runs (status);
+
+      -- at most one run per deployment: the primary key is the lock
+      CREATE TABLE locks (
+        deployment TEXT PRIMARY KEY,
+        run_id     TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        requester  TEXT NOT NULL,
+        since      TEXT NOT NULL
+      );
+
+      CREATE TABLE audit (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          TEXT NOT NULL,
+        at_ms       INTEGER,
+        actor       TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        request_id  TEXT,
+        run_id      TEXT,
+        fingerprint TEXT,
+        detail      TEXT
+      );
+      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE (ABORT, 'audit records are append-only'); END;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE (ABORT, 'audit records are append-only'); END;
+    `,
+  },
+  {
+    version: 2,
+    description: 'audit records keep their channel; indexes for the expiry sweep, rollback and audit queries',
+    sql: `
+      ALTER TABLE audit ADD COLUMN channel TEXT;
+      CREATE INDEX audit_by_time ON audit (at_ms);
+      CREATE INDEX requests_by_status_expiry ON requests (status, expires_ms);
+      CREATE INDEX runs_by_runbook_status ON runs (runbook, status, started_at);
+    `,
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Applies the migrations after the database's version, up to `target` (the latest by default; tests stop early to
+ * build an old database). Each runs in an IMMEDIATE transaction that re-reads the version first, so two processes
+ * opening a new file at once apply each migration once. Returns the versions applied.
+ */
+export function migrate(db: Database.Database, target = LATEST_VERSION, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (m.version > target) break;
+    const step = db.transaction(() => {
+      if (schemaVersion(db) >= m.version) return false;
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+      return true;
+    });
+    if (step.immediate()) applied.push(m.version);
+  }
+  return applied;
+}

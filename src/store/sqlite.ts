@@ -1,0 +1,510 @@
+// The durable store: one SQLite file (better-sqlite3), with the same observable behaviour as memoryStore.
+// better-sqlite3 is synchronous, so every method body runs to completion without awaiting; the compare-and-set
+// methods also run inside one BEGIN IMMEDIATE transaction, which takes the write lock before reading, so a second
+// process (or a second connection) on the same file waits (busy_timeout) instead of deciding on a stale read.
+import { accessSync, constants, mkdirSync, statSync, type Stats } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Log } from '../core/service.js';
+import type { ApproveOutcome, CloseOutcome, LockOutcome, Store } from '../core/store.js';
+import type { Approval, AuditRecord, LockHolder, MessageRef, RequestRecord, RunRecord } from '../core/records.js';
+import { LATEST_VERSION, migrate, schemaVersion } from './migrations.js';
+
+export type StoreErrorCode =
+  | 'store_is_directory'
+  | 'store_unwritable'
+  | 'store_not_a_database'
+  | 'store_corrupt'
+  | 'store_schema_newer'
+  | 'store_open_failed';
+
+/** A database that cannot be opened. The message names the file and says what is wrong with it. */
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+export interface SqliteStoreOptions {
+  log?: Pick<Log, 'info' | 'warn'>;
+  /** how long a write waits for another connection's transaction; 5 s by default */
+  busyTimeoutMs?: number;
+}
+
+/** What start-up recovery needs from a store; proposed for the Store interface, implemented here for now. */
+export interface StoreRecovery {
+  /**
+   * Runs left 'running' by a process that died become 'interrupted' (finishedAt = now; the summary says so unless
+   * one was already set). Returns them, updated, so they can be reported. Call at start-up, before any run starts.
+   */
+  markInterrupted(now: Date): Promise<RunRecord[]>;
+  /**
+   * Releases the locks whose run is not running (finished, interrupted, or never saved because the process died
+   * between taking the lock and creating the run) and returns them. Call at start-up after markInterrupted.
+   */
+  recoverLocks(): Promise<LockHolder[]>;
+}
+
+export interface SqliteStore extends Store, StoreRecovery {
+  /** the database file, absolute (or `:memory:`) */
+  readonly path: string;
+  /** Closes the connection (Store's own `close` denies, cancels or expires a request). */
+  closeDatabase(): void;
+}
+
+const INTERRUPTED_SUMMARY = 'interrupted: lync-exo stopped while this run was in progress; check the deployment before running it again';
+
+interface RequestRow {
+  id: string;
+  runbook: string;
+  deployment: string;
+  requester: string;
+  channel: string;
+  status: RequestRecord['status'];
+  created_at: string;
+  expires_at: string;
+  expires_ms: number | null;
+  decided_at: string | null;
+  decided_by: string | null;
+  reason: string | null;
+  run_id: string | null;
+  rollback_of: string | null;
+  message: string | null;
+  values_json: string;
+  plan_json: string;
+}
+
+interface RunRow {
+  id: string;
+  request_id: string;
+  runbook: string;
+  deployment: string;
+  channel: string;
+  requester: string;
+  status: RunRecord['status'];
+  started_at: string;
+  finished_at: string | null;
+  summary: string | null;
+  message: string | null;
+  approvers_json: string;
+  values_json: string;
+  steps_json: string;
+  pre_state_json: string | null;
+}
+
+interface LockRow {
+  deployment: string;
+  run_id: string;
+  request_id: string;
+  requester: string;
+  since: string;
+}
+
+interface AuditRow {
+  at: string;
+  actor: string;
+  action: string;
+  channel: string | null;
+  request_id: string | null;
+  run_id: string | null;
+  fingerprint: string | null;
+  detail: string | null;
+}
+
+/** Epoch ms of an ISO time, or null when it is not one (memoryStore's Date.parse gives NaN: never before `now`). */
+const ms = (iso: string): number | null => {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? null : t;
+};
+const json = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
+const parse = <T>(text: string): T => JSON.parse(text) as T;
+
+function toRequest(row: RequestRow, approvals: Approval[]): RequestRecord {
+  return {
+    id: row.id,
+    runbook: row.runbook,
+    deployment: row.deployment,
+    requester: row.requester,
+    channel: row.channel,
+    values: parse(row.values_json),
+    plan: parse(row.plan_json),
+    ...(row.rollback_of !== null && { rollbackOf: row.rollback_of }),
+    status: row.status,
+    approvals,
+    ...(row.decided_by !== null && { decidedBy: row.decided_by }),
+    ...(row.reason !== null && { reason: row.reason }),
+    ...(row.run_id !== null && { runId: row.run_id }),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    ...(row.decided_at !== null && { decidedAt: row.decided_at }),
+    ...(row.message !== null && { message: parse<MessageRef>(row.message) }),
+  };
+}
+
+function toRun(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    requestId: row.request_id,
+    runbook: row.runbook,
+    deployment: row.deployment,
+    channel: row.channel,
+    requester: row.requester,
+    approvers: parse(row.approvers_json),
+    status: row.status,
+    startedAt: row.started_at,
+    ...(row.finished_at !== null && { finishedAt: row.finished_at }),
+    ...(row.pre_state_json !== null && { preState: parse<NonNullable<RunRecord['preState']>>(row.pre_state_json) }),
+    values: parse(row.values_json),
+    steps: parse(row.steps_json),
+    ...(row.summary !== null && { summary: row.summary }),
+    ...(row.message !== null && { message: parse<MessageRef>(row.message) }),
+  };
+}
+
+const toLock = (row: LockRow): LockHolder => ({ deployment: row.deployment, runId: row.run_id, requestId: row.request_id, requester: row.requester, since: row.since });
+
+function toAudit(row: AuditRow): AuditRecord {
+  return {
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    ...(row.channel !== null && { channel: row.channel }),
+    ...(row.request_id !== null && { requestId: row.request_id }),
+    ...(row.run_id !== null && { runId: row.run_id }),
+    ...(row.fingerprint !== null && { fingerprint: row.fingerprint }),
+    ...(row.detail !== null && { detail: row.detail }),
+  };
+}
+
+const runParams = (run: RunRecord) => ({
+  id: run.id,
+  request_id: run.requestId,
+  runbook: run.runbook,
+  deployment: run.deployment,
+  channel: run.channel,
+  requester: run.requester,
+  status: run.status,
+  started_at: run.startedAt,
+  finished_at: run.finishedAt ?? null,
+  summary: run.summary ?? null,
+  message: json(run.message),
+  approvers_json: JSON.stringify(run.approvers),
+  values_json: JSON.stringify(run.values),
+  steps_json: JSON.stringify(run.steps),
+  pre_state_json: json(run.preState),
+});
+
+const isSqliteError = (err: unknown): err is InstanceType<typeof Database.SqliteError> => err instanceof Database.SqliteError;
+
+const ERRNO_WORDS: Record<string, string> = {
+  ENOTDIR: 'part of the path is a file, not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+};
+/** "permission denied (EACCES)" for a file-system error, its message otherwise. */
+const why = (err: unknown): string => {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code ? `${ERRNO_WORDS[code] ?? 'error'} (${code})` : (err as Error).message;
+};
+/** quick_check answers in lines: the first few, on one line. */
+const oneLine = (text: string): string => {
+  const flat = text.replace(/\s*\n\s*/g, '; ').replace(/\*\*\* in database main \*\*\*; /, '');
+  return flat.length > 240 ? `${flat.slice(0, 240)}...` : flat;
+};
+
+/** The start-up checks a person can act on, before SQLite gives its own (vaguer) answer. */
+function checkPath(file: string): void {
+  const where = `opening the database ${file}`;
+  let stat: Stats | undefined;
+  try {
+    stat = statSync(file, { throwIfNoEntry: false });
+  } catch (err) {
+    // ENOTDIR (a parent is a file), EACCES (a parent is not searchable), ...
+    throw new StoreError('store_unwritable', `${where}: ${why(err)}`, { cause: err });
+  }
+  if (stat?.isDirectory()) throw new StoreError('store_is_directory', `${where}: it is a directory; the database must be a file`);
+  const dir = path.dirname(file);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new StoreError('store_unwritable', `${where}: cannot create its directory ${dir}: ${why(err)}`, { cause: err });
+  }
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw new StoreError('store_unwritable', `${where}: the directory ${dir} is not writable, ${why(err)} (SQLite keeps its -wal and -shm files next to the database)`, { cause: err });
+  }
+  if (stat) {
+    try {
+      accessSync(file, constants.R_OK | constants.W_OK);
+    } catch (err) {
+      throw new StoreError('store_unwritable', `${where}: the file is not readable and writable by this user, ${why(err)}`, { cause: err });
+    }
+  }
+}
+
+function describeOpenError(file: string, err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const where = `opening the database ${file}`;
+  if (isSqliteError(err)) {
+    if (err.code === 'SQLITE_NOTADB') return new StoreError('store_not_a_database', `${where}: file is not a database`, { cause: err });
+    if (err.code.startsWith('SQLITE_CORRUPT')) return new StoreError('store_corrupt', `${where}: the database is corrupted (${err.message}); restore it from a backup`, { cause: err });
+    if (/^SQLITE_(READONLY|CANTOPEN|PERM|AUTH)/.test(err.code)) return new StoreError('store_unwritable', `${where}: ${err.message}`, { cause: err });
+  }
+  return new StoreError('store_open_failed', `${where}: ${(err as Error).message}`, { cause: err });
+}
+
+function openDatabase(file: string, options: SqliteStoreOptions): Database.Database {
+  if (file !== ':memory:') checkPath(file);
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { timeout: options.busyTimeoutMs ?? 5000 });
+    // WAL: readers (status, history, a second process) do not block the writer, nor it them
+    const mode = db.pragma('journal_mode = WAL', { simple: true }) as string;
+    if (mode !== 'wal' && file !== ':memory:') options.log?.warn({ path: file, journalMode: mode }, 'store: WAL is not available on this file system');
+    db.pragma('foreign_keys = ON');
+    // a damaged page is found now, with the path in the message, not half-way through an approval
+    const check = db.pragma('quick_check', { simple: true }) as string;
+    if (check !== 'ok') throw new StoreError('store_corrupt', `opening the database ${file}: the database is corrupted (${oneLine(check)}); restore it from a backup`);
+    const version = schemaVersion(db);
+    if (version > LATEST_VERSION) {
+      throw new StoreError('store_schema_newer', `opening the database ${file}: its schema is version ${version}, newer than this lync-exo knows (${LATEST_VERSION}); run the newer lync-exo or restore a backup`);
+    }
+    const applied = migrate(db);
+    if (applied.length > 0) options.log?.info({ path: file, from: version, applied }, `store: schema migrated to version ${LATEST_VERSION}`);
+    return db;
+  } catch (err) {
+    db?.close();
+    throw describeOpenError(file, err);
+  }
+}
+
+/**
+ * Opens (creating it and its directory when absent) the SQLite database at `file` and migrates it to the current
+ * schema. Throws a StoreError naming the file when it is a directory, cannot be written, is not a database, is
+ * damaged, or was written by a newer lync-exo. `:memory:` gives a private database for tests.
+ */
+export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
+  const where = file === ':memory:' ? file : path.resolve(file);
+  const db = openDatabase(where, options);
+
+  const q = {
+    request: db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE id = ?'),
+    approvals: db.prepare<[string], Approval>('SELECT user, at FROM approvals WHERE request_id = ? ORDER BY rowid'),
+    insertRequest: db.prepare(
+      `INSERT INTO requests (id, runbook, deployment, requester, channel, status, created_at, expires_at, expires_ms, decided_at, decided_by, reason, run_id, rollback_of, message, values_json, plan_json)
+       VALUES (@id, @runbook, @deployment, @requester, @channel, @status, @created_at, @expires_at, @expires_ms, @decided_at, @decided_by, @reason, @run_id, @rollback_of, @message, @values_json, @plan_json)`,
+    ),
+    insertApproval: db.prepare<[string, string, string]>('INSERT INTO approvals (request_id, user, at) VALUES (?, ?, ?)'),
+    hasApproved: db.prepare<[string, string], { n: number }>('SELECT 1 AS n FROM approvals WHERE request_id = ? AND user = ?'),
+    countApprovals: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM approvals WHERE request_id = ?'),
+    decide: db.prepare<[string, string | null, string | null, string, string]>("UPDATE requests SET status = ?, decided_by = ?, reason = ?, decided_at = ? WHERE id = ? AND status = 'pending'"),
+    approved: db.prepare<[string, string]>("UPDATE requests SET status = 'approved', decided_at = ? WHERE id = ? AND status = 'pending'"),
+    expired: db.prepare<[string, string]>("UPDATE requests SET status = 'expired', decided_by = 'expiry', decided_at = ? WHERE id = ? AND status = 'pending'"),
+    setMessage: db.prepare<[string | null, string]>('UPDATE requests SET message = ? WHERE id = ?'),
+    setRun: db.prepare<[string, string]>('UPDATE requests SET run_id = ? WHERE id = ?'),
+    listExpired: db.prepare<[number], RequestRow>("SELECT * FROM requests WHERE status = 'pending' AND expires_ms <= ? ORDER BY rowid"),
+    listPending: db.prepare<[], RequestRow>("SELECT * FROM requests WHERE status = 'pending' ORDER BY rowid"),
+    requestHistory: db.prepare<[number], RequestRow>('SELECT * FROM requests ORDER BY created_at DESC, rowid LIMIT ?'),
+
+    // an upsert, not INSERT OR REPLACE: the row keeps its rowid, so ties in ordering stay in creation order
+    saveRun: db.prepare(
+      `INSERT INTO runs (id, request_id, runbook, deployment, channel, requester, status, started_at, finished_at, summary, message, approvers_json, values_json, steps_json, pre_state_json)
+       VALUES (@id, @request_id, @runbook, @deployment, @channel, @requester, @status, @started_at, @finished_at, @summary, @message, @approvers_json, @values_json, @steps_json, @pre_state_json)
+       ON CONFLICT (id) DO UPDATE SET request_id = excluded.request_id, runbook = excluded.runbook, deployment = excluded.deployment, channel = excluded.channel,
+         requester = excluded.requester, status = excluded.status, started_at = excluded.started_at, finished_at = excluded.finished_at, summary = excluded.summary,
+         message = excluded.message, approvers_json = excluded.approvers_json, values_json = excluded.values_json, steps_json = excluded.steps_json,
+         pre_state_json = excluded.pre_state_json`,
+    ),
+    run: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?'),
+    latestRun: db.prepare<[string, string], RunRow>('SELECT * FROM runs WHERE runbook = ? AND status = ? ORDER BY started_at DESC, rowid LIMIT 1'),
+    listRunning: db.prepare<[], RunRow>("SELECT * FROM runs WHERE status = 'running' ORDER BY rowid"),
+    runHistory: db.prepare<[number], RunRow>('SELECT * FROM runs ORDER BY started_at DESC, rowid LIMIT ?'),
+    interrupt: db.prepare<[string, string, string]>("UPDATE runs SET status = 'interrupted', finished_at = ?, summary = coalesce(summary, ?) WHERE id = ?"),
+
+    insertLock: db.prepare('INSERT INTO locks (deployment, run_id, request_id, requester, since) VALUES (@deployment, @runId, @requestId, @requester, @since) ON CONFLICT (deployment) DO NOTHING'),
+    lock: db.prepare<[string], LockRow>('SELECT * FROM locks WHERE deployment = ?'),
+    releaseLock: db.prepare<[string, string]>('DELETE FROM locks WHERE deployment = ? AND run_id = ?'),
+    orphanLocks: db.prepare<[], LockRow>("SELECT * FROM locks l WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = l.run_id AND r.status = 'running') ORDER BY rowid"),
+
+    insertAudit: db.prepare(
+      'INSERT INTO audit (at, at_ms, actor, action, channel, request_id, run_id, fingerprint, detail) VALUES (@at, @at_ms, @actor, @action, @channel, @request_id, @run_id, @fingerprint, @detail)',
+    ),
+    auditAll: db.prepare<[], AuditRow>('SELECT * FROM audit ORDER BY seq'),
+    auditSince: db.prepare<[number], AuditRow>('SELECT * FROM audit WHERE at_ms >= ? ORDER BY seq'),
+  };
+
+  const request = (row: RequestRow) => toRequest(row, q.approvals.all(row.id));
+  const getRequest = (id: string) => {
+    const row = q.request.get(id);
+    return row && request(row);
+  };
+  /** A write transaction that holds the write lock from its first read (BEGIN IMMEDIATE). */
+  const writing = <A extends unknown[], R>(fn: (...args: A) => R) => {
+    const tx = db.transaction(fn);
+    return (...args: A): R => tx.immediate(...args);
+  };
+
+  const createRequest = writing((r: RequestRecord) => {
+    try {
+      q.insertRequest.run({
+        id: r.id,
+        runbook: r.runbook,
+        deployment: r.deployment,
+        requester: r.requester,
+        channel: r.channel,
+        status: r.status,
+        created_at: r.createdAt,
+        expires_at: r.expiresAt,
+        expires_ms: ms(r.expiresAt),
+        decided_at: r.decidedAt ?? null,
+        decided_by: r.decidedBy ?? null,
+        reason: r.reason ?? null,
+        run_id: r.runId ?? null,
+        rollback_of: r.rollbackOf ?? null,
+        message: json(r.message),
+        values_json: JSON.stringify(r.values),
+        plan_json: JSON.stringify(r.plan),
+      });
+    } catch (err) {
+      if (isSqliteError(err) && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new Error(`request ${r.id} exists`, { cause: err });
+      throw err;
+    }
+    for (const a of r.approvals) q.insertApproval.run(r.id, a.user, a.at);
+  });
+
+  const approve = writing((id: string, user: string, required: number, now: Date): ApproveOutcome | undefined => {
+    const row = q.request.get(id);
+    if (!row) return undefined;
+    if (row.status !== 'pending') return { outcome: 'not-pending', request: request(row) };
+    if (row.expires_ms !== null && row.expires_ms <= now.getTime()) {
+      q.expired.run(now.toISOString(), id);
+      return { outcome: 'expired', request: getRequest(id)! };
+    }
+    if (q.hasApproved.get(id, user)) return { outcome: 'already-approved-by-you', request: request(row) };
+    q.insertApproval.run(id, user, now.toISOString());
+    if (q.countApprovals.get(id)!.n < required) return { outcome: 'recorded', request: getRequest(id)! };
+    q.approved.run(now.toISOString(), id);
+    return { outcome: 'completed', request: getRequest(id)! };
+  });
+
+  const close = writing((id: string, status: 'denied' | 'cancelled' | 'expired', by: string, reason: string | undefined, now: Date): CloseOutcome | undefined => {
+    const row = q.request.get(id);
+    if (!row) return undefined;
+    if (row.status !== 'pending') return { outcome: 'not-pending', request: request(row) };
+    q.decide.run(status, by, reason ?? null, now.toISOString(), id);
+    return { outcome: 'closed', request: getRequest(id)! };
+  });
+
+  const acquireLock = writing((holder: LockHolder): LockOutcome => {
+    if (q.insertLock.run(holder).changes === 1) return { ok: true };
+    return { ok: false, holder: toLock(q.lock.get(holder.deployment)!) };
+  });
+
+  const markInterrupted = writing((now: Date): RunRecord[] => {
+    const running = q.listRunning.all();
+    for (const r of running) q.interrupt.run(now.toISOString(), INTERRUPTED_SUMMARY, r.id);
+    return running.map((r) => toRun(q.run.get(r.id)!));
+  });
+
+  const recoverLocks = writing((): LockHolder[] => {
+    const orphans = q.orphanLocks.all();
+    for (const l of orphans) q.releaseLock.run(l.deployment, l.run_id);
+    return orphans.map(toLock);
+  });
+
+  const history = (limit: number) => {
+    const n = Math.max(0, Math.floor(limit));
+    return { requests: q.requestHistory.all(n).map(request), runs: q.runHistory.all(n).map(toRun) };
+  };
+
+  return {
+    path: where,
+    async createRequest(r) {
+      createRequest(r);
+    },
+    async getRequest(id) {
+      return getRequest(id);
+    },
+    async approve(id, user, required, now) {
+      return approve(id, user, required, now);
+    },
+    async close(id, status, by, reason, now) {
+      return close(id, status, by, reason, now);
+    },
+    async setRequestMessage(id, message) {
+      q.setMessage.run(json(message), id);
+    },
+    async setRequestRun(id, runId) {
+      q.setRun.run(runId, id);
+    },
+    async listExpired(now) {
+      return q.listExpired.all(now.getTime()).map(request);
+    },
+    async listPending() {
+      return q.listPending.all().map(request);
+    },
+    async createRun(run) {
+      q.saveRun.run(runParams(run));
+    },
+    async saveRun(run) {
+      q.saveRun.run(runParams(run));
+    },
+    async getRun(id) {
+      const row = q.run.get(id);
+      return row && toRun(row);
+    },
+    async latestRun(runbook, status) {
+      const row = q.latestRun.get(runbook, status);
+      return row && toRun(row);
+    },
+    async listRunning() {
+      return q.listRunning.all().map(toRun);
+    },
+    async acquireLock(holder) {
+      return acquireLock(holder);
+    },
+    async releaseLock(deployment, runId) {
+      q.releaseLock.run(deployment, runId);
+    },
+    async getLock(deployment) {
+      const row = q.lock.get(deployment);
+      return row && toLock(row);
+    },
+    async audit(record) {
+      q.insertAudit.run({
+        at: record.at,
+        at_ms: ms(record.at),
+        actor: record.actor,
+        action: record.action,
+        channel: record.channel ?? null,
+        request_id: record.requestId ?? null,
+        run_id: record.runId ?? null,
+        fingerprint: record.fingerprint ?? null,
+        detail: record.detail ?? null,
+      });
+    },
+    async listAudit(since) {
+      return (since ? q.auditSince.all(since.getTime()) : q.auditAll.all()).map(toAudit);
+    },
+    async history(limit) {
+      return history(limit);
+    },
+    async markInterrupted(now) {
+      return markInterrupted(now);
+    },
+    async recoverLocks() {
+      return recoverLocks();
+    },
+    closeDatabase() {
+      db.close();
+    },
+  };
+}
