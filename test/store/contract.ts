@@ -1,0 +1,309 @@
+// The Store contract: what every implementation must do, memoryStore being the reference. Each store test file
+// calls describeStoreContract with a factory; a new store passes this suite before it is wired in.
+import { describe, expect, it } from 'vitest';
+import type { Store } from '../../src/core/store.js';
+import type { StoreRecovery } from '../../src/store/sqlite.js';
+import { at, holder, iso, request, run } from './fixtures.js';
+
+type Factory<S> = () => S | Promise<S>;
+
+export function describeStoreContract(name: string, makeStore: Factory<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    describe('requests', () => {
+      it('reads back a request exactly as it was created, optional fields included', async () => {
+        const s = await makeStore();
+        const full = request('req-1', { rollbackOf: 'run-0', message: { channel: 'C0LYNCOPS', ts: '1700000000.000100' }, approvals: [{ user: 'U0BOB', at: iso(1) }] });
+        await s.createRequest(full);
+        await s.createRequest(request('req-2'));
+        expect(await s.getRequest('req-1')).toEqual(full);
+        expect(await s.getRequest('req-2')).toEqual(request('req-2'));
+        expect(await s.getRequest('nope')).toBeUndefined();
+      });
+
+      it('refuses a second request with the same id and keeps the first', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1'));
+        await expect(s.createRequest(request('req-1', { requester: 'U0MALLORY' }))).rejects.toThrow(/req-1 exists/);
+        expect((await s.getRequest('req-1'))?.requester).toBe('U0ALICE');
+      });
+
+      it('hands out copies: changing a returned record changes nothing stored', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1'));
+        const got = (await s.getRequest('req-1'))!;
+        got.status = 'approved';
+        got.approvals.push({ user: 'U0MALLORY', at: iso(1) });
+        expect(await s.getRequest('req-1')).toEqual(request('req-1'));
+      });
+
+      it('sets the message ref and the run id', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1'));
+        await s.setRequestMessage('req-1', { channel: 'C0LYNCOPS', ts: '1.2' });
+        await s.setRequestRun('req-1', 'run-9');
+        expect(await s.getRequest('req-1')).toMatchObject({ message: { channel: 'C0LYNCOPS', ts: '1.2' }, runId: 'run-9' });
+        await s.setRequestMessage('nope', { channel: 'C', ts: '1' }); // unknown ids are ignored
+        expect(await s.getRequest('nope')).toBeUndefined();
+      });
+
+      it('lists pending requests in creation order, and the expired ones at a given time', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-b', { expiresAt: iso(30) }));
+        await s.createRequest(request('req-a', { expiresAt: iso(10) }));
+        await s.createRequest(request('req-c', { expiresAt: iso(90) }));
+        await s.createRequest(request('req-d', { status: 'denied', expiresAt: iso(5) }));
+        expect((await s.listPending()).map((r) => r.id)).toEqual(['req-b', 'req-a', 'req-c']);
+        expect((await s.listExpired(at(9))).map((r) => r.id)).toEqual([]);
+        expect((await s.listExpired(at(10))).map((r) => r.id)).toEqual(['req-a']); // due at its expiry, not after
+        expect((await s.listExpired(at(60))).map((r) => r.id)).toEqual(['req-b', 'req-a']);
+        expect((await s.listExpired(at(60)))[0]).toEqual(request('req-b', { expiresAt: iso(30) }));
+      });
+    });
+
+    describe('approve: a compare-and-set on a pending request', () => {
+      it('completes a request with one approval when one is required', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1'));
+        const result = await s.approve('req-1', 'U0BOB', 1, at(5));
+        expect(result).toEqual({ outcome: 'completed', request: { ...request('req-1'), status: 'approved', approvals: [{ user: 'U0BOB', at: iso(5) }], decidedAt: iso(5) } });
+        expect(await s.getRequest('req-1')).toEqual(result!.request);
+        expect(await s.listPending()).toEqual([]);
+      });
+
+      it('counts an approver once: the same user approving twice is told so', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1'));
+        expect((await s.approve('req-1', 'U0BOB', 2, at(5)))?.outcome).toBe('recorded');
+        const again = await s.approve('req-1', 'U0BOB', 2, at(6));
+        expect(again?.outcome).toBe('already-approved-by-you');
+        expect(again?.request).toMatchObject({ status: 'pending', approvals: [{ user: 'U0BOB', at: iso(5) }] });
+        const done = await s.approve('req-1', 'U0CAROL', 2, at(7));
+        expect(done?.outcome).toBe('completed');
+        expect(done?.request.approvals).toEqual([
+          { user: 'U0BOB', at: iso(5) },
+          { user: 'U0CAROL', at: iso(7) },
+        ]);
+      });
+
+      it('two approvers at once with two required: exactly one call completes it', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1'));
+        const results = await Promise.all(['U0BOB', 'U0CAROL', 'U0DAVE', 'U0BOB'].map((u) => s.approve('req-1', u, 2, at(5))));
+        const outcomes = results.map((r) => r?.outcome);
+        expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
+        expect(outcomes.filter((o) => o === 'recorded')).toHaveLength(1);
+        expect((await s.getRequest('req-1'))?.approvals).toHaveLength(2);
+      });
+
+      it('answers not-pending once decided, and changes nothing', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1'));
+        await s.approve('req-1', 'U0BOB', 1, at(5));
+        const late = await s.approve('req-1', 'U0CAROL', 1, at(6));
+        expect(late?.outcome).toBe('not-pending');
+        expect(late?.request).toMatchObject({ status: 'approved', decidedAt: iso(5), approvals: [{ user: 'U0BOB', at: iso(5) }] });
+      });
+
+      it('after the expiry (at it, too) answers expired and marks the request so', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1', { expiresAt: iso(60) }));
+        expect((await s.approve('req-1', 'U0BOB', 2, at(59)))?.outcome).toBe('recorded');
+        const result = await s.approve('req-1', 'U0CAROL', 2, at(60));
+        expect(result?.outcome).toBe('expired');
+        const marked = { ...request('req-1'), status: 'expired', decidedBy: 'expiry', decidedAt: iso(60), approvals: [{ user: 'U0BOB', at: iso(59) }] };
+        expect(result?.request).toEqual(marked);
+        expect(await s.getRequest('req-1')).toEqual(marked);
+        expect(await s.listExpired(at(120))).toEqual([]);
+        expect((await s.approve('req-1', 'U0CAROL', 2, at(61)))?.outcome).toBe('not-pending');
+      });
+
+      it('returns undefined for an unknown request', async () => {
+        const s = await makeStore();
+        expect(await s.approve('nope', 'U0BOB', 1, at(1))).toBeUndefined();
+      });
+    });
+
+    describe('close: deny, cancel or expire a pending request', () => {
+      it('closes a pending request with who and why', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1'));
+        const result = await s.close('req-1', 'denied', 'U0CAROL', 'not during business hours', at(3));
+        expect(result).toEqual({ outcome: 'closed', request: { ...request('req-1'), status: 'denied', decidedBy: 'U0CAROL', reason: 'not during business hours', decidedAt: iso(3) } });
+        expect(await s.getRequest('req-1')).toEqual(result!.request);
+      });
+
+      it('cancels and expires without a reason', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1'));
+        await s.createRequest(request('req-2'));
+        expect(await s.close('req-1', 'cancelled', 'U0ALICE', undefined, at(3))).toEqual({ outcome: 'closed', request: { ...request('req-1'), status: 'cancelled', decidedBy: 'U0ALICE', decidedAt: iso(3) } });
+        expect((await s.close('req-2', 'expired', 'expiry', undefined, at(61)))?.request).toMatchObject({ status: 'expired', decidedBy: 'expiry' });
+      });
+
+      it('answers not-pending on a decided request and leaves it as it was', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1'));
+        await s.approve('req-1', 'U0BOB', 1, at(5));
+        const result = await s.close('req-1', 'denied', 'U0CAROL', 'too late', at(6));
+        expect(result?.outcome).toBe('not-pending');
+        expect(result?.request).toMatchObject({ status: 'approved', decidedAt: iso(5) });
+        expect(result?.request.reason).toBeUndefined();
+        expect((await s.close('req-1', 'cancelled', 'U0ALICE', undefined, at(7)))?.outcome).toBe('not-pending');
+      });
+
+      it('a deny racing an approval: exactly one of them decides', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1'));
+        const [denied, approved] = await Promise.all([s.close('req-1', 'denied', 'U0CAROL', 'no', at(5)), s.approve('req-1', 'U0BOB', 1, at(5))]);
+        const decided = [denied?.outcome === 'closed', approved?.outcome === 'completed'].filter(Boolean);
+        expect(decided).toHaveLength(1);
+      });
+
+      it('returns undefined for an unknown request', async () => {
+        const s = await makeStore();
+        expect(await s.close('nope', 'denied', 'U0CAROL', 'x', at(1))).toBeUndefined();
+      });
+    });
+
+    describe('runs', () => {
+      it('reads back a run with its steps, pre-state and message', async () => {
+        const s = await makeStore();
+        const r = run('run-1', { preState: { oauth: [{ Identity: 'Global', Realm: null }] }, message: { channel: 'C0LYNCOPS', ts: '9.9' }, summary: 'one line' });
+        await s.createRun(r);
+        expect(await s.getRun('run-1')).toEqual(r);
+        expect(await s.getRun('nope')).toBeUndefined();
+      });
+
+      it('saves progress over the run, and saves a run that was never created (a refused run)', async () => {
+        const s = await makeStore();
+        const r = run('run-1');
+        await s.createRun(r);
+        const done = { ...r, status: 'succeeded' as const, finishedAt: iso(9), steps: r.steps.map((st) => ({ ...st, status: 'succeeded' as const })) };
+        await s.saveRun(done);
+        expect(await s.getRun('run-1')).toEqual(done);
+        const refused = run('run-2', { status: 'refused', summary: 'not started: run run-1 holds the lock', steps: [] });
+        await s.saveRun(refused);
+        expect(await s.getRun('run-2')).toEqual(refused);
+      });
+
+      it('finds the latest run of a runbook with a status, and the running ones', async () => {
+        const s = await makeStore();
+        await s.createRun(run('run-1', { status: 'succeeded', startedAt: iso(1) }));
+        await s.createRun(run('run-3', { status: 'succeeded', startedAt: iso(3) }));
+        await s.createRun(run('run-2', { status: 'succeeded', startedAt: iso(2) }));
+        await s.createRun(run('run-4', { status: 'failed', startedAt: iso(4) }));
+        await s.createRun(run('run-5', { runbook: 'rollback', status: 'succeeded', startedAt: iso(5) }));
+        await s.createRun(run('run-6', { status: 'running', startedAt: iso(6) }));
+        expect((await s.latestRun('setup', 'succeeded'))?.id).toBe('run-3');
+        expect((await s.latestRun('setup', 'failed'))?.id).toBe('run-4');
+        expect(await s.latestRun('setup', 'interrupted')).toBeUndefined();
+        expect(await s.listRunning()).toEqual([run('run-6', { status: 'running', startedAt: iso(6) })]);
+      });
+    });
+
+    describe('locks', () => {
+      it('one holder per deployment; a second attempt is told who holds it', async () => {
+        const s = await makeStore();
+        expect(await s.acquireLock(holder('run-1'))).toEqual({ ok: true });
+        expect(await s.getLock('contoso')).toEqual(holder('run-1'));
+        expect(await s.acquireLock(holder('run-2', { requester: 'U0BOB', requestId: 'req-2' }))).toEqual({ ok: false, holder: holder('run-1') });
+        expect(await s.acquireLock(holder('run-3', { deployment: 'fabrikam' }))).toEqual({ ok: true });
+        expect(await s.getLock('nope')).toBeUndefined();
+      });
+
+      it('only the holder releases it', async () => {
+        const s = await makeStore();
+        await s.acquireLock(holder('run-1'));
+        await s.releaseLock('contoso', 'run-2');
+        expect(await s.getLock('contoso')).toEqual(holder('run-1'));
+        await s.releaseLock('contoso', 'run-1');
+        expect(await s.getLock('contoso')).toBeUndefined();
+        expect(await s.acquireLock(holder('run-2'))).toEqual({ ok: true });
+        await s.releaseLock('nope', 'run-2'); // nothing to release: no error
+      });
+
+      it('many runs at once: exactly one gets the lock', async () => {
+        const s = await makeStore();
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => s.acquireLock(holder(`run-${i}`))));
+        const winners = results.filter((r) => r.ok);
+        expect(winners).toHaveLength(1);
+        const held = (await s.getLock('contoso'))!;
+        for (const r of results) if (!r.ok) expect(r.holder).toEqual(held);
+      });
+    });
+
+    describe('audit', () => {
+      it('keeps records in the order written and lists those since a time (inclusive)', async () => {
+        const s = await makeStore();
+        const records = [
+          { at: iso(1), actor: 'U0ALICE', action: 'requested', channel: 'C0LYNCOPS', requestId: 'req-1', fingerprint: 'fp-1' },
+          { at: iso(2), actor: 'U0BOB', action: 'approved', requestId: 'req-1' },
+          { at: iso(3), actor: 'lync-exo', action: 'run-started', requestId: 'req-1', runId: 'run-1', detail: 'a detail' },
+          { at: iso(2), actor: 'U0CAROL', action: 'late-but-same-minute' },
+        ];
+        for (const r of records) await s.audit(r);
+        expect(await s.listAudit()).toEqual(records);
+        expect(await s.listAudit(at(2))).toEqual(records.slice(1));
+        expect(await s.listAudit(at(4))).toEqual([]);
+      });
+    });
+
+    describe('history', () => {
+      it('lists requests and runs newest first, at most `limit` of each', async () => {
+        const s = await makeStore();
+        for (const m of [3, 1, 4, 2]) await s.createRequest(request(`req-${m}`, { createdAt: iso(m) }));
+        for (const m of [2, 5, 1]) await s.createRun(run(`run-${m}`, { startedAt: iso(m) }));
+        const h = await s.history(3);
+        expect(h.requests.map((r) => r.id)).toEqual(['req-4', 'req-3', 'req-2']);
+        expect(h.runs.map((r) => r.id)).toEqual(['run-5', 'run-2', 'run-1']);
+        expect((await s.history(1)).runs).toEqual([run('run-5', { startedAt: iso(5) })]);
+        expect(await s.history(0)).toEqual({ requests: [], runs: [] });
+      });
+
+      it('includes approvals in listed requests', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1'));
+        await s.approve('req-1', 'U0BOB', 2, at(1));
+        expect((await s.history(5)).requests[0]?.approvals).toEqual([{ user: 'U0BOB', at: iso(1) }]);
+        expect((await s.listPending())[0]?.approvals).toEqual([{ user: 'U0BOB', at: iso(1) }]);
+      });
+    });
+  });
+}
+
+/** Start-up recovery: runs a dead process left running, and the locks they held. */
+export function describeRecoveryContract(name: string, makeStore: Factory<Store & StoreRecovery>): void {
+  describe(`Store recovery: ${name}`, () => {
+    it('marks runs left running as interrupted and returns them', async () => {
+      const s = await makeStore();
+      await s.createRun(run('run-1', { status: 'succeeded', finishedAt: iso(2) }));
+      await s.createRun(run('run-2', { status: 'running' }));
+      await s.createRun(run('run-3', { status: 'running', summary: 'step oauth: waiting for replication' }));
+      const interrupted = await s.markInterrupted(at(30));
+      expect(interrupted.map((r) => [r.id, r.status, r.finishedAt])).toEqual([
+        ['run-2', 'interrupted', iso(30)],
+        ['run-3', 'interrupted', iso(30)],
+      ]);
+      expect(interrupted[0]?.summary).toMatch(/^interrupted: /);
+      expect(interrupted[1]?.summary).toBe('step oauth: waiting for replication');
+      expect(interrupted[0]?.steps).toEqual(run('run-2').steps); // what each step reached is kept for the report
+      expect(await s.getRun('run-2')).toEqual(interrupted[0]);
+      expect(await s.getRun('run-1')).toEqual(run('run-1', { status: 'succeeded', finishedAt: iso(2) }));
+      expect(await s.listRunning()).toEqual([]);
+      expect(await s.markInterrupted(at(31))).toEqual([]);
+    });
+
+    it('releases the locks whose run is not running, keeps the others', async () => {
+      const s = await makeStore();
+      await s.createRun(run('run-live', { status: 'running' }));
+      await s.createRun(run('run-dead', { status: 'interrupted' }));
+      await s.acquireLock(holder('run-live', { deployment: 'contoso' }));
+      await s.acquireLock(holder('run-dead', { deployment: 'fabrikam' }));
+      await s.acquireLock(holder('run-never-saved', { deployment: 'tailspin' }));
+      expect(await s.recoverLocks()).toEqual([holder('run-dead', { deployment: 'fabrikam' }), holder('run-never-saved', { deployment: 'tailspin' })]);
+      expect(await s.getLock('contoso')).toEqual(holder('run-live', { deployment: 'contoso' }));
+      expect(await s.getLock('fabrikam')).toBeUndefined();
+      expect(await s.recoverLocks()).toEqual([]);
+    });
+  });
+}
