@@ -268,6 +268,21 @@ function Get-LxSimReplicaView {
   return [pscustomobject]@{ Seen = $seen; UpToDate = $upToDate; LastStatusReport = $lastReport; LastUpdateCreation = $lastUpdate; ProductVersion = $version }
 }
 
+function Remove-LxSimUnneededHistory {
+  # A replica only ever moves forward, so snapshots older than the oldest one any replica sees now are never read
+  # again. Dropping them keeps the state file, and so every call, small however many changes a session makes.
+  param([System.Collections.IDictionary]$State, [DateTime]$Now)
+  $keepFrom = [long]::MaxValue
+  foreach ($r in (Get-LxSimList $State['replicas'])) {
+    $view = Get-LxSimReplicaView $State $r $Now
+    if ($null -eq $view.Seen) { return }
+    if ([long]$view.Seen.seq -lt $keepFrom) { $keepFrom = [long]$view.Seen.seq }
+  }
+  $kept = [System.Collections.Generic.List[object]]::new()
+  foreach ($h in (Get-LxSimList $State['history'])) { if ([long]$h.seq -ge $keepFrom) { $kept.Add($h) } }
+  $State['history'] = $kept
+}
+
 function Get-LxSimCmsView {
   # The CMS as this call sees it: the live store, or with -LocalStore the snapshot the host's replica holds
   # ($null when it never received one). Runs faults first: a hang holds no lock, a failure fails the read.
@@ -336,6 +351,7 @@ function Invoke-LxSimWrite {
           foreach ($h in $history) { if ([long]$h.seq -gt $seq) { $seq = [long]$h.seq } }
           $history.Add([ordered]@{ seq = $seq + 1; at = (Format-LxSimDate $now); cms = (Copy-LxSimValue $state['cms']) })
           $state['history'] = $history
+          Remove-LxSimUnneededHistory $state $now
         }
       }
       catch {
