@@ -1,5 +1,6 @@
 // lync-exo's command line. `lync-exo` (or `lync-exo slack`) runs the bot; `console` plays the same conversations in
 // a terminal; `demo` plays a scripted one against the simulator; `agent` runs a remote Windows agent.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { locatePowerShell } from './agent/locatePowerShell.js';
@@ -39,17 +40,31 @@ async function runSlack(log: Logger): Promise<void> {
     runbooks,
     log,
   );
+  // Remote agents (an Edge Server, say) connect out to the bot; with no agent tokens configured there are none.
+  const { agentHubRoutes, createAgentHub, startAgentHubServer } = await import('./remote/hub.js');
+  const hub = env.agentTokens.length ? createAgentHub({ tokens: env.agentTokens, agents: config.agents.remote, log }) : undefined;
   const { service } = compose({
     policy: policyFromConfig(config),
-    agents: staticAgentPool([agent]),
+    agents: hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]),
     notifier: ports.notifier,
     directory: ports.directory,
     log,
     runbooks,
     commandName: config.slack.command,
   });
-  const slack = createSlackApp({ env: env.slack, config, service, log });
+  const slack = createSlackApp({ env: env.slack, config, service, log, customRoutes: hub && env.slack.mode === 'http' ? agentHubRoutes(hub) : [] });
   await slack.start();
+  const listener = env.agentListener;
+  const hubServer =
+    hub && env.slack.mode === 'socket'
+      ? await startAgentHubServer({
+          hub,
+          port: listener.port,
+          host: listener.host,
+          ...(listener.tls ? { tls: { cert: readFileSync(listener.tls.certPath), key: readFileSync(listener.tls.keyPath) } } : {}),
+        })
+      : undefined;
+  if (hubServer) log.info({ url: hubServer.url }, 'remote agents: listening');
   // closes requests past their expiry even when nobody clicks, so their buttons disappear
   const sweeper = setInterval(() => {
     service.expireDue().catch((err: unknown) => log.error({ err }, 'expiry sweep failed'));
@@ -59,6 +74,8 @@ async function runSlack(log: Logger): Promise<void> {
     clearInterval(sweeper);
     service.stopAccepting();
     await slack.stop();
+    await hubServer?.close();
+    await hub?.close();
     await agent.close();
     process.exit(0);
   };
@@ -74,6 +91,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'slack':
         await runSlack(log);
         return -1; // keeps running
+      case 'agent':
+        return (await import('./remote/cli.js')).agentMain(argv.slice(1), process.env);
       case 'console':
         return (await import('./console/runConsole.js')).runConsole();
       case 'demo':

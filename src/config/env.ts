@@ -18,6 +18,12 @@ export interface AgentToken {
   token: string;
 }
 
+export interface AgentListener {
+  port: number;
+  host: string;
+  tls?: { certPath: string; keyPath: string };
+}
+
 export interface EnvConfig {
   /** absent in console and demo modes */
   slack?: SlackEnv;
@@ -26,6 +32,7 @@ export interface EnvConfig {
   logLevel: LogLevel;
   /** tokens that remote agents present; empty when none are configured */
   agentTokens: AgentToken[];
+  agentListener: AgentListener;
 }
 
 /** Variables whose values are secrets: never logged, never echoed in an error. */
@@ -76,6 +83,16 @@ const Schema = z.object({
   LYNC_EXO_DATA_DIR: withDefault('./data'),
   LOG_LEVEL: withDefault('info').pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
   LYNC_EXO_AGENT_TOKENS: optional,
+  LYNC_EXO_AGENT_PORT: withDefault('8443').pipe(
+    z
+      .string()
+      .regex(/^[0-9]{1,5}$/, 'must be a port number from 1 to 65535')
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 65535, 'must be a port number from 1 to 65535'),
+  ),
+  LYNC_EXO_AGENT_HOST: withDefault('0.0.0.0'),
+  LYNC_EXO_TLS_CERT: optional,
+  LYNC_EXO_TLS_KEY: optional,
 });
 
 function prefixProblem(name: string, value: string, prefix: string, what: string): string | undefined {
@@ -99,6 +116,18 @@ function readAgentTokens(raw: string | undefined): AgentToken[] {
     tokens.push({ name, token });
   });
   return tokens;
+}
+
+/** Where remote agents reach the bot when Slack uses Socket Mode (in HTTP mode they share Slack's listener). */
+function readAgentListener(e: z.infer<typeof Schema>): AgentListener {
+  if ((e.LYNC_EXO_TLS_CERT === undefined) !== (e.LYNC_EXO_TLS_KEY === undefined)) {
+    throw new ConfigError('environment: LYNC_EXO_TLS_CERT and LYNC_EXO_TLS_KEY: set both (PEM file paths) or neither');
+  }
+  return {
+    port: e.LYNC_EXO_AGENT_PORT,
+    host: e.LYNC_EXO_AGENT_HOST,
+    ...(e.LYNC_EXO_TLS_CERT !== undefined && e.LYNC_EXO_TLS_KEY !== undefined ? { tls: { certPath: e.LYNC_EXO_TLS_CERT, keyPath: e.LYNC_EXO_TLS_KEY } } : {}),
+  };
 }
 
 function readSlack(e: z.infer<typeof Schema>): SlackEnv {
@@ -146,5 +175,6 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, mode: RunMode = 's
     dataDir: e.LYNC_EXO_DATA_DIR,
     logLevel: e.LOG_LEVEL,
     agentTokens: readAgentTokens(e.LYNC_EXO_AGENT_TOKENS),
+    agentListener: readAgentListener(e),
   };
 }

@@ -9,7 +9,7 @@ export type View =
   | { kind: 'refused-plan'; runbook: string; requester: string; plan: Plan }
   | { kind: 'nothing-to-change'; runbook: string; requester: string; plan: Plan }
   | { kind: 'run'; run: RunRecord }
-  | { kind: 'report'; title: string; requester: string; steps: StepResult[]; verdict?: 'pass' | 'fail'; items?: VerifyItem[] }
+  | { kind: 'report'; title: string; requester: string; steps: StepResult[]; verdict?: 'pass' | 'fail'; items?: VerifyItem[]; agents?: AgentRow[] }
   | { kind: 'history'; requests: RequestRecord[]; runs: RunRecord[] }
   | { kind: 'text'; text: string };
 
@@ -18,6 +18,15 @@ export interface VerifyItem {
   expected: string;
   actual: string;
   ok: boolean;
+}
+
+/** An agent as `status` shows it. */
+export interface AgentRow {
+  name: string;
+  roles: readonly Role[];
+  online: boolean;
+  lastSeen?: string;
+  version?: string;
 }
 
 export interface ApprovalRule {
@@ -72,7 +81,7 @@ export function backgroundScheduler(onError: (name: string, err: unknown) => voi
 export interface AgentPool {
   forRole(role: Role): Agent[];
   expected(role: Role): string[];
-  describe(): { name: string; roles: readonly Role[]; online: boolean; lastSeen?: string }[];
+  describe(): AgentRow[];
 }
 
 export function staticAgentPool(agents: Agent[]): AgentPool {

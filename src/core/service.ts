@@ -374,7 +374,7 @@ export class LyncExoService {
     const p = plan({ runbook: status, values: {}, preState: {} });
     const steps = newRunSteps(p);
     await runChecks({ ...this.runContext, progress: async () => undefined }, p, steps, async () => undefined, false);
-    await this.deps.notifier.post(actor.channel, { kind: 'report', title: 'status', requester: actor.user, steps });
+    await this.deps.notifier.post(actor.channel, { kind: 'report', title: 'status', requester: actor.user, steps, agents: this.deps.agents.describe() });
   }
 
   private async history(actor: Actor, limit: number): Promise<void> {

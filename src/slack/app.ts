@@ -1,6 +1,6 @@
 // The Bolt app: Socket Mode (outbound only, the default for on-premises hosts; readEnv picks it when an app-level
 // token is set) or HTTP with Slack's request signature checked on every request. Transport only; listeners translate.
-import { App, HTTPReceiver, SocketModeReceiver, webApi, type Receiver } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, webApi, type CustomRoute, type Receiver } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { SlackEnv } from '../config/env.js';
 import type { Config } from '../config/file.js';
@@ -20,6 +20,8 @@ export interface CreateSlackAppOptions {
   bot?: { botId: string; botUserId: string };
   /** Socket Mode: reconnect after a drop (default true; tests turn it off) */
   autoReconnect?: boolean;
+  /** HTTP mode: more routes on Slack's listener (the remote agents' endpoints) */
+  customRoutes?: CustomRoute[];
 }
 
 export interface SlackApp {
@@ -42,7 +44,7 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
           autoReconnectEnabled: options.autoReconnect ?? true,
           installerOptions: { clientOptions: options.clientOptions },
         })
-      : new HTTPReceiver({ signingSecret: env.signingSecret, logger, endpoints: '/slack/events', port: env.port });
+      : new HTTPReceiver({ signingSecret: env.signingSecret, logger, endpoints: '/slack/events', port: env.port, customRoutes: options.customRoutes ?? [] });
   const app = new App({
     receiver,
     token: env.botToken,

@@ -1,16 +1,20 @@
 // Read-only reports (status, verify): items compared pass/fail, then the checks that ran.
 import type { StepResult } from '../../core/records.js';
-import type { VerifyItem } from '../../core/ports.js';
+import type { AgentRow, VerifyItem } from '../../core/ports.js';
 import { assemble, type Block, code, header, section, table, user } from './kit.js';
 import { stepBlock } from './steps.js';
 
-export function renderReport(view: { title: string; requester: string; steps: StepResult[]; verdict?: 'pass' | 'fail'; items?: VerifyItem[] }): { text: string; blocks: Block[] } {
+export function renderReport(view: { title: string; requester: string; steps: StepResult[]; verdict?: 'pass' | 'fail'; items?: VerifyItem[]; agents?: AgentRow[] }): { text: string; blocks: Block[] } {
   const verdict = view.verdict ? (view.verdict === 'pass' ? ':white_check_mark: *pass*' : ':x: *fail*') : '';
   const head: Block[] = [header(`Report: ${view.title}`), section(`Asked by ${user(view.requester)}${verdict ? ` · verdict ${verdict}` : ''}`)];
   const body: Block[] = [];
   if (view.items?.length) {
     const rows = [['item', 'expected', 'actual', ''], ...view.items.map((i) => [i.item, i.expected, i.actual, i.ok ? '✓ pass' : '✗ fail'])];
     body.push(section(`*Desired configuration*\n${code(table(rows))}`));
+  }
+  if (view.agents?.length) {
+    const rows = [['agent', 'roles', 'state', 'last seen'], ...view.agents.map((a) => [a.name, a.roles.join(', '), a.online ? 'online' : 'OFFLINE', a.lastSeen ?? 'embedded'])];
+    body.push(section(`*Agents*\n${code(table(rows))}`));
   }
   body.push(...view.steps.map(stepBlock));
   const failed = view.items?.filter((i) => !i.ok).length ?? 0;
