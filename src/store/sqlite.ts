@@ -421,7 +421,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   });
 
   const history = (limit: number) => {
-    const n = Math.max(0, Math.floor(limit));
+    // LIMIT -1 is SQLite's "no limit": what slice() gives for Infinity
+    const n = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : -1;
     return { requests: q.requestHistory.all(n).map(request), runs: q.runHistory.all(n).map(toRun) };
   };
 

@@ -258,6 +258,7 @@ export function describeStoreContract(name: string, makeStore: Factory<Store>): 
         expect(h.runs.map((r) => r.id)).toEqual(['run-5', 'run-2', 'run-1']);
         expect((await s.history(1)).runs).toEqual([run('run-5', { startedAt: iso(5) })]);
         expect(await s.history(0)).toEqual({ requests: [], runs: [] });
+        expect((await s.history(Infinity)).requests).toHaveLength(4);
       });
 
       it('includes approvals in listed requests', async () => {
