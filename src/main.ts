@@ -9,12 +9,17 @@ import { readEnv } from './config/env.js';
 import { readConfigFile, type Config } from './config/file.js';
 import { ConfigError, loadRunbooks } from './config/runbooks.js';
 import { createLogger } from './log.js';
+import { openSqliteStore, StoreError } from './store/sqlite.js';
 
-const USAGE = `usage: lync-exo [slack|console|demo|agent|help]
+/** how long shutdown waits for a running step to finish */
+const SHUTDOWN_GRACE_MS = 150_000;
+
+const USAGE = `usage: lync-exo [slack|console|demo|agent|audit|help]
   slack     run the Slack bot (default): SLACK_BOT_TOKEN, SLACK_APP_TOKEN or SLACK_SIGNING_SECRET, LYNC_EXO_CONFIG
   console   the same conversations in this terminal, against the Lync simulator (policy from LYNC_EXO_CONFIG)
   demo      a scripted setup, approval, verification and rollback against the Lync simulator
-  agent     a remote Windows agent that connects out to the bot (LYNC_EXO_BOT_URL, LYNC_EXO_AGENT_*)`;
+  agent     a remote Windows agent that connects out to the bot (LYNC_EXO_BOT_URL, LYNC_EXO_AGENT_*)
+  audit     print the audit log as JSON lines: lync-exo audit [--since 2026-11-01]`;
 
 /** The PowerShell the embedded agent drives: the configured one, or one found on this machine. */
 function powershellFor(config: Config): string {
@@ -26,7 +31,8 @@ async function runSlack(log: Logger): Promise<void> {
   const config = readConfigFile(env.configPath);
   const runbooks = loadRunbooks();
   const { createSlackApp, createSlackPorts } = await import('./slack/index.js');
-  const ports = createSlackPorts({ env: env.slack, log, command: config.slack.command });
+  const clientOptions = env.slackApiUrl ? { slackApiUrl: env.slackApiUrl } : {};
+  const ports = createSlackPorts({ env: env.slack, log, command: config.slack.command, clientOptions });
   const embedded = config.agents.embedded;
   const agent = embeddedAgent(
     {
@@ -43,7 +49,9 @@ async function runSlack(log: Logger): Promise<void> {
   // Remote agents (an Edge Server, say) connect out to the bot; with no agent tokens configured there are none.
   const { agentHubRoutes, createAgentHub, startAgentHubServer } = await import('./remote/hub.js');
   const hub = env.agentTokens.length ? createAgentHub({ tokens: env.agentTokens, agents: config.agents.remote, log }) : undefined;
-  const { service } = compose({
+  const store = openSqliteStore(path.join(env.dataDir, 'lync-exo.db'), { log });
+  const { service, scheduler } = compose({
+    store,
     policy: policyFromConfig(config),
     agents: hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]),
     notifier: ports.notifier,
@@ -52,7 +60,9 @@ async function runSlack(log: Logger): Promise<void> {
     runbooks,
     commandName: config.slack.command,
   });
-  const slack = createSlackApp({ env: env.slack, config, service, log, customRoutes: hub && env.slack.mode === 'http' ? agentHubRoutes(hub) : [] });
+  const recovered = await service.recover();
+  if (recovered.interrupted.length || recovered.locks) log.warn({ interrupted: recovered.interrupted.map((r) => r.id), locks: recovered.locks }, 'recovered after an unclean stop');
+  const slack = createSlackApp({ env: env.slack, config, service, log, clientOptions, customRoutes: hub && env.slack.mode === 'http' ? agentHubRoutes(hub) : [] });
   await slack.start();
   const listener = env.agentListener;
   const hubServer =
@@ -69,18 +79,40 @@ async function runSlack(log: Logger): Promise<void> {
   const sweeper = setInterval(() => {
     service.expireDue().catch((err: unknown) => log.error({ err }, 'expiry sweep failed'));
   }, 30_000);
+  // Shutdown: take no new changes, let a running step finish (bounded), record the run as stopped, close cleanly.
   const stop = async (signal: string) => {
-    log.info({ signal }, 'shutting down');
+    log.info({ signal, running: service.activeRuns().map((r) => r.id) }, 'shutting down');
     clearInterval(sweeper);
     service.stopAccepting();
-    await slack.stop();
+    const drained = await Promise.race([scheduler.idle().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), SHUTDOWN_GRACE_MS).unref())]);
+    if (!drained) log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'a step was still running at the end of the grace period; its run will be reported as interrupted at the next start');
+    await slack.stop().catch((err: unknown) => log.warn({ err }, 'stopping slack'));
     await hubServer?.close();
     await hub?.close();
     await agent.close();
+    store.closeDatabase();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+/** `lync-exo audit [--since DATE]`: the audit log as JSON lines, for export. */
+async function printAudit(args: string[]): Promise<number> {
+  const at = args.indexOf('--since');
+  const since = at >= 0 ? new Date(args[at + 1] ?? '') : undefined;
+  if (since && Number.isNaN(since.getTime())) {
+    console.error(`lync-exo audit: --since needs a date such as 2026-11-01 or 2026-11-01T08:00:00Z; got "${args[at + 1] ?? ''}"`);
+    return 2;
+  }
+  const env = readEnv(process.env, 'console');
+  const store = openSqliteStore(path.join(env.dataDir, 'lync-exo.db'));
+  try {
+    for (const record of await store.listAudit(since)) process.stdout.write(`${JSON.stringify(record)}\n`);
+  } finally {
+    store.closeDatabase();
+  }
+  return 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -91,6 +123,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'slack':
         await runSlack(log);
         return -1; // keeps running
+      case 'audit':
+        return await printAudit(argv.slice(1));
       case 'agent':
         return (await import('./remote/cli.js')).agentMain(argv.slice(1), process.env);
       case 'console':
@@ -107,7 +141,7 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError || (err as { code?: string }).code === 'powershell_not_found') {
+    if (err instanceof ConfigError || err instanceof StoreError || (err as { code?: string }).code === 'powershell_not_found') {
       console.error(`lync-exo: ${(err as Error).message}`);
       return 1;
     }

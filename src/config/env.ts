@@ -33,6 +33,7 @@ export interface EnvConfig {
   /** tokens that remote agents present; empty when none are configured */
   agentTokens: AgentToken[];
   agentListener: AgentListener;
+  slackApiUrl?: string;
 }
 
 /** Variables whose values are secrets: never logged, never echoed in an error. */
@@ -91,6 +92,8 @@ const Schema = z.object({
       .refine((n) => n >= 1 && n <= 65535, 'must be a port number from 1 to 65535'),
   ),
   LYNC_EXO_AGENT_HOST: withDefault('0.0.0.0'),
+  /** Slack's Web API base URL: only for a proxy in front of slack.com, or a stand-in in tests */
+  LYNC_EXO_SLACK_API_URL: optional.pipe(z.url({ error: 'must be a URL such as https://slack.com/api/' }).optional()),
   LYNC_EXO_TLS_CERT: optional,
   LYNC_EXO_TLS_KEY: optional,
 });
@@ -176,5 +179,6 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, mode: RunMode = 's
     logLevel: e.LOG_LEVEL,
     agentTokens: readAgentTokens(e.LYNC_EXO_AGENT_TOKENS),
     agentListener: readAgentListener(e),
+    ...(e.LYNC_EXO_SLACK_API_URL ? { slackApiUrl: e.LYNC_EXO_SLACK_API_URL } : {}),
   };
 }

@@ -297,7 +297,7 @@ export class LyncExoService {
         run.summary = `the deployment changed after the plan was approved (fingerprint ${request.plan.fingerprint} → ${fresh.plan.fingerprint}); nothing ran. Ask for a new plan with ${this.commandName} ${request.runbook === 'rollback' ? 'rollback' : 'setup'}`;
       } else {
         run.preState = fresh.plan.preState;
-        await executePlan({ ...this.runContext, progress: (r) => this.progress(r, log) }, run, fresh.plan);
+        await executePlan({ ...this.runContext, progress: (r) => this.progress(r, log), stopping: () => !this.accepting }, run, fresh.plan);
       }
     } catch (err) {
       log.error({ err }, 'run: internal error');
@@ -380,6 +380,31 @@ export class LyncExoService {
   private async history(actor: Actor, limit: number): Promise<void> {
     const { requests, runs } = await this.deps.store.history(limit);
     await this.deps.notifier.post(actor.channel, { kind: 'history', requests, runs });
+  }
+
+  /**
+   * Start-up recovery: runs cut off by a dead process are marked interrupted and reported in their channel (never
+   * re-run), and locks they held are released.
+   */
+  async recover(): Promise<{ interrupted: RunRecord[]; locks: number }> {
+    const interrupted = await this.deps.store.markInterrupted(this.deps.clock.now());
+    for (const run of interrupted) {
+      const last = run.steps.filter((s) => s.status === 'succeeded').at(-1);
+      const notRun = run.steps.filter((s) => s.status === 'pending' || s.status === 'running');
+      for (const s of notRun) s.status = s.status === 'running' ? 'failed' : 'skipped';
+      run.summary = `interrupted: lync-exo stopped during this run; last completed step: ${last ? `"${last.title}"` : 'none'}; not run: ${notRun.map((s) => `"${s.title}"`).join(', ') || 'none'}. It will not be re-run by itself: check with status, then ask again`;
+      await this.deps.store.saveRun(run);
+      await this.audit('lync-exo', 'run-interrupted', { runId: run.id, requestId: run.requestId, detail: run.summary });
+      try {
+        if (run.message) await this.deps.notifier.update(run.message, { kind: 'run', run });
+        else await this.deps.notifier.post(run.channel, { kind: 'run', run });
+      } catch (err) {
+        this.deps.log.error({ err, runId: run.id }, 'recovery: reporting the interrupted run failed');
+      }
+    }
+    const locks = await this.deps.store.recoverLocks();
+    for (const l of locks) await this.audit('lync-exo', 'lock-recovered', { runId: l.runId, requestId: l.requestId, detail: `held since ${l.since}` });
+    return { interrupted, locks: locks.length };
   }
 
   /** Runs in flight in this process (shutdown waits for their current step). */

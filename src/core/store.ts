@@ -38,6 +38,11 @@ export interface Store {
   releaseLock(deployment: string, runId: string): Promise<void>;
   getLock(deployment: string): Promise<LockHolder | undefined>;
 
+  /** Start-up: runs left 'running' by a dead process become 'interrupted'; they are returned to be reported. */
+  markInterrupted(now: Date): Promise<RunRecord[]>;
+  /** Start-up, after markInterrupted: locks whose run is not running are released and returned. */
+  recoverLocks(): Promise<LockHolder[]>;
+
   audit(record: AuditRecord): Promise<void>;
   listAudit(since?: Date): Promise<AuditRecord[]>;
   /** Newest first. */
@@ -45,6 +50,8 @@ export interface Store {
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
+
+export const INTERRUPTED_SUMMARY = 'interrupted: lync-exo stopped while this run was in progress; check the deployment before running it again';
 
 /** A store in memory: each method runs to completion without awaiting, so its compare-and-set is atomic. */
 export function memoryStore(): Store {
@@ -126,6 +133,16 @@ export function memoryStore(): Store {
     async getLock(deployment) {
       const l = locks.get(deployment);
       return l && clone(l);
+    },
+    async markInterrupted(now) {
+      const cut = [...runs.values()].filter((r) => r.status === 'running');
+      for (const r of cut) Object.assign(r, { status: 'interrupted', finishedAt: now.toISOString(), summary: r.summary ?? INTERRUPTED_SUMMARY });
+      return cut.map(clone);
+    },
+    async recoverLocks() {
+      const stale = [...locks.values()].filter((l) => runs.get(l.runId)?.status !== 'running');
+      for (const l of stale) locks.delete(l.deployment);
+      return stale.map(clone);
     },
     async audit(record) {
       audits.push(clone(record));

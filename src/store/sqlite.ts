@@ -6,7 +6,7 @@ import { accessSync, constants, mkdirSync, statSync, type Stats } from 'node:fs'
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Log } from '../core/service.js';
-import type { ApproveOutcome, CloseOutcome, LockOutcome, Store } from '../core/store.js';
+import { INTERRUPTED_SUMMARY, type ApproveOutcome, type CloseOutcome, type LockOutcome, type Store } from '../core/store.js';
 import type { Approval, AuditRecord, LockHolder, MessageRef, RequestRecord, RunRecord } from '../core/records.js';
 import { LATEST_VERSION, migrate, schemaVersion } from './migrations.js';
 
@@ -57,7 +57,6 @@ export interface SqliteStore extends Store, StoreRecovery {
   closeDatabase(): void;
 }
 
-const INTERRUPTED_SUMMARY = 'interrupted: lync-exo stopped while this run was in progress; check the deployment before running it again';
 
 interface RequestRow {
   id: string;

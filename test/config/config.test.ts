@@ -123,7 +123,15 @@ describe('environment', () => {
       dataDir: './data',
       logLevel: 'info',
       agentTokens: [],
+      agentListener: { port: 8443, host: '0.0.0.0' },
     });
+  });
+
+  it('reads the remote agents\' listener and refuses half a TLS pair', () => {
+    const tls = readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_PORT: '9443', LYNC_EXO_TLS_CERT: '/etc/c.pem', LYNC_EXO_TLS_KEY: '/etc/k.pem' });
+    expect(tls.agentListener).toEqual({ port: 9443, host: '0.0.0.0', tls: { certPath: '/etc/c.pem', keyPath: '/etc/k.pem' } });
+    expect(() => readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_TLS_CERT: '/etc/c.pem' })).toThrow(/LYNC_EXO_TLS_CERT and LYNC_EXO_TLS_KEY: set both/);
+    expect(() => readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_PORT: '99999' })).toThrow(/LYNC_EXO_AGENT_PORT: must be a port number/);
   });
 
   it('uses HTTP mode with a signing secret, on PORT', () => {
@@ -133,6 +141,7 @@ describe('environment', () => {
       dataDir: './data',
       logLevel: 'debug',
       agentTokens: [],
+      agentListener: { port: 8443, host: '0.0.0.0' },
     });
     expect(readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, SLACK_SIGNING_SECRET: signing, LYNC_EXO_SLACK_MODE: 'http' }).slack.mode).toBe('http');
   });

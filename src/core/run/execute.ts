@@ -14,6 +14,8 @@ export interface RunContext {
   replication: { pollIntervalMs: number; timeoutMs: number };
   /** called after each change of a run's state; the adapter updates its message */
   progress: (run: RunRecord) => Promise<void>;
+  /** true once the process is shutting down: the run stops between steps, never inside one */
+  stopping?: () => boolean;
 }
 
 export const REPLICATION_HINTS = [
@@ -238,9 +240,18 @@ function skipRest(steps: StepResult[]): void {
 /** Executes the change steps, then the checks. The run record is updated in place and reported as it goes. */
 export async function executePlan(ctx: RunContext, run: RunRecord, plan: Plan): Promise<RunRecord> {
   const report = () => ctx.progress(run);
+  const stopped = (): boolean => {
+    if (!ctx.stopping?.()) return false;
+    skipRest(run.steps);
+    const done = run.steps.filter((s) => s.status === 'succeeded').at(-1);
+    run.status = 'stopped';
+    run.summary = `stopped by shutdown${done ? ` after "${done.title}"` : ' before any step'}; the steps marked skipped did not run`;
+    return true;
+  };
   for (const planned of plan.steps) {
     const step = run.steps.find((s) => s.stepId === planned.stepId)!;
     if (planned.action === 'no-op') continue;
+    if (stopped()) return run;
     const ok = await timed(step, ctx.clock, () => runChange(ctx, planned, step));
     await report();
     if (!ok) {
@@ -250,6 +261,7 @@ export async function executePlan(ctx: RunContext, run: RunRecord, plan: Plan): 
       return run;
     }
   }
+  if (stopped()) return run;
   const ok = await runChecks(ctx, plan, run.steps, report);
   run.status = ok ? 'succeeded' : 'failed';
   const failed = run.steps.find((s) => s.status === 'failed');
