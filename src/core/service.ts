@@ -6,7 +6,7 @@ import { parseCommand, type Command } from './command/parse.js';
 import type { AgentPool, Clock, Directory, Notifier, Scheduler, View, VerifyItem } from './ports.js';
 import { checkApprover, checkChannel, checkRequester, describeApprovers, type PolicyConfig } from './policy.js';
 import type { RequestRecord, RunRecord } from './records.js';
-import { executePlan, newRunSteps, readState, runChecks, type RunContext } from './run/execute.js';
+import { executePlan, newRunSteps, readState, runChecks, skipRest, type RunContext } from './run/execute.js';
 import { resolveInputs } from './runbook/inputs.js';
 import { inverseTargets, isNoop, plan, type Plan, type PreState, type Target } from './runbook/planner.js';
 import { renderValueForPeople } from './runbook/render.js';
@@ -323,6 +323,7 @@ export class LyncExoService {
 
   private async finish(run: RunRecord, log: Log): Promise<void> {
     run.finishedAt = this.deps.clock.now().toISOString();
+    skipRest(run.steps);
     await this.deps.store.saveRun(run);
     await this.audit('lync-exo', `run-${run.status}`, { runId: run.id, requestId: run.requestId, detail: run.summary });
     log.info({ status: run.status }, `run: ${run.status}`);

@@ -254,13 +254,8 @@ describeWithPwsh('Slack transcripts against LyncSim: the other conversations', (
     expect(await x.world.store.getLock('contoso')).toBeUndefined();
   });
 
-  // BUG, left for the lead: src/core/service.ts startRun leaves every step of a refused run 'pending' (the
-  // fingerprint-changed branch, `run.status = 'refused'` near line 296, and the lock-refused branch near line 278), so
-  // the final report lists each step as ":white_small_square: … pending", as if it were still to run. A failed run
-  // marks the steps it never reached 'skipped' (src/core/run/execute.ts skipRest, shown ":fast_forward: … skipped").
-  // Expected: a refused run's steps are 'skipped' too. Remove `.fails` once fixed (and update the fixture of
-  // 'state changed between approval and run' with -u).
-  it.fails('a refused run reports its steps as skipped, not pending', async () => {
+  // A refused run never started any step: like the steps a failed run never reached, they read 'skipped'.
+  it('a refused run reports its steps as skipped, not pending', async () => {
     const x = await start();
     await x.say(USERS.alice, 'setup');
     const id = x.pendingRequestId();
