@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { compose, type Composition } from '../../src/compose.js';
 import { loadRunbooks } from '../../src/config/runbooks.js';
-import type { Directory, Notifier } from '../../src/core/ports.js';
+import type { AgentPool, Directory, Notifier } from '../../src/core/ports.js';
 import type { PolicyConfig } from '../../src/core/policy.js';
 import type { Store } from '../../src/core/store.js';
 import { createSimulatedDeployment, type SimOverrides } from '../../src/simulator.js';
@@ -40,6 +40,7 @@ export interface WorldOptions {
 }
 
 export interface World extends Composition {
+  agents: AgentPool;
   statePath: string;
   dir: string;
   close(): Promise<void>;
@@ -72,6 +73,7 @@ export function createWorld(options: WorldOptions): World {
   });
   return {
     ...composition,
+    agents: sim.pool,
     statePath: sim.statePath,
     dir,
     async close() {
