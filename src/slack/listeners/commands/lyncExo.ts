@@ -4,10 +4,28 @@ import { esc } from '../../blocks/kit.js';
 import { guard } from '../guard.js';
 import type { ListenerDeps } from '../types.js';
 
+/** How long a delivery's trigger_id is remembered, to recognise Slack's retries of it (they come within minutes). */
+const REPEAT_WINDOW_MS = 5 * 60_000;
+
 export function lyncExoCommand(deps: ListenerDeps) {
-  return async ({ ack, command, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
+  /** trigger_id → when its first delivery arrived, oldest first */
+  const seen = new Map<string, number>();
+  return async ({ ack, command, client, context }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
     await ack();
     const log = deps.log.child({ surface: 'command', user: command.user_id, channel: command.channel_id, text: command.text });
+    // A retry (x-slack-retry-num over HTTP, retry_attempt in Socket Mode) of a delivery this process already took
+    // would plan and post a second request; it is dropped. A retry whose first delivery never arrived still runs.
+    const now = Date.now();
+    for (const [id, at] of seen) {
+      if (now - at < REPEAT_WINDOW_MS) break;
+      seen.delete(id);
+    }
+    const trigger = command.trigger_id;
+    if (trigger && context.retryNum && seen.has(trigger)) {
+      log.info({ retryNum: context.retryNum, retryReason: context.retryReason, triggerId: trigger }, 'slash command: ignored a retried delivery already taken');
+      return;
+    }
+    if (trigger && !seen.has(trigger)) seen.set(trigger, now);
     const actor = { user: command.user_id, channel: command.channel_id };
     await guard(log, client, actor, `\`${esc(`${deps.command} ${command.text}`.slice(0, 200))}\``, () => deps.service.command(actor, command.text));
   };
