@@ -68,29 +68,26 @@ const MIN_AGENT_TOKEN = 16;
 const optional = z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined), z.string().optional());
 const withDefault = (value: string) => z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : value), z.string());
 
+const port = (fallback: string) =>
+  withDefault(fallback).pipe(
+    z
+      .string()
+      .regex(/^[0-9]{1,5}$/, 'must be a port number from 1 to 65535')
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 65535, 'must be a port number from 1 to 65535'),
+  );
+
 const Schema = z.object({
   SLACK_BOT_TOKEN: optional,
   SLACK_APP_TOKEN: optional,
   SLACK_SIGNING_SECRET: optional,
   LYNC_EXO_SLACK_MODE: optional.pipe(z.enum(['socket', 'http'], { error: 'must be socket or http' }).optional()),
-  PORT: withDefault('3000').pipe(
-    z
-      .string()
-      .regex(/^[0-9]{1,5}$/, 'must be a port number from 1 to 65535')
-      .transform(Number)
-      .refine((n) => n >= 1 && n <= 65535, 'must be a port number from 1 to 65535'),
-  ),
+  PORT: port('3000'),
   LYNC_EXO_CONFIG: withDefault('./lync-exo.yml'),
   LYNC_EXO_DATA_DIR: withDefault('./data'),
   LOG_LEVEL: withDefault('info').pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
   LYNC_EXO_AGENT_TOKENS: optional,
-  LYNC_EXO_AGENT_PORT: withDefault('8443').pipe(
-    z
-      .string()
-      .regex(/^[0-9]{1,5}$/, 'must be a port number from 1 to 65535')
-      .transform(Number)
-      .refine((n) => n >= 1 && n <= 65535, 'must be a port number from 1 to 65535'),
-  ),
+  LYNC_EXO_AGENT_PORT: port('8443'),
   LYNC_EXO_AGENT_HOST: withDefault('0.0.0.0'),
   /** Slack's Web API base URL: only for a proxy in front of slack.com, or a stand-in in tests */
   LYNC_EXO_SLACK_API_URL: optional.pipe(z.url({ error: 'must be a URL such as https://slack.com/api/' }).optional()),
