@@ -285,7 +285,12 @@ export class LyncExoService {
       await this.deps.store.createRun(run);
       await this.deps.store.setRequestRun(request.id, runId);
       await this.refreshPlanMessage(request);
-      run.message = await this.deps.notifier.post(run.channel, { kind: 'run', run });
+      try {
+        run.message = await this.deps.notifier.post(run.channel, { kind: 'run', run });
+      } catch (err) {
+        // Slack being away does not stop an approved change; the report is posted when the run ends
+        log.warn({ err }, 'run: posting the progress message failed; going on without it');
+      }
       await this.deps.store.saveRun(run);
       await this.audit('lync-exo', 'run-started', { requestId: request.id, runId, fingerprint: request.plan.fingerprint });
       const fresh = await this.replan(request);
