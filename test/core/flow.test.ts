@@ -16,8 +16,8 @@ afterEach(async () => {
 });
 
 function start(options: Partial<WorldOptions> = {}) {
-  const notifier = new RecordingNotifier();
-  world = createWorld({ executable: pwshExecutable()!, notifier, ...options });
+  const notifier = (options.notifier as RecordingNotifier | undefined) ?? new RecordingNotifier();
+  world = createWorld({ executable: pwshExecutable()!, ...options, notifier });
   return { notifier, world };
 }
 
@@ -115,6 +115,29 @@ describeWithPwsh('the setup flow against LyncSim', () => {
     expect(replication.error).toMatch(/not up to date: edge01\.contoso\.local/);
     expect(replication.hints?.join(' ')).toMatch(/Replica Replicator Agent.*4443/s);
     expect(run.steps.find((s) => s.kind === 'edge-check')!.status).toBe('skipped');
+  });
+
+  it('loses nothing when Slack fails during a run: the change runs, the run is saved, the report is posted at the end', async () => {
+    class FlakyNotifier extends RecordingNotifier {
+      failures = 0;
+      override async post(channel: string, view: Parameters<RecordingNotifier['post']>[1]) {
+        if (view.kind === 'run' && view.run.status === 'running') {
+          this.failures++;
+          throw new Error('slack: service_unavailable');
+        }
+        return super.post(channel, view);
+      }
+    }
+    const notifier = new FlakyNotifier();
+    const { world: w } = start({ notifier });
+    await requestAndApprove(w, notifier);
+    expect(notifier.failures).toBe(1);
+    const posted = notifier.views('run');
+    expect(posted).toHaveLength(1);
+    expect(posted[0]!.run.status).toBe('succeeded');
+    const saved = await w.store.getRun(posted[0]!.run.id);
+    expect(saved?.status).toBe('succeeded');
+    expect(readSimState(w.statePath).cms.hostingProviders).toHaveLength(1);
   });
 
   it('uses the 21Vianet ProxyFqdn', async () => {
