@@ -396,9 +396,12 @@ export class LyncExoService {
     const interrupted = await this.deps.store.markInterrupted(this.deps.clock.now());
     for (const run of interrupted) {
       const last = run.steps.filter((s) => s.status === 'succeeded').at(-1);
-      const notRun = run.steps.filter((s) => s.status === 'pending' || s.status === 'running');
-      for (const s of notRun) s.status = s.status === 'running' ? 'failed' : 'skipped';
-      run.summary = `interrupted: lync-exo stopped during this run; last completed step: ${last ? `"${last.title}"` : 'none'}; not run: ${notRun.map((s) => `"${s.title}"`).join(', ') || 'none'}. It will not be re-run by itself: check with status, then ask again`;
+      const inFlight = run.steps.filter((s) => s.status === 'running');
+      const notRun = run.steps.filter((s) => s.status === 'pending');
+      for (const s of inFlight) s.status = 'failed';
+      for (const s of notRun) s.status = 'skipped';
+      const cut = inFlight.length ? `; cut off during (may have taken effect): ${inFlight.map((s) => `"${s.title}"`).join(', ')}` : '';
+      run.summary = `interrupted: lync-exo stopped during this run; last completed step: ${last ? `"${last.title}"` : 'none'}${cut}; not run: ${notRun.map((s) => `"${s.title}"`).join(', ') || 'none'}. It will not be re-run by itself: check with status, then ask again`;
       await this.deps.store.saveRun(run);
       await this.audit('lync-exo', 'run-interrupted', { runId: run.id, requestId: run.requestId, detail: run.summary });
       try {

@@ -56,10 +56,8 @@ describeWithPwsh('SIGTERM during a run (while it waits for replication, 5 s lag)
     expect(h.query('SELECT * FROM locks')).toEqual([]);
   });
 
-  // KNOWN GAP (src/core/run/execute.ts): runChecks does not consult ctx.stopping, so after SIGTERM the run goes
-  // on from the replication wait into the Edge check and ends 'succeeded'. RunContext.stopping promises "the run
-  // stops between steps". Flip to `it` once runChecks stops between checks.
-  it.fails('is recorded as stopped by shutdown after the replication step; the Edge check does not start', () => {
+  // runChecks stops between checks too: the Edge check never starts after SIGTERM.
+  it('is recorded as stopped by shutdown after the replication step; the Edge check does not start', () => {
     const [run] = runs(h);
     expect(run!.status, run!.summary ?? '').toBe('stopped');
     expect(run!.summary).toMatch(/^stopped by shutdown after "Central Management Store replication"/);

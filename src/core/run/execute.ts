@@ -217,6 +217,7 @@ async function timed(step: StepResult, clock: Clock, work: () => Promise<boolean
 /** Runs the checks of a plan (replication, Edge, reads) into their step results; true when all passed. */
 export async function runChecks(ctx: RunContext, plan: Plan, steps: StepResult[], report: () => Promise<void>, wait = true): Promise<boolean> {
   for (const check of plan.checks) {
+    if (ctx.stopping?.()) return false;
     const step = steps.find((s) => s.stepId === check.id)!;
     let ok = true;
     if (check.type === 'replication') ok = await timed(step, ctx.clock, () => checkReplication(ctx, check, step, wait && check.wait, report));
@@ -253,6 +254,8 @@ export async function executePlan(ctx: RunContext, run: RunRecord, plan: Plan): 
     const step = run.steps.find((s) => s.stepId === planned.stepId)!;
     if (planned.action === 'no-op') continue;
     if (stopped()) return run;
+    step.status = 'running';
+    await report();
     const ok = await timed(step, ctx.clock, () => runChange(ctx, planned, step));
     await report();
     if (!ok) {
@@ -264,6 +267,7 @@ export async function executePlan(ctx: RunContext, run: RunRecord, plan: Plan): 
   }
   if (stopped()) return run;
   const ok = await runChecks(ctx, plan, run.steps, report);
+  if (stopped()) return run;
   run.status = ok ? 'succeeded' : 'failed';
   const failed = run.steps.find((s) => s.status === 'failed');
   run.summary = ok ? 'the change is in the Central Management Store and on every Edge' : `${failed?.title ?? 'a check'} failed`;
