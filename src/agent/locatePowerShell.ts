@@ -1,19 +1,24 @@
-// Finds a PowerShell to drive, and on a machine without one installs PowerShell 7 into the project's
-// ignored .tools/ folder. The tests and the demo both come through here, so they run the same shell.
+// Finds the PowerShell the tests, the demo, the console and the bench drive, and on a machine without it installs
+// PowerShell 7.6.9 into the project's ignored .tools/ folder. They all come through here, so they run one shell.
 //
-// Order: LYNC_EXO_PWSH (an explicit path) → `pwsh` on PATH (`powershell` on Windows) → a copy installed
-// earlier under .tools/ → `dotnet tool install PowerShell` → the PowerShell 7 engine from NuGet in the
-// small console host under test/pwsh-host (for registries that serve System.Management.Automation but
-// not the PowerShell tool).
+// Order: LYNC_EXO_PWSH (an explicit path) → .tools/pwsh (installed earlier) → `dotnet tool install PowerShell
+// --version 7.6.9` into .tools/pwsh → `pwsh` on PATH (`powershell` on Windows), the last only as a fallback that
+// the banner names. The version is pinned because the newest PowerShell tool needs a newer .NET than the SDK the
+// machines here have: an unpinned install fails, and a moving version would make test results drift.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The PowerShell release the project is tested on (see above for why it is pinned). */
+export const PINNED_POWERSHELL = '7.6.9';
+
 export interface LocatedPowerShell {
   executable: string;
   /** e.g. "7.6.9 Core" or "5.1.19041.1 Desktop" */
   version: string;
+  /** the host's name: "ConsoleHost" for pwsh and powershell.exe */
+  host: string;
   /** how it was found, for the test banner */
   source: string;
 }
@@ -29,16 +34,22 @@ const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const isWindows = process.platform === 'win32';
 const exe = (name: string) => (isWindows ? `${name}.exe` : name);
 
-/** Asks a candidate for its version; undefined when it cannot run. */
-export function probePowerShell(executable: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export interface Probe {
+  version: string;
+  host: string;
+}
+
+/** Asks a candidate for its version and host name; undefined when it cannot run. */
+export function probePowerShell(executable: string, env: NodeJS.ProcessEnv = process.env): Probe | undefined {
   const result = spawnSync(
     executable,
-    ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', "$PSVersionTable.PSVersion.ToString() + ' ' + $PSVersionTable.PSEdition"],
-    { encoding: 'utf8', timeout: 60_000, env },
+    ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', "'lx-probe ' + $PSVersionTable.PSVersion.ToString() + ' ' + $PSVersionTable.PSEdition + ' ' + $Host.Name"],
+    { encoding: 'utf8', timeout: 60_000, env: { ...env, TERM: 'dumb', NO_COLOR: '1' } },
   );
   if (result.status !== 0 || !result.stdout) return undefined;
-  const version = result.stdout.trim().split(/\r?\n/).pop();
-  return version && /^\d+\.\d+/.test(version) ? version : undefined;
+  // The console may write terminal sequences around the line: look for ours, wherever it is.
+  const match = /lx-probe (\d+\.\d+\S*) (\S+) (\S+)/.exec(result.stdout);
+  return match ? { version: `${match[1]} ${match[2]}`, host: match[3]! } : undefined;
 }
 
 function onPath(name: string): string | undefined {
@@ -56,51 +67,50 @@ export interface LocateOptions {
   log?: (line: string) => void;
 }
 
+/** True for the pinned release in a real console host (pwsh), the only PowerShell CI accepts. */
+export function isPinnedConsole(found: Pick<LocatedPowerShell, 'version' | 'host'>): boolean {
+  return found.version.startsWith(`${PINNED_POWERSHELL} `) && found.host === 'ConsoleHost';
+}
+
 export function locatePowerShell(options: LocateOptions = {}): LocatedPowerShell {
   const log = options.log ?? (() => undefined);
   const attempts: string[] = [];
-  const tools = path.join(projectRoot, '.tools');
-  const toolPwsh = path.join(tools, 'pwsh', exe('pwsh'));
-  const hostPwsh = path.join(tools, 'pwsh-host', exe('pwsh-host'));
-
-  const candidates: Array<[string, string | undefined]> = [
-    ['LYNC_EXO_PWSH', process.env.LYNC_EXO_PWSH],
-    ['PATH', onPath(isWindows ? 'pwsh' : 'pwsh') ?? (isWindows ? onPath('powershell') : undefined)],
-    ['.tools/pwsh (dotnet tool)', existsSync(toolPwsh) ? toolPwsh : undefined],
-    ['.tools/pwsh-host (PowerShell engine from NuGet)', existsSync(hostPwsh) ? hostPwsh : undefined],
-  ];
-  for (const [source, candidate] of candidates) {
-    if (!candidate) continue;
-    const version = probePowerShell(candidate);
-    if (version) return { executable: candidate, version, source };
+  const toolDir = path.join(projectRoot, '.tools', 'pwsh');
+  const toolPwsh = path.join(toolDir, exe('pwsh'));
+  const tryOne = (source: string, candidate: string | undefined): LocatedPowerShell | undefined => {
+    if (!candidate) return undefined;
+    const probe = probePowerShell(candidate);
+    if (probe) return { executable: candidate, ...probe, source };
     attempts.push(`${source}: ${candidate} did not run`);
-  }
-  if (!options.install) throw new PowerShellNotFoundError([...attempts, 'installation not requested']);
-  if (!onPath('dotnet')) throw new PowerShellNotFoundError([...attempts, 'no pwsh on PATH and no .NET SDK to install one']);
+    return undefined;
+  };
 
-  log('lync-exo: no PowerShell found; trying `dotnet tool install PowerShell` into .tools/pwsh');
-  try {
-    execFileSync('dotnet', ['tool', 'install', 'PowerShell', '--tool-path', path.join(tools, 'pwsh')], { stdio: 'pipe', encoding: 'utf8' });
-    const version = probePowerShell(toolPwsh);
-    if (version) return { executable: toolPwsh, version, source: '.tools/pwsh (dotnet tool, just installed)' };
-    attempts.push('dotnet tool install PowerShell: installed but did not run');
-  } catch (err) {
-    attempts.push(`dotnet tool install PowerShell: ${firstLine(err)}`);
+  const explicit = tryOne('LYNC_EXO_PWSH', process.env.LYNC_EXO_PWSH);
+  if (explicit) return explicit;
+  const installed = tryOne(`.tools/pwsh (dotnet tool PowerShell ${PINNED_POWERSHELL})`, existsSync(toolPwsh) ? toolPwsh : undefined);
+  if (installed) return installed;
+
+  if (options.install && onPath('dotnet')) {
+    log(`lync-exo: installing PowerShell ${PINNED_POWERSHELL} (dotnet tool) into .tools/pwsh`);
+    try {
+      execFileSync('dotnet', ['tool', 'install', 'PowerShell', '--version', PINNED_POWERSHELL, '--tool-path', toolDir], {
+        stdio: 'pipe',
+        encoding: 'utf8',
+        env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' },
+      });
+      const fresh = tryOne(`.tools/pwsh (dotnet tool PowerShell ${PINNED_POWERSHELL}, just installed)`, toolPwsh);
+      if (fresh) return fresh;
+    } catch (err) {
+      attempts.push(`dotnet tool install PowerShell --version ${PINNED_POWERSHELL}: ${firstLine(err)}`);
+    }
+  } else if (options.install) {
+    attempts.push('no .NET SDK to install PowerShell with');
+  } else {
+    attempts.push('installation not requested');
   }
 
-  log('lync-exo: building the PowerShell 7 engine host (test/pwsh-host) into .tools/pwsh-host');
-  try {
-    execFileSync('dotnet', ['publish', path.join(projectRoot, 'test', 'pwsh-host', 'PwshHost.csproj'), '-c', 'Release', '-o', path.join(tools, 'pwsh-host'), '--nologo'], {
-      stdio: 'pipe',
-      encoding: 'utf8',
-      env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' },
-    });
-    const version = probePowerShell(hostPwsh);
-    if (version) return { executable: hostPwsh, version, source: '.tools/pwsh-host (PowerShell engine from NuGet, just built)' };
-    attempts.push('pwsh-host: built but did not run');
-  } catch (err) {
-    attempts.push(`pwsh-host build: ${firstLine(err)}`);
-  }
+  const fallback = tryOne('PATH', onPath('pwsh') ?? (isWindows ? onPath('powershell') : undefined));
+  if (fallback) return fallback;
   throw new PowerShellNotFoundError(attempts);
 }
 

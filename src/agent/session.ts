@@ -339,12 +339,24 @@ export function findExecutable(executable: string, pathEnv = process.env.PATH ??
   return undefined;
 }
 
-/** The child's environment: ours without secret-looking names, plus the configured additions. */
+/**
+ * What the console host must not inherit from the bot's environment: with TERM unset or xterm*, pwsh 7 on Linux
+ * writes keypad-mode escapes (ESC[?1h ESC[?1l) around its output; colour and progress rendering do the same.
+ */
+export const CONSOLE_ENV: Readonly<Record<string, string>> = {
+  TERM: 'dumb',
+  NO_COLOR: '1',
+  POWERSHELL_TELEMETRY_OPTOUT: '1',
+  POWERSHELL_UPDATECHECK: 'Off',
+};
+
+/** The child's environment: ours without secret-looking names, a plain console, plus the configured additions. */
 export function childEnv(parent: NodeJS.ProcessEnv, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(parent)) {
     if (value !== undefined && !SECRET_NAME.test(key)) env[key] = value;
   }
+  Object.assign(env, CONSOLE_ENV);
   for (const [key, value] of Object.entries(extra)) {
     if (value === undefined) delete env[key];
     else env[key] = value;

@@ -65,7 +65,8 @@ function consoleLogger(env: NodeJS.ProcessEnv): Logger {
 /** The PowerShell given (asked for its version), else the one the tests use: found, or installed into .tools/. */
 function findPowerShell(executable: string | undefined, out: Output): LocatedPowerShell {
   if (!executable) return locatePowerShell({ install: true, log: (l) => out.write(`${l}\n`) });
-  return { executable, version: probePowerShell(executable) ?? '(did not answer with its version)', source: 'given' };
+  const probe = probePowerShell(executable);
+  return { executable, version: probe?.version ?? '(did not answer with its version)', host: probe?.host ?? '?', source: 'given' };
 }
 
 /** Builds the console: config, PowerShell, LyncSim with its two agents, the service. Throws ConfigError on a bad config. */
