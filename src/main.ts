@@ -5,9 +5,11 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { locatePowerShell } from './agent/locatePowerShell.js';
 import { compose, embeddedAgent, policyFromConfig, staticAgentPool } from './compose.js';
-import { readEnv } from './config/env.js';
+import { resolveRemoteAgents } from './config/agents.js';
+import { LOG_LEVELS, readEnv, type LogLevel } from './config/env.js';
 import { readConfigFile, type Config } from './config/file.js';
 import { ConfigError, loadRunbooks } from './config/runbooks.js';
+import { isLoopbackHost, plainHttpProblem } from './http/bounded.js';
 import { createLogger } from './log.js';
 import { openSqliteStore, StoreError } from './store/sqlite.js';
 
@@ -24,6 +26,15 @@ const USAGE = `usage: lync-exo [slack|console|demo|agent|audit|help]
 /** The PowerShell the embedded agent drives: the configured one, or one found on this machine. */
 function powershellFor(config: Config): string {
   return config.agents.embedded.powershell ?? locatePowerShell({ install: false }).executable;
+}
+
+/** A PEM file named by a variable; an unreadable one is a start-up error naming the variable and the path. */
+function readPem(variable: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(`${variable}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
 }
 
 async function runSlack(log: Logger): Promise<void> {
@@ -46,10 +57,19 @@ async function runSlack(log: Logger): Promise<void> {
     runbooks,
     log,
   );
-  // Remote agents (an Edge Server, say) connect out to the bot; with no agent tokens configured there are none.
+  // Remote agents (an Edge Server, say) connect out to the bot: only those in agents.remote, each with its token.
+  const remote = resolveRemoteAgents(config.agents.remote, env.agentTokens, process.env);
+  const listener = env.agentListener;
+  const tls = listener.tls ? { cert: readPem('LYNC_EXO_TLS_CERT', listener.tls.certPath), key: readPem('LYNC_EXO_TLS_KEY', listener.tls.keyPath) } : undefined;
   const { agentHubRoutes, createAgentHub, startAgentHubServer } = await import('./remote/hub.js');
-  const hub = env.agentTokens.length ? createAgentHub({ tokens: env.agentTokens, agents: config.agents.remote, log }) : undefined;
   const store = openSqliteStore(path.join(env.dataDir, 'lync-exo.db'), { log });
+  const hub = remote.length ? createAgentHub({ agents: remote, log, audit: (record) => store.audit(record) }) : undefined;
+  if (hub && env.slack.mode === 'http') {
+    // the agents' routes share Slack's listener: the same rule, plain HTTP only on loopback unless told
+    const problem = plainHttpProblem({ host: listener.httpHost, tls: !!tls, insecure: listener.insecure, what: 'Slack and remote agents (HTTP mode, LYNC_EXO_HOST)', setting: 'LYNC_EXO_INSECURE_HTTP' });
+    if (problem) throw new ConfigError(problem);
+    if (!tls && !isLoopbackHost(listener.httpHost)) log.error({ host: listener.httpHost }, 'remote agents: INSECURE: plain HTTP off loopback (LYNC_EXO_INSECURE_HTTP=1): agent tokens cross the network in clear');
+  }
   const { service, scheduler } = compose({
     store,
     policy: policyFromConfig(config),
@@ -62,18 +82,25 @@ async function runSlack(log: Logger): Promise<void> {
   });
   const recovered = await service.recover();
   if (recovered.interrupted.length || recovered.locks) log.warn({ interrupted: recovered.interrupted.map((r) => r.id), locks: recovered.locks }, 'recovered after an unclean stop');
-  const slack = createSlackApp({ env: env.slack, config, service, log, clientOptions, customRoutes: hub && env.slack.mode === 'http' ? agentHubRoutes(hub) : [] });
+  const slack = createSlackApp({
+    env: env.slack,
+    config,
+    service,
+    log,
+    clientOptions,
+    customRoutes: hub && env.slack.mode === 'http' ? agentHubRoutes(hub) : [],
+    http: { host: listener.httpHost, ...(tls ? { tls } : {}) },
+  });
   await slack.start();
-  const listener = env.agentListener;
-  const hubServer =
-    hub && env.slack.mode === 'socket'
-      ? await startAgentHubServer({
-          hub,
-          port: listener.port,
-          host: listener.host,
-          ...(listener.tls ? { tls: { cert: readFileSync(listener.tls.certPath), key: readFileSync(listener.tls.keyPath) } } : {}),
-        })
-      : undefined;
+  let hubServer: Awaited<ReturnType<typeof startAgentHubServer>> | undefined;
+  if (hub && env.slack.mode === 'socket') {
+    try {
+      hubServer = await startAgentHubServer({ hub, port: listener.port, host: listener.host, insecure: listener.insecure, log, ...(tls ? { tls } : {}) });
+    } catch (err) {
+      await slack.stop().catch(() => undefined);
+      throw err;
+    }
+  }
   if (hubServer) log.info({ url: hubServer.url }, 'remote agents: listening');
   // closes requests past their expiry even when nobody clicks, so their buttons disappear
   const sweeper = setInterval(() => {
@@ -117,7 +144,13 @@ async function printAudit(args: string[]): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   const mode = argv[0] ?? 'slack';
-  const log = createLogger(process.env.LOG_LEVEL ?? 'info');
+  // checked before the logger exists: pino would throw with the value in its message
+  const level = (process.env.LOG_LEVEL?.trim() || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(level)) {
+    console.error(`lync-exo: environment: LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
+    return 2;
+  }
+  const log = createLogger(level);
   try {
     switch (mode) {
       case 'slack':
@@ -141,7 +174,7 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof StoreError || (err as { code?: string }).code === 'powershell_not_found') {
+    if (err instanceof ConfigError || err instanceof StoreError || (err as Error).name === 'ListenerRefused' || (err as { code?: string }).code === 'powershell_not_found') {
       console.error(`lync-exo: ${(err as Error).message}`);
       return 1;
     }

@@ -42,10 +42,14 @@ describe('readAgentEnv', () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    for (const v of ['LYNC_EXO_BOT_URL: required', 'LYNC_EXO_AGENT_NAME: required', 'LYNC_EXO_AGENT_ROLES: "dba" is not a role', 'LYNC_EXO_AGENT_TOKEN: shorter than 16', 'LYNC_EXO_MODULE:']) {
+    for (const v of ['LYNC_EXO_BOT_URL: required', 'LYNC_EXO_AGENT_NAME: required', 'LYNC_EXO_AGENT_ROLES: item 2 is not a role', 'LYNC_EXO_AGENT_TOKEN: shorter than 16', 'LYNC_EXO_MODULE:']) {
       expect(message).toContain(v);
     }
     expect(message).not.toContain('tiny-tok');
+    expect(message).not.toContain('dba');
+    // a token pasted as a role is not repeated, not even its first characters
+    expect(() => readAgentEnv({ ...base, LYNC_EXO_AGENT_ROLES: `edge,${TOKEN}` })).toThrow(/^agent environment: LYNC_EXO_AGENT_ROLES: item 2 is not a role \(internal, edge\)$/);
+    expect(() => readAgentEnv({ ...base, LYNC_EXO_CA_FILE: '/nonexistent/ca.pem' })).toThrow(/LYNC_EXO_CA_FILE: cannot read \/nonexistent\/ca.pem: ENOENT/);
     const pasted = `${TOKEN}x`;
     expect(() => readAgentEnv({ ...base, LYNC_EXO_BOT_URL: pasted })).toThrow(/LYNC_EXO_BOT_URL: not a URL/);
     try {
@@ -96,7 +100,7 @@ afterEach(async () => {
 
 async function startAgent(shell: FakeShell, options: { port?: number; leaseMs?: number } = {}) {
   const logs = memoryLog();
-  hub = createAgentHub({ tokens: [{ name: 'edge01', token: TOKEN }], log: logs.log, leaseMs: options.leaseMs ?? 600, claimWaitMs: 200 });
+  hub = createAgentHub({ agents: [{ name: 'edge01', roles: ['edge'], token: TOKEN }], log: logs.log, leaseMs: options.leaseMs ?? 600, claimWaitMs: 200 });
   server = await startAgentHubServer({ hub, port: options.port ?? 0 });
   const agentLogs = memoryLog();
   stop = new AbortController();
@@ -136,7 +140,7 @@ describe('runAgent', () => {
 
   it('keeps retrying with backoff while the bot is away, and connects when it comes back', async () => {
     // a port that nothing listens on yet
-    const probe = await startAgentHubServer({ hub: createAgentHub({ tokens: [], log: memoryLog().log }), port: 0 });
+    const probe = await startAgentHubServer({ hub: createAgentHub({ agents: [], log: memoryLog().log }), port: 0 });
     const port = Number(new URL(probe.url).port);
     await probe.close();
     const agentLogs = memoryLog();
@@ -149,7 +153,7 @@ describe('runAgent', () => {
     expect(retries[0]).toBeLessThanOrEqual(500);
     expect(retries[1]).toBeGreaterThanOrEqual(500);
 
-    hub = createAgentHub({ tokens: [{ name: 'edge01', token: TOKEN }], log: memoryLog().log, claimWaitMs: 200 });
+    hub = createAgentHub({ agents: [{ name: 'edge01', roles: ['edge'], token: TOKEN }], log: memoryLog().log, claimWaitMs: 200 });
     server = await startAgentHubServer({ hub, port });
     await waitFor(() => hub!.registry().some((a) => a.online), 10_000);
     await waitFor(() => agentLogs.find(/connected to the bot again/).length === 1);
@@ -158,7 +162,7 @@ describe('runAgent', () => {
 
   it('logs a refused token as an error naming the variable, and keeps trying', async () => {
     const logs = memoryLog();
-    hub = createAgentHub({ tokens: [{ name: 'edge01', token: 'a-different-token-000000' }], log: logs.log, claimWaitMs: 200 });
+    hub = createAgentHub({ agents: [{ name: 'edge01', roles: ['edge'], token: 'a-different-token-000000' }], log: logs.log, claimWaitMs: 200 });
     server = await startAgentHubServer({ hub, port: 0 });
     const agentLogs = memoryLog();
     stop = new AbortController();

@@ -65,10 +65,9 @@ async function startBot(sim: SimOverrides = {}) {
   const statePath = createSimState(dir, { replicationLagSeconds: 2, ...sim });
   const logs = memoryLog();
   const hub: AgentHub = createAgentHub({
-    tokens: Object.entries(TOKENS).map(([name, token]) => ({ name, token })),
     agents: [
-      { name: 'fe01', roles: ['internal'] },
-      { name: 'edge01', roles: ['edge'] },
+      { name: 'fe01', roles: ['internal'], token: TOKENS.fe01 },
+      { name: 'edge01', roles: ['edge'], token: TOKENS.edge01 },
     ],
     log: logs.log,
     leaseMs: LEASE_MS,

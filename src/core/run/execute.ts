@@ -173,17 +173,13 @@ export async function checkEdges(ctx: RunContext, spec: Extract<Step, { type: 'e
     step.error = 'no agent serves the edge role: the Edge local store was not checked';
     return false;
   }
-  step.invocations = [];
-  for (const agent of agents) {
-    const record: InvocationRecord = { line: renderInvocation({ cmdlet: spec.cmdlet, parameters: spec.parameters }) };
-    step.invocations.push(record);
-    const result = await invokeRecorded(agent, { cmdlet: spec.cmdlet, parameters: spec.parameters }, record);
-    if (!result.ok) {
-      step.edges.push({ agent: agent.name, ok: false, found: false, checks: [], error: failureText(result) });
-      continue;
-    }
-    step.edges.push({ agent: agent.name, ...compareProvider(expected, result.output) });
-  }
+  const { records, results } = await invokeEach(agents, { cmdlet: spec.cmdlet, parameters: spec.parameters });
+  step.invocations = records;
+  results.forEach((result, i) => {
+    const agent = agents[i]!;
+    if (!result.ok) step.edges!.push({ agent: agent.name, ok: false, found: false, checks: [], error: unreachableText(result) });
+    else step.edges!.push({ agent: agent.name, ...compareProvider(expected, result.output) });
+  });
   const bad = step.edges.filter((e) => !e.ok);
   if (bad.length) step.error = `the Edge local store does not match on ${bad.map((e) => e.agent).join(', ')}`;
   return bad.length === 0;
@@ -192,17 +188,33 @@ export async function checkEdges(ctx: RunContext, spec: Extract<Step, { type: 'e
 /** A read step on every agent of its role (status). */
 export async function readEverywhere(ctx: RunContext, spec: Extract<Step, { type: 'read' }>, step: StepResult): Promise<boolean> {
   step.objects = [];
-  for (const agent of ctx.agents.forRole(spec.role)) {
-    const record: InvocationRecord = { line: renderInvocation({ cmdlet: spec.cmdlet, parameters: spec.parameters }) };
-    step.invocations.push(record);
-    const result = await invokeRecorded(agent, { cmdlet: spec.cmdlet, parameters: spec.parameters }, record);
-    if (!result.ok) {
-      step.error = `${spec.cmdlet}: agent ${agent.name}: ${failureText(result, spec.cmdlet)}`;
-      return false;
-    }
-    step.objects.push({ agent: agent.name, items: result.output });
-  }
-  return true;
+  const agents = ctx.agents.forRole(spec.role);
+  const { records, results } = await invokeEach(agents, { cmdlet: spec.cmdlet, parameters: spec.parameters });
+  step.invocations.push(...records);
+  const errors: string[] = [];
+  results.forEach((result, i) => {
+    const agent = agents[i]!;
+    if (result.ok) step.objects!.push({ agent: agent.name, items: result.output });
+    else errors.push(`${spec.cmdlet}: agent ${agent.name}: ${unreachableText(result, spec.cmdlet)}`);
+  });
+  if (errors.length) step.error = errors.join('; ');
+  return errors.length === 0;
+}
+
+/**
+ * One invocation on each agent at once: an agent that does not answer costs its own bound, once, and never delays
+ * or hides the others. Records and results are in the agents' order.
+ */
+async function invokeEach(agents: readonly Agent[], inv: Invocation): Promise<{ records: InvocationRecord[]; results: InvocationResult[] }> {
+  const records: InvocationRecord[] = agents.map(() => ({ line: renderInvocation(inv) }));
+  const results = await Promise.all(agents.map((agent, i) => invokeRecorded(agent, inv, records[i]!)));
+  return { records, results };
+}
+
+/** A failure as a step shows it; an agent that could not be reached (offline, lost) is called unreachable. */
+function unreachableText(result: Extract<InvocationResult, { ok: false }>, cmdlet?: string): string {
+  const text = failureText(result, cmdlet);
+  return result.error.kind === 'agent' ? `unreachable: ${text}` : text;
 }
 
 async function timed(step: StepResult, clock: Clock, work: () => Promise<boolean>): Promise<boolean> {
