@@ -324,7 +324,9 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
   }
 
   const waiting = (e: Entry): boolean => e.waiter !== undefined && !e.waiter.res.destroyed;
-  const isOnline = (e: Entry): boolean => e.hash !== undefined && !e.left && (waiting(e) || (e.lastSeen !== undefined && now() - e.lastSeen <= offlineAfterMs));
+  /** online: its token is valid, a claim of its was accepted, and it waits for work or was heard from lately */
+  const isOnline = (e: Entry): boolean =>
+    e.hash !== undefined && e.announced !== undefined && !e.left && (waiting(e) || (e.lastSeen !== undefined && now() - e.lastSeen <= offlineAfterMs));
   const served = (e: Entry): Role[] => [...e.remote.roles];
 
   function offlineReason(e: Entry): string {
@@ -353,10 +355,12 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
     e.lastSeen = now();
     e.left = false;
     e.address = req.socket.remoteAddress;
-    if (!e.reportedOnline) {
-      e.reportedOnline = true;
-      record('agent-online', e, e.address);
-    }
+  }
+
+  function noteOnline(e: Entry): void {
+    if (e.reportedOnline || !isOnline(e)) return;
+    e.reportedOnline = true;
+    record('agent-online', e, e.address, { roles: served(e), version: e.version });
   }
 
   function remember(job: Job): void {
@@ -478,11 +482,17 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
   function claim(req: IncomingMessage, res: ServerResponse, e: Entry, value: unknown): void {
     const parsed = ClaimBody.safeParse(value);
     if (!parsed.success) return json(res, 400, { error: 'a claim is {name, roles: ["internal"|"edge"], version}' });
-    if (parsed.data.name !== e.name) return refuse(res, e, 403, 'name-mismatch', 'the claim names another agent than its token', { route: 'claim', claimedName: nameHash(parsed.data.name) });
+    if (parsed.data.name !== e.name) {
+      e.announced = undefined;
+      sweep();
+      return refuse(res, e, 403, 'name-mismatch', 'the claim names another agent than its token', { route: 'claim', claimedName: nameHash(parsed.data.name) });
+    }
     const announced = [...new Set(parsed.data.roles)];
     const foreign = announced.filter((r) => !e.configured.includes(r));
     if (foreign.length > 0) {
-      // nothing is handed to it: an agent serves only what the bot's configuration gives it
+      // nothing is handed to it, and it is not online: an agent serves only what the bot's configuration gives it
+      e.announced = undefined;
+      sweep();
       return refuse(res, e, 403, 'role', `agent ${e.name} is configured for ${e.configured.join(', ')}; it may not serve ${foreign.join(', ')}`, { route: 'claim', announced, configured: e.configured });
     }
     const changed = e.announced === undefined || announced.join() !== e.announced.join() || parsed.data.version !== e.version;
@@ -507,6 +517,7 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
     };
     waiter.timer.unref?.();
     e.waiter = waiter;
+    noteOnline(e);
     res.on('close', () => {
       clearTimeout(waiter.timer);
       if (e.waiter !== waiter) return;

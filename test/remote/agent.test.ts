@@ -1,9 +1,13 @@
 // The agent loop in process, against a real hub on loopback, with a stand-in for PowerShell.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { loadRunbooks } from '../../src/config/runbooks.js';
 import type { Agent, Invocation, InvocationResult } from '../../src/core/types.js';
 import { backoffDelay, readAgentEnv, runAgent } from '../../src/remote/agent.js';
 import { createAgentHub, startAgentHubServer, type AgentHub, type AgentHubServer } from '../../src/remote/hub.js';
+import { createTestCa, writePem, type Pem } from '../support/tls.js';
 import { memoryLog } from './support.js';
 
 const TOKEN = 'edge01-agent-token-abcdef0123';
@@ -181,6 +185,63 @@ describe('runAgent', () => {
     expect(await invoked).toMatchObject({ ok: true });
     await running;
     expect(shell.closed).toBe(true);
+  });
+});
+
+describe('TLS', () => {
+  const ca = createTestCa();
+  const other = createTestCa('some other CA');
+  const dir = mkdtempSync(path.join(tmpdir(), 'lync-exo-tls-'));
+  const caFile = writePem(dir, 'ca.pem', ca.cert);
+  const otherFile = writePem(dir, 'other.pem', other.cert);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function startTls(cert: Pem, agentCa: string) {
+    hub = createAgentHub({ agents: [{ name: 'edge01', roles: ['edge'], token: TOKEN }], log: memoryLog().log, claimWaitMs: 200 });
+    server = await startAgentHubServer({ hub, port: 0, tls: cert });
+    expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
+    const agentLogs = memoryLog();
+    stop = new AbortController();
+    const shell = new FakeShell();
+    running = runAgent({ env: { ...base, LYNC_EXO_BOT_URL: server.url, LYNC_EXO_CA_FILE: agentCa }, log: agentLogs.log, signal: stop.signal, runbooks: loadRunbooks(), powershell: () => shell });
+    return { agentLogs, shell };
+  }
+
+  it('runs a job over HTTPS when the bot\'s certificate chains to LYNC_EXO_CA_FILE', async () => {
+    const { shell } = await startTls(ca.server(), caFile);
+    await waitFor(() => hub!.registry().some((a) => a.online), 10_000);
+    expect(await hub!.agent('edge01')!.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: { LocalStore: true } })).toMatchObject({ ok: true });
+    expect(shell.ran).toHaveLength(1);
+  });
+
+  it.each([
+    ['signed by a CA it does not trust', () => ca.server(), otherFile, /claim: TLS: the bot's certificate .*CA this agent does not trust: set LYNC_EXO_CA_FILE to that CA \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN)\)/],
+    ['expired', () => ca.server({ expired: true }), caFile, /claim: TLS: the bot's certificate has expired \(CERT_HAS_EXPIRED\)/],
+  ])('refuses a bot whose certificate is %s, says so as an error, and never sends its token', async (_what, cert, agentCa, message) => {
+    const seen: string[] = [];
+    const { agentLogs } = await startTls(cert(), agentCa);
+    server!.server.on('request', (req: { headers: Record<string, unknown> }) => seen.push(String(req.headers.authorization)));
+    await waitFor(() => agentLogs.find(/TLS/).length >= 2, 10_000);
+    const line = agentLogs.find(/TLS/)[0]!;
+    expect(line).toMatchObject({ level: 50 });
+    expect(line.msg).toMatch(message);
+    expect(hub!.registry().some((a) => a.online)).toBe(false);
+    expect(seen).toEqual([]);
+  });
+
+  it('will not listen for agents over plain HTTP off loopback, unless told to, and then says so as an error', async () => {
+    const h = createAgentHub({ agents: [], log: memoryLog().log });
+    await expect(startAgentHubServer({ hub: h, port: 0, host: '0.0.0.0' })).rejects.toThrow(
+      /^remote agents: refusing to listen on 0\.0\.0\.0 over plain HTTP: agent tokens would cross the network in clear\. Set LYNC_EXO_TLS_CERT and LYNC_EXO_TLS_KEY, or listen on a loopback address, or set LYNC_EXO_INSECURE_HTTP=1 to accept the risk$/,
+    );
+    const logs = memoryLog();
+    const s = await startAgentHubServer({ hub: h, port: 0, host: '0.0.0.0', insecure: true, log: logs.log });
+    await s.close();
+    expect(logs.find(/INSECURE/)).toEqual([expect.objectContaining({ level: 50, host: '0.0.0.0' })]);
+    const tls = await startAgentHubServer({ hub: h, port: 0, host: '0.0.0.0', tls: ca.server() });
+    expect(tls.url).toMatch(/^https:/);
+    await tls.close();
+    await h.close();
   });
 });
 
