@@ -73,7 +73,7 @@ export function createBoundedServer(options: { bounds: HttpBounds; tls?: TlsFile
   };
   const pending = new Set<Socket>();
   let dropped = 0;
-  let lastWarned = 0;
+  let warnTimer: NodeJS.Timeout | undefined;
   const settle = (socket: Socket) => {
     pending.delete(socket);
   };
@@ -114,10 +114,14 @@ export function createBoundedServer(options: { bounds: HttpBounds; tls?: TlsFile
       oldest.destroy();
       dropped++;
     }
-    if (dropped > 0 && Date.now() - lastWarned > 10_000) {
-      lastWarned = Date.now();
-      log.warn({ listener: options.name, dropped, cap: bounds.maxPendingConnections }, 'http: too many connections without a whole request; dropped the oldest');
-      dropped = 0;
+    // one line per second of dropping at most, with the count: a flood must not flood the log too
+    if (dropped > 0 && !warnTimer) {
+      warnTimer = setTimeout(() => {
+        warnTimer = undefined;
+        log.warn({ listener: options.name, dropped, cap: bounds.maxPendingConnections }, 'http: too many connections without a whole request; dropped the oldest');
+        dropped = 0;
+      }, 1_000);
+      warnTimer.unref?.();
     }
   };
   // TLS: the handshake is bounded by handshakeTimeout; the cap counts connections from the end of it
