@@ -509,9 +509,9 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
     }
     const waiter: Waiter = {
       res,
+      // answering is not hearing from it: a frozen agent's lastSeen stays at its claim, so it is offline one bound later
       timer: setTimeout(() => {
         if (e.waiter === waiter) e.waiter = undefined;
-        e.lastSeen = now();
         json(res, 204);
       }, claimWaitMs),
     };

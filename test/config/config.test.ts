@@ -232,7 +232,11 @@ describe('environment', () => {
     log.info({ slack: env.slack }, 'slack');
     log.info({ req: { headers: { authorization: `Bearer ${bot}` } } }, 'request');
     log.info({ env: { SLACK_SIGNING_SECRET: signing } }, 'raw env');
-    expect(lines).toHaveLength(5);
+    // the remote agents as resolved, and an agent's own settings
+    log.info({ agents: [{ name: 'edge01', roles: ['edge'], token: signing }] }, 'agents');
+    log.info({ hub: { agents: [{ name: 'edge01', token: signing }] } }, 'hub');
+    log.info({ settings: { name: 'edge01', token: signing } }, 'agent');
+    expect(lines).toHaveLength(8);
     for (const line of lines) {
       expect(line).not.toContain('hunter2');
       expect(line).toContain('[Redacted]');

@@ -2,7 +2,7 @@
 import { request } from 'node:http';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createAgentHub, startAgentHubServer, type AgentHub, type AgentHubServer } from '../../src/remote/hub.js';
-import type { AuditRecord } from '../../src/core/records.js';
+import type { AuditRecord, StepResult } from '../../src/core/records.js';
 import type { Agent } from '../../src/core/types.js';
 import { agentPost, memoryLog } from './support.js';
 
@@ -362,6 +362,32 @@ describe('the pool', () => {
     const started = Date.now();
     expect(await hub.agent('edge01')!.invoke(READ)).toMatchObject({ ok: false, error: { message: expect.stringMatching(/agent edge01 offline: it disconnected/) as string } });
     expect(Date.now() - started).toBeLessThan(1_000);
+    expect(audits.map((a) => a.action)).toEqual(['agent-online', 'agent-offline']);
+  });
+
+  it('a lost agent costs one bound, once: a frozen Edge is offline within offlineAfterMs, and a read of every Edge does not wait on it', async () => {
+    const { url, hub } = await start({ claimWaitMs: 200, leaseMs: 1_000, offlineAfterMs: 1_000 });
+    const quick: Agent = { name: 'lync01', roles: ['edge'], close: async () => {}, invoke: async () => ({ ok: true, output: [{ Identity: 'Exchange Online' }], durationMs: 1, agent: 'lync01' }) };
+    // edge01 claims once and then freezes: it never claims again, never answers
+    expect((await agentPost(url, 'claim', { ...edge, body: claimBody('edge01', ['edge']) })).status).toBe(204);
+    const pool = hub.pool([quick], ['edge01']);
+    expect(pool.forRole('edge').map((a) => a.name)).toEqual(['lync01', 'edge01']);
+    const { readEverywhere } = await import('../../src/core/run/execute.js');
+    const step: StepResult = { stepId: 'edge-providers', title: 'x', role: 'edge', kind: 'read', status: 'running', invocations: [] };
+    const ctx = { agents: pool, clock: { now: () => new Date(), sleep: async () => {} }, replication: { pollIntervalMs: 1, timeoutMs: 1 }, progress: async () => {} };
+    const started = Date.now();
+    const ok = await readEverywhere(ctx, { id: 'edge-providers', title: 'x', type: 'read', role: 'edge', cmdlet: 'Get-CsHostingProvider', parameters: { LocalStore: true } }, step);
+    const took = Date.now() - started;
+    expect(ok).toBe(false);
+    // one bound (offlineAfterMs, from its last claim) and a sweep; generous for a loaded machine, far below 30 s
+    expect(took).toBeLessThan(1_000 + 2_000);
+    expect(step.objects).toEqual([{ agent: 'lync01', items: [{ Identity: 'Exchange Online' }] }]);
+    expect(step.error).toMatch(/^Get-CsHostingProvider: agent edge01: unreachable: agent edge01 offline: not heard from for \d/);
+    // once: it is out of the pool now, and a direct call fails at once
+    expect(pool.forRole('edge').map((a) => a.name)).toEqual(['lync01']);
+    const again = Date.now();
+    expect(await hub.agent('edge01')!.invoke(READ)).toMatchObject({ ok: false, error: { message: expect.stringMatching(/offline/) as string } });
+    expect(Date.now() - again).toBeLessThan(200);
     expect(audits.map((a) => a.action)).toEqual(['agent-online', 'agent-offline']);
   });
 
