@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { Agent, Invocation, InvocationFailure, InvocationResult, ParamValue, Role } from '../core/types.js';
 import { checkOutput, PROJECTIONS } from './outputs.js';
 import { hintFor, type HintContext } from './hints.js';
-import { encodeImportPrelude, encodeInitialize, encodeInvocation, encodeSessionKey, newInvocationId, newSessionKey, parseAnswer, type PowerShellError } from './wire.js';
+import { cleanConsoleText, encodeImportPrelude, encodeInitialize, encodeInvocation, encodeSessionKey, newInvocationId, newSessionKey, parseAnswer, type PowerShellError } from './wire.js';
 
 export const DEFAULT_PRELUDE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'powershell', 'LyncExoAgent.psm1');
 
@@ -322,12 +322,6 @@ export class PowerShellAgent implements Agent {
     ]);
     clearTimeout(timer);
   }
-}
-
-/** Console text without terminal control sequences (CSI and OSC), trimmed: what a person should read. */
-export function cleanConsoleText(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[=>]/g, '').trim();
 }
 
 /** A failure carrying PowerShell's error fields and, for known failures, the operator hint. */

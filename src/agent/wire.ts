@@ -150,6 +150,12 @@ export type Envelope = z.infer<typeof EnvelopeSchema>;
 
 export type Parsed = { ok: true; envelope: Envelope; noise: number } | { ok: false; message: string };
 
+/** Console text without terminal control sequences (CSI and OSC), trimmed: what a person should read. */
+export function cleanConsoleText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[=>]/g, '').trim();
+}
+
 /** Where an answer line starts; whatever the console wrote before it on the same line is ignored. */
 const ANSWER = /lx1r ([0-9a-f]{32}|unbound) (?:([0-9a-f]{64}) )?(\{.*\})/;
 
@@ -180,7 +186,7 @@ export function parseAnswer(stdout: string, id: string, key: Buffer): Parsed {
     rejected++;
   }
   if (json === undefined) {
-    const preview = stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trim().slice(0, 200);
+    const preview = cleanConsoleText(stdout).slice(0, 200);
     if (rejected > 0) return { ok: false, message: `no answer bound to this invocation (${rejected} unbound or forged answer line${rejected === 1 ? '' : 's'} ignored)` };
     return { ok: false, message: preview ? `no answer line in the output: ${JSON.stringify(preview)}` : 'no output at all' };
   }
