@@ -207,6 +207,8 @@ function Initialize-LxAgent {
     if ([string]::IsNullOrEmpty($module)) {
       throw (New-LxErrorRecord -Message 'payload: no module' -ErrorId 'LxBadPayload' -Category InvalidData)
     }
+    # The console keeps each line it read from stdin as history, the key's line too: gone before module code runs.
+    Clear-History
     # -Global: the cmdlets must be visible outside this module; -DisableNameChecking: no verb warnings on stdout.
     $info = @(Import-Module -Name $module -Global -PassThru -DisableNameChecking -ErrorAction Stop -WarningAction SilentlyContinue 3>$null 4>$null 6>$null)
     if ($info.Length -eq 0) {

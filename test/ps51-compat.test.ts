@@ -20,7 +20,7 @@ const POWERSHELL_DIR = path.join(ROOT, 'powershell');
 export const CORE_COMMANDS = [
   // Microsoft.PowerShell.Core
   'ForEach-Object', 'Where-Object', 'Import-Module', 'Remove-Module', 'Get-Module', 'New-Module', 'Export-ModuleMember',
-  'Get-Command', 'Out-Null', 'Out-Default', 'Set-StrictMode', 'Clear-History',
+  'Get-Command', 'Out-Null', 'Out-Default', 'Set-StrictMode', 'Get-History', 'Clear-History',
   // Microsoft.PowerShell.Utility
   'Get-Variable', 'Set-Variable', 'New-Variable', 'Remove-Variable', 'Add-Type', 'New-Object', 'Select-Object', 'Sort-Object',
   'Get-Member', 'Get-PSCallStack', 'Get-Date', 'Start-Sleep', 'Out-String', 'Write-Host', 'Write-Output', 'Write-Warning',

@@ -72,10 +72,12 @@ describe('the forging module', () => {
     const init = encodeInitialize(NOISY, ALLOWLIST, {}, 'b'.repeat(32));
     const step = encodeInvocation({ cmdlet: 'Get-CsHostingProvider', parameters: {} }, ALLOWLIST, id);
     if (!init.ok || !step.ok) throw new Error('encoding failed');
-    const script = [encodeImportPrelude(DEFAULT_PRELUDE), encodeSessionKey(Buffer.alloc(32, 1)), init.line, step.line].join('; ');
-    const run = spawnSync(executable, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', script], { env: { ...process.env, TERM: 'dumb' }, timeout: 120_000 });
+    // one line each on stdin, as the agent sends them, so the console records them in its history as it does there
+    const input = [encodeImportPrelude(DEFAULT_PRELUDE), encodeSessionKey(Buffer.alloc(32, 1)), init.line, step.line, 'exit', ''].join('\n');
+    const run = spawnSync(executable, ['-NoLogo', '-NoProfile', '-NonInteractive', '-NoExit', '-Command', '-'], { input, env: { ...process.env, TERM: 'dumb' }, timeout: 120_000 });
     const forged = run.stdout.toString('utf8').split(/\r?\n/).filter((l) => l.startsWith(`lx1r ${id} `) && l.includes('evil.example'));
     expect(forged.length).toBeGreaterThan(2);
     expect(run.stdout.toString('utf8')).not.toContain('key-was-visible');
+    expect(run.stdout.toString('utf8')).not.toContain('history-had-key');
   });
 });
