@@ -4,7 +4,7 @@ import { loadRunbooks } from '../../src/config/runbooks.js';
 import type { Agent, Invocation, InvocationResult } from '../../src/core/types.js';
 import { backoffDelay, readAgentEnv, runAgent } from '../../src/remote/agent.js';
 import { createAgentHub, startAgentHubServer, type AgentHub, type AgentHubServer } from '../../src/remote/hub.js';
-import { memoryLog } from './support.js';
+import { EXO_PROVIDER, memoryLog } from './support.js';
 
 const TOKEN = 'edge01-agent-token-abcdef0123';
 const base = { LYNC_EXO_BOT_URL: 'https://lync-exo.contoso.com', LYNC_EXO_AGENT_NAME: 'edge01', LYNC_EXO_AGENT_ROLES: 'edge', LYNC_EXO_AGENT_TOKEN: TOKEN };
@@ -75,7 +75,7 @@ class FakeShell implements Agent {
   async invoke(invocation: Invocation): Promise<InvocationResult> {
     this.ran.push(invocation);
     await new Promise((r) => setTimeout(r, this.delayMs));
-    return { ok: true, output: [{ Identity: 'Exchange Online' }], durationMs: this.delayMs, agent: this.name };
+    return { ok: true, output: [EXO_PROVIDER], durationMs: this.delayMs, agent: this.name };
   }
   async close(): Promise<void> {
     this.closed = true;
@@ -118,7 +118,7 @@ describe('runAgent', () => {
     const shell = new FakeShell(1_000);
     const { hub } = await startAgent(shell, { leaseMs: 400 });
     const result = await hub.agent('edge01')!.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: { LocalStore: true } });
-    expect(result).toMatchObject({ ok: true, output: [{ Identity: 'Exchange Online' }], agent: 'edge01' });
+    expect(result).toMatchObject({ ok: true, output: [EXO_PROVIDER], agent: 'edge01' });
     expect(shell.ran).toHaveLength(1);
   });
 

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createAgentHub, startAgentHubServer, type AgentHub, type AgentHubServer } from '../../src/remote/hub.js';
 import type { Agent } from '../../src/core/types.js';
-import { agentPost, memoryLog } from './support.js';
+import { agentPost, EXO_PROVIDER, memoryLog } from './support.js';
 
 const FE_TOKEN = 'fe01-token-0123456789abcdef';
 const EDGE_TOKEN = 'edge01-token-fedcba9876543210';
@@ -157,11 +157,11 @@ describe('jobs', () => {
     expect(job.invocation).toEqual(READ);
     expect(job.leaseMs).toBe(400);
 
-    const first = await agentPost(url, `jobs/${job.id}/result`, { ...edge, body: { ok: true, output: [{ Identity: 'Exchange Online' }], durationMs: 12 } });
+    const first = await agentPost(url, `jobs/${job.id}/result`, { ...edge, body: { ok: true, output: [EXO_PROVIDER], warnings: ['w'], durationMs: 12 } });
     expect(first).toEqual({ status: 200, body: { recorded: true } });
     const second = await agentPost(url, `jobs/${job.id}/result`, { ...edge, body: { ok: false, error: { kind: 'powershell', message: 'late' }, durationMs: 1 } });
     expect(second).toEqual({ status: 200, body: { duplicate: true } });
-    expect(await invoked).toEqual({ ok: true, output: [{ Identity: 'Exchange Online' }], durationMs: 12, agent: 'edge01' });
+    expect(await invoked).toEqual({ ok: true, output: [EXO_PROVIDER], warnings: ['w'], durationMs: 12, agent: 'edge01' });
     expect(logs.find(/agent result posted again: ignored/).length).toBeGreaterThanOrEqual(1);
   });
 
@@ -172,8 +172,18 @@ describe('jobs', () => {
     const job = await claiming;
     expect((await agentPost(url, `jobs/${job.id}/result`, { ...fe, body: { ok: true, output: [], durationMs: 1 } })).status).toBe(409);
     expect((await agentPost(url, `jobs/${job.id}/heartbeat`, fe)).status).toBe(409);
-    expect((await agentPost(url, `jobs/${job.id}/result`, { ...edge, body: { ok: true, output: [{ n: 1 }], durationMs: 1 } })).status).toBe(200);
-    expect(await invoked).toMatchObject({ ok: true, output: [{ n: 1 }], agent: 'edge01' });
+    expect((await agentPost(url, `jobs/${job.id}/result`, { ...edge, body: { ok: true, output: [EXO_PROVIDER], durationMs: 1 } })).status).toBe(200);
+    expect(await invoked).toMatchObject({ ok: true, output: [EXO_PROVIDER], agent: 'edge01' });
+  });
+
+  it('checks a remote agent\'s output as the embedded agent\'s is: a wrong shape fails the read, naming the field', async () => {
+    const { url, hub } = await start({ claimWaitMs: 2_000, leaseMs: 2_000 });
+    const claiming = claimJob(url, edge, ['edge']);
+    const invoked = hub.agent('edge01')!.invoke(READ);
+    const job = await claiming;
+    const forged = { ...EXO_PROVIDER, ProxyFqdn: undefined, Enabled: 'yes' };
+    expect((await agentPost(url, `jobs/${job.id}/result`, { ...edge, body: { ok: true, output: [forged], durationMs: 1 } })).status).toBe(200);
+    expect(await invoked).toMatchObject({ ok: false, error: { kind: 'output', message: expect.stringMatching(/^agent edge01: output of Get-CsHostingProvider: item 0: field/) as string } });
   });
 
   it('fails a job whose lease runs out, naming the agent and the cmdlet, and ignores its late result', async () => {
