@@ -336,6 +336,8 @@ export interface SimulatedDeploymentOptions {
   /** anything else about the starting deployment: existing providers, stuck replicas, faults */
   sim?: Omit<SimOverrides, 'replicationLagSeconds'>;
   invocationTimeoutMs?: number;
+  /** more environment for both agents' PowerShell (e.g. TZ, to play hosts in another time zone) */
+  agentEnv?: Record<string, string>;
 }
 
 export interface SimulatedDeployment {
@@ -358,7 +360,7 @@ export function createSimulatedDeployment(options: SimulatedDeploymentOptions): 
   const statePath = createSimState(options.dir, { ...options.sim, replicationLagSeconds: options.lagSeconds ?? 3 });
   const agent = (name: string, host: string, role: 'internal' | 'edge') =>
     embeddedAgent(
-      { name, roles: [role], executable: options.executable, module: LYNCSIM_MODULE, env: simEnv(statePath, host), invocationTimeoutMs: options.invocationTimeoutMs ?? 30_000 },
+      { name, roles: [role], executable: options.executable, module: LYNCSIM_MODULE, env: { ...options.agentEnv, ...simEnv(statePath, host) }, invocationTimeoutMs: options.invocationTimeoutMs ?? 30_000 },
       options.runbooks,
       options.log,
     );
