@@ -4,6 +4,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openFor, slowFlood, type SlowFlood } from '../../bench/slowClients.js';
 import type { HttpBounds } from '../../src/http/bounded.js';
@@ -12,6 +13,7 @@ import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
 import { agentPost, memoryLog } from '../remote/support.js';
 import { slashCommandBody } from '../slack/support/payloads.js';
 import { send } from '../slack/support/signing.js';
+import { createTestCa } from '../support/tls.js';
 
 // small bounds so the test is short; the assertions allow seconds of slack on top (a loaded 2-core machine)
 const BOUNDS: Partial<HttpBounds> = { headersTimeoutMs: 1_500, requestTimeoutMs: 3_000, checkIntervalMs: 250, maxPendingConnections: 64 };
@@ -96,6 +98,35 @@ describe('bounds before authentication', () => {
     const open = openFor(f);
     expect(open).toHaveLength(100);
     expect(open.at(-1)!).toBeLessThanOrEqual(BOUNDS.requestTimeoutMs! + SLACK_OF_A_LOADED_MACHINE_MS);
+  });
+
+  it("serves Slack's endpoint over HTTPS when given a certificate", async () => {
+    const ca = createTestCa();
+    const logs = memoryLog();
+    const service = { command: async () => {}, approve: async () => {}, deny: async () => {} };
+    const slack = createSlackApp({
+      env: { mode: 'http', botToken: 'xoxb-bounds', signingSecret: '8f742231b10e8888abcd99yyyzzz85a5', port: 0 },
+      config: { slack: { command: '/lync-exo' } },
+      service,
+      log: logs.log,
+      bot: { botId: 'B0BOUNDS', botUserId: 'U0BOUNDS' },
+      clientOptions: { retryConfig: { retries: 0 } },
+      http: { tls: ca.server() },
+    });
+    const server = (await slack.start({ port: 0, host: '127.0.0.1' })) as Server;
+    cleanup.push(() => slack.stop());
+    const port = (server.address() as AddressInfo).port;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port, path: '/slack/events', method: 'POST', ca: ca.cert, headers: { 'content-type': 'application/json', 'content-length': '2' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+    // unsigned: refused, but over TLS with the certificate verified against the test CA
+    expect(status).toBe(401);
+    expect(logs.find(/slack: listening/)[0]).toMatchObject({ tls: true, host: '127.0.0.1' });
   });
 
   it('refuses a body larger than the limit from its declared length (413), and one with no declared length (411), unread', async () => {
