@@ -380,7 +380,7 @@ describeWithPwsh('LyncSim', () => {
 
   it('follows the routing rules and parameter sets of Set-CsAccessEdgeConfiguration', () => {
     const state = newState({ providers: [{ Identity: 'Exchange Online', ProxyFqdn: 'exap.um.outlook.com' }] });
-    const [discoveryAlone, noRoute, withProviders, dnsSrv, tooManyTls, afterDns, instance, afterInstance] = psJson(
+    const [discoveryAlone, noRoute, withProviders, dnsSrv, tooManyTls, afterDns, instance, afterInstance, instanceAndSetting, identityAndRouting] = psJson(
       state,
       SIM_FRONT_END,
       `
@@ -392,8 +392,10 @@ describeWithPwsh('LyncSim', () => {
       J (Get-CsAccessEdgeConfiguration)
       Step { $c = Get-CsAccessEdgeConfiguration; $c.AllowOutsideUsers = $False; $c | Set-CsAccessEdgeConfiguration }
       J (Get-CsAccessEdgeConfiguration)
+      Step { Set-CsAccessEdgeConfiguration -Instance (Get-CsAccessEdgeConfiguration) -AllowOutsideUsers $True }
+      Step { Set-CsAccessEdgeConfiguration -Identity Global -EnablePartnerDiscovery $True }
       `,
-    ) as [StepResult, StepResult, StepResult, StepResult, StepResult, Record<string, unknown>[], StepResult, Record<string, unknown>[]];
+    ) as [StepResult, StepResult, StepResult, StepResult, StepResult, Record<string, unknown>[], StepResult, Record<string, unknown>[], StepResult, StepResult];
     // every routing parameter is optional, as documented
     expect(discoveryAlone).toEqual({ ok: true });
     expect(noRoute).toMatchObject({ ok: false, category: 'InvalidArgument', errorId: `DefaultRouteFqdnMissing,${cls('SetAccessEdgeConfiguration')}` });
@@ -403,6 +405,9 @@ describeWithPwsh('LyncSim', () => {
     expect(afterDns[0]).toMatchObject({ AllowFederatedUsers: true, EnablePartnerDiscovery: false, RoutingMethod: 'UseDnsSrvRouting' });
     expect(instance).toEqual({ ok: true });
     expect(afterInstance[0]).toMatchObject({ AllowOutsideUsers: false, AllowFederatedUsers: true });
+    // as documented, -Instance comes alone, and -Identity belongs to the set without routing parameters
+    expect(instanceAndSetting).toMatchObject({ ok: false, errorId: 'AmbiguousParameterSet,Set-CsAccessEdgeConfiguration' });
+    expect(identityAndRouting).toMatchObject({ ok: false, errorId: 'AmbiguousParameterSet,Set-CsAccessEdgeConfiguration' });
 
     // default routing needs no hosting and no public provider left
     const bare = newState({ publicProviders: [] });

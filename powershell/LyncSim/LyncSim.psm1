@@ -722,33 +722,32 @@ function Get-CsAccessEdgeConfiguration {
 }
 
 function Set-CsAccessEdgeConfiguration {
-  # Parameter sets as documented: Identity, Instance (a modified object from Get-), DnsSrvRouting
-  # (-UseDnsSrvRouting, -EnablePartnerDiscovery, -BeClearingHouse, ...) and DefaultRoute (-UseDefaultRouting,
-  # -DefaultRouteFqdn, ...), none of them mandatory. Switching to default routing needs a DefaultRouteFqdn and no
+  # Parameter sets as documented: Identity (-Identity and the common settings), Instance (only -Instance, a
+  # modified object from Get-), DnsSrvRouting (the settings, -UseDnsSrvRouting, -EnablePartnerDiscovery,
+  # -BeClearingHouse, ...) and DefaultRoute (the settings, -UseDefaultRouting, -DefaultRouteFqdn, ...), no
+  # parameter mandatory. Switching to default routing needs a DefaultRouteFqdn and no
   # hosting or public providers. Returns nothing.
   [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'Identity')]
   param(
-    [Parameter(ParameterSetName = 'Identity', Position = 0)]
-    [Parameter(ParameterSetName = 'DnsSrvRouting', Position = 0)]
-    [Parameter(ParameterSetName = 'DefaultRoute', Position = 0)][string]$Identity = 'Global',
+    [Parameter(ParameterSetName = 'Identity', Position = 0)][string]$Identity = 'Global',
     [Parameter(Mandatory, ParameterSetName = 'Instance', ValueFromPipeline)][psobject]$Instance,
-    [bool]$AllowAnonymousUsers,
-    [bool]$AllowFederatedUsers,
-    [bool]$AllowOutsideUsers,
-    [bool]$EnableArchivingDisclaimer,
-    [bool]$KeepCrlsUpToDateForPeers,
-    [bool]$MarkSourceVerifiableOnOutgoingMessages,
-    [bool]$EnableDiscoveredPartnerContactsLimit,
-    [bool]$EnableUserReplicator,
-    [ValidateRange(1, 4)][uint32]$OutgoingTlsCountForFederatedPartners,
-    [uint32]$CertificatesDeletedPercentage,
-    [uint32]$DiscoveredPartnerReportPeriodMinutes,
-    [uint32]$DiscoveredPartnerStandardRate,
-    [uint32]$MaxAcceptedCertificatesStored,
-    [uint32]$MaxContactsPerDiscoveredPartner,
-    [uint32]$MaxRejectedCertificatesStored,
-    [uint32]$DnsSrvCacheRecordCount,
-    [string]$SkypeSearchUrl,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][bool]$AllowAnonymousUsers,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][bool]$AllowFederatedUsers,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][bool]$AllowOutsideUsers,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][bool]$EnableArchivingDisclaimer,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][bool]$KeepCrlsUpToDateForPeers,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][bool]$MarkSourceVerifiableOnOutgoingMessages,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][bool]$EnableDiscoveredPartnerContactsLimit,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][bool]$EnableUserReplicator,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][ValidateRange(1, 4)][uint32]$OutgoingTlsCountForFederatedPartners,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][uint32]$CertificatesDeletedPercentage,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][uint32]$DiscoveredPartnerReportPeriodMinutes,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][uint32]$DiscoveredPartnerStandardRate,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][uint32]$MaxAcceptedCertificatesStored,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][uint32]$MaxContactsPerDiscoveredPartner,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][uint32]$MaxRejectedCertificatesStored,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][uint32]$DnsSrvCacheRecordCount,
+    [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'DnsSrvRouting')][Parameter(ParameterSetName = 'DefaultRoute')][string]$SkypeSearchUrl,
     [Parameter(ParameterSetName = 'DnsSrvRouting')][switch]$UseDnsSrvRouting,
     [Parameter(ParameterSetName = 'DnsSrvRouting')][bool]$EnablePartnerDiscovery,
     [Parameter(ParameterSetName = 'DnsSrvRouting')][bool]$BeClearingHouse,
