@@ -54,6 +54,10 @@ export interface ReplicaRow {
   lastStatusReport: string | null;
   lastUpdateCreation: string | null;
   productVersion: string | null;
+  /** false: listed for information (a pool that never reports, a host the check does not read), never waited for */
+  required?: boolean;
+  /** up to date with an update created after the change (or no change to wait for) */
+  current?: boolean;
 }
 
 export interface PropertyCheck {

@@ -164,21 +164,35 @@ export interface ReplicaSelection {
   notes: string[];
 }
 
+/** A replica as the selection sees it: its FQDN and whether it has ever reported (a date or a version). */
+export interface ReplicaSeen {
+  fqdn: string;
+  reported: boolean;
+}
+
+const seenOf = (r: ReplicaRow): ReplicaSeen => ({ fqdn: r.fqdn, reported: r.upToDate || r.lastStatusReport !== null || r.productVersion !== null });
+
 /**
- * Which replicas must be up to date: the Edges the Edge check reads (the replica of each Edge agent) and what the
- * policy requires, less what it ignores. When an Edge agent cannot be matched to a replica, nobody can tell which
- * one it reads, so every replica not ignored is required (fail closed) and a note says how to name them.
+ * Which replicas must be up to date: the Edges the Edge check reads (the replica named after each Edge agent) and
+ * what the policy requires, less what it ignores. When an Edge agent cannot be tied to a replica, every replica
+ * that has ever reported is required instead (fail closed), and a note says how to name them; replicas that never
+ * reported (a trusted application pool without a local store) are then shown, not waited for: nothing ties them to
+ * an Edge, and the Edge check reads each Edge's store itself.
  */
-export function selectReplicas(fqdns: readonly string[], edgeAgents: readonly string[], policy: Pick<ReplicationPolicy, 'require' | 'ignore'>): ReplicaSelection {
+export function selectReplicas(replicas: readonly ReplicaSeen[], edgeAgents: readonly string[], policy: Pick<ReplicationPolicy, 'require' | 'ignore'>): ReplicaSelection {
+  const fqdns = replicas.map((r) => r.fqdn);
   const ignored = (f: string) => (policy.ignore ?? []).some((i) => sameName(i, f));
   const notes: string[] = [];
   const unmatched = edgeAgents.filter((a) => !fqdns.some((f) => agentServesReplica(a, f)));
   const required = new Set<string>();
+  const everyReporting = () => {
+    for (const r of replicas) if (r.reported && !ignored(r.fqdn)) required.add(r.fqdn);
+  };
   if (unmatched.length > 0) {
-    for (const f of fqdns) if (!ignored(f)) required.add(f);
+    everyReporting();
     notes.push(
-      `no replica is named after Edge agent${unmatched.length > 1 ? 's' : ''} ${unmatched.join(', ')}, so every replica not in replication.ignore must be up to date; ` +
-        "name each Edge agent after its server's FQDN (or its first label), or list replicas that never report in replication.ignore",
+      `no replica is named after Edge agent${unmatched.length > 1 ? 's' : ''} ${unmatched.join(', ')}, so every replica that reports and is not in replication.ignore must be up to date; ` +
+        "name each Edge agent after its server's FQDN (or its first label), or list the replicas to wait for in replication.require",
     );
   } else {
     for (const f of fqdns) if (edgeAgents.some((a) => agentServesReplica(a, f)) && !ignored(f)) required.add(f);
@@ -189,9 +203,7 @@ export function selectReplicas(fqdns: readonly string[], edgeAgents: readonly st
     if (found) required.add(found);
     else missing.push(want);
   }
-  if (required.size === 0 && edgeAgents.length === 0 && (policy.require ?? []).length === 0) {
-    for (const f of fqdns) if (!ignored(f)) required.add(f);
-  }
+  if (required.size === 0 && edgeAgents.length === 0 && (policy.require ?? []).length === 0) everyReporting();
   // in the status's order, as the table shows them
   return { required: new Set(fqdns.filter((f) => required.has(f))), missing, notes };
 }
@@ -242,11 +254,7 @@ export async function checkReplication(
       step.error = `${spec.cmdlet}: agent ${agent.name}: output is not a replication status`;
       return false;
     }
-    const selection = selectReplicas(
-      rows.map((r) => r.fqdn),
-      edges,
-      ctx.replication,
-    );
+    const selection = selectReplicas(rows.map(seenOf), edges, ctx.replication);
     const checked: CheckedReplicaRow[] = rows.map((r) => {
       const created = r.lastUpdateCreation === null ? Number.NaN : Date.parse(r.lastUpdateCreation);
       const fresh = since === undefined || created > since.getTime();
