@@ -42,6 +42,8 @@ export interface OutboxPut {
   channel: string;
   view: View;
   parent?: string;
+  /** when a new entry is first due (the coalescing interval after the last delivery); now by default */
+  dueMs?: number;
 }
 
 export interface Store {
@@ -223,7 +225,7 @@ export function memoryStore(): Store {
         if (put.parent !== undefined) current.parent = put.parent;
         return;
       }
-      outbox.set(put.key, { key: put.key, channel: put.channel, view: clone(put.view), ...(put.parent !== undefined && { parent: put.parent }), version: 1, attempts: 0, dueMs: now.getTime(), since: now.toISOString(), seq: ++seq });
+      outbox.set(put.key, { key: put.key, channel: put.channel, view: clone(put.view), ...(put.parent !== undefined && { parent: put.parent }), version: 1, attempts: 0, dueMs: put.dueMs ?? now.getTime(), since: now.toISOString(), seq: ++seq });
     },
     async outboxDue(now) {
       return inLine().filter((e) => e.dueMs <= now.getTime()).map(entry);

