@@ -30,7 +30,7 @@ async function ackLatency(): Promise<void> {
     await new Promise((r) => setTimeout(r, WORK_MS));
     handled++;
   };
-  const service = { command: slow, approve: slow, deny: slow };
+  const service = { command: slow, approve: slow, deny: slow, mayDeny: async () => ({ ok: true as const }) };
   const slack = createSlackApp({
     env: { mode: 'http', botToken: 'xoxb-bench', signingSecret: SIGNING_SECRET, port: 0 },
     config: { slack: { command: '/lync-exo' } },

@@ -229,9 +229,32 @@ export class LyncExoService {
     await this.show(messageKey.request(current.id), current.channel, this.planView(current, false, run));
   }
 
+  /** A decision counts only where the request was posted: a click from another channel (a forwarded or copied
+   * message, a forged payload) is refused. */
+  private wrongChannel(actor: Actor, request: RequestRecord): string | undefined {
+    if (actor.channel === request.channel) return undefined;
+    return `request ${request.id} was posted in <#${request.channel}>; decide on it there. Nothing was changed`;
+  }
+
+  /** Whether `actor` may deny the request: the Deny form opens only for them. */
+  async mayDeny(actor: Actor, requestId: string): Promise<{ ok: true } | { ok: false; message: string }> {
+    const request = await this.deps.store.getRequest(requestId);
+    if (!request) return { ok: false, message: `there is no request ${requestId}` };
+    const elsewhere = this.wrongChannel(actor, request);
+    if (elsewhere) return { ok: false, message: elsewhere };
+    if (request.status !== 'pending') return { ok: false, message: `request ${requestId} is already ${request.status}; nothing was changed` };
+    const allowed = await checkApprover(this.deps.policy, actor.user, '', this.deps.directory);
+    return allowed.ok ? { ok: true } : { ok: false, message: allowed.message.replace('approve it', 'deny it') };
+  }
+
   async approve(actor: Actor, requestId: string): Promise<void> {
     const request = await this.deps.store.getRequest(requestId);
     if (!request) return this.tell(actor, `there is no request ${requestId}`);
+    const elsewhere = this.wrongChannel(actor, request);
+    if (elsewhere) {
+      await this.audit(actor.user, 'approval-refused', { channel: actor.channel, requestId, detail: `clicked in ${actor.channel}, posted in ${request.channel}` });
+      return this.tell(actor, elsewhere);
+    }
     const allowed = await checkApprover(this.deps.policy, actor.user, request.requester, this.deps.directory);
     if (!allowed.ok) {
       await this.audit(actor.user, 'approval-refused', { channel: actor.channel, requestId, detail: allowed.message });
@@ -264,6 +287,8 @@ export class LyncExoService {
   async deny(actor: Actor, requestId: string, reason: string): Promise<void> {
     const request = await this.deps.store.getRequest(requestId);
     if (!request) return this.tell(actor, `there is no request ${requestId}`);
+    const elsewhere = this.wrongChannel(actor, request);
+    if (elsewhere) return this.tell(actor, elsewhere);
     const allowed = await checkApprover(this.deps.policy, actor.user, '', this.deps.directory);
     if (!allowed.ok) return this.tell(actor, allowed.message.replace('approve it', 'deny it'));
     if (!reason.trim()) return this.tell(actor, 'a denial needs a reason');

@@ -5,7 +5,11 @@ import type { Logger } from 'pino';
 import type { SlackEnv } from '../config/env.js';
 import type { Config } from '../config/file.js';
 import { boltLogger } from './boltLogger.js';
+import { boundedClientOptions } from './client.js';
 import { registerListeners, type SlackService } from './listeners/index.js';
+import { oncePerDelivery } from './listeners/once.js';
+import { ResponseUrlBudget } from './reply.js';
+import { guardRequests } from './requestGuard.js';
 
 export type { SlackEnv };
 
@@ -22,6 +26,8 @@ export interface CreateSlackAppOptions {
   autoReconnect?: boolean;
   /** HTTP mode: more routes on Slack's listener (the remote agents' endpoints) */
   customRoutes?: CustomRoute[];
+  /** tests: the fetch response_url answers go through */
+  fetch?: typeof fetch;
 }
 
 export interface SlackApp {
@@ -36,24 +42,34 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
   const { env, config, service, log } = options;
   const logger = boltLogger(log);
   const mode = env.mode;
-  const receiver: Receiver =
-    env.mode === 'socket'
-      ? new SocketModeReceiver({
-          appToken: env.appToken,
-          logger,
-          autoReconnectEnabled: options.autoReconnect ?? true,
-          installerOptions: { clientOptions: options.clientOptions },
-        })
-      : new HTTPReceiver({ signingSecret: env.signingSecret, logger, endpoints: '/slack/events', port: env.port, customRoutes: options.customRoutes ?? [] });
+  const slackLog = log.child({ component: 'slack' });
+  let receiver: Receiver;
+  if (env.mode === 'socket') {
+    receiver = new SocketModeReceiver({
+      appToken: env.appToken,
+      logger,
+      autoReconnectEnabled: options.autoReconnect ?? true,
+      installerOptions: { clientOptions: boundedClientOptions(options.clientOptions) },
+    });
+  } else {
+    const http = new HTTPReceiver({ signingSecret: env.signingSecret, logger, endpoints: '/slack/events', port: env.port, customRoutes: options.customRoutes ?? [] });
+    // signature, timestamps both ways and the payload's shape, checked before Bolt reads the body (requestGuard.ts)
+    http.requestListener = guardRequests(http.requestListener, {
+      signingSecret: env.signingSecret,
+      endpoints: ['/slack/events'],
+      onRefused: (status, reason) => slackLog.warn({ status, reason }, `slack: refused a request: ${reason}`),
+    });
+    receiver = http;
+  }
   const app = new App({
     receiver,
     token: env.botToken,
     logger,
-    clientOptions: options.clientOptions,
+    clientOptions: boundedClientOptions(options.clientOptions),
     ...(options.bot ? { tokenVerificationEnabled: false, botId: options.bot.botId, botUserId: options.bot.botUserId } : {}),
   });
-  const slackLog = log.child({ component: 'slack' });
-  registerListeners(app, { service, log: slackLog, command: config.slack.command });
+  app.use(oncePerDelivery(slackLog));
+  registerListeners(app, { service, log: slackLog, command: config.slack.command, budget: new ResponseUrlBudget(), ...(options.fetch ? { fetch: options.fetch } : {}) });
   // listeners catch their own errors (guard.ts); this catches what escapes them, such as a failed ack
   app.error(async (err) => {
     slackLog.error({ err, code: err.code }, `slack: unhandled error in a listener: ${err.message}`);
@@ -77,5 +93,5 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
 
 /** The WebClient the notifier and directory use (the same options Bolt's own client gets). */
 export function createWebClient(env: SlackEnv, log: Logger, clientOptions: webApi.WebClientOptions = {}): webApi.WebClient {
-  return new webApi.WebClient(env.botToken, { logger: boltLogger(log, 'slack-web'), ...clientOptions });
+  return new webApi.WebClient(env.botToken, { logger: boltLogger(log, 'slack-web'), ...boundedClientOptions(clientOptions) });
 }

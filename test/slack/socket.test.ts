@@ -7,12 +7,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
 import { memoryLog } from './support/memoryLog.js';
 import { blockAction, slashCommandFields, viewSubmission } from './support/payloads.js';
-import { fakeSlackApi } from './support/slackApi.js';
+import { startSlackStandIn, type SlackStandIn } from './support/slackApi.js';
 import { stubService } from './support/stubService.js';
 
 let server: WebSocketServer;
 let slack: SlackApp | undefined;
 let socket: Promise<WebSocket>;
+let api: SlackStandIn;
 const received: Record<string, unknown>[] = [];
 
 beforeEach(async () => {
@@ -29,13 +30,14 @@ beforeEach(async () => {
     }),
   );
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/link`;
-  nock('https://slack.com').post('/api/apps.connections.open').matchHeader('authorization', 'Bearer xapp-test').reply(200, { ok: true, url });
+  api = await startSlackStandIn({ socketUrl: url });
 });
 
 afterEach(async () => {
   await slack?.stop();
   slack = undefined;
   await new Promise((resolve) => server.close(resolve));
+  await api.close();
   nock.cleanAll();
   nock.enableNetConnect();
 });
@@ -46,7 +48,7 @@ async function start(service: ReturnType<typeof stubService>): Promise<WebSocket
     config: { slack: { command: '/lync-exo' } },
     service,
     log: memoryLog().log,
-    clientOptions: { retryConfig: { retries: 0 } },
+    clientOptions: { retryConfig: { retries: 0 }, slackApiUrl: api.url },
     bot: { botId: 'B0LYNCEXO', botUserId: 'U0LYNCEXO' },
     autoReconnect: false,
   });
@@ -68,14 +70,13 @@ describe('Socket Mode', () => {
   });
 
   it('acks interactive envelopes: Approve, Deny (opens the modal) and the reason', async () => {
-    const api = fakeSlackApi();
     const service = stubService();
     const ws = await start(service);
     envelope(ws, 'env-approve', 'interactive', blockAction({ user: 'U0BOB', channel: 'C0LYNCOPS', requestId: 'r-1' }, 'approve'));
     envelope(ws, 'env-deny', 'interactive', blockAction({ user: 'U0CAROL', channel: 'C0LYNCOPS', requestId: 'r-1' }, 'deny'));
     envelope(ws, 'env-reason', 'interactive', viewSubmission({ user: 'U0CAROL', channel: 'C0LYNCOPS', requestId: 'r-1', reason: 'wrong cloud' }));
     await vi.waitFor(() => expect(received.map((r) => r.envelope_id).sort()).toEqual(['env-approve', 'env-deny', 'env-reason']));
-    await vi.waitFor(() => expect(api.calls.map((c) => c.method)).toEqual(['views.open']));
+    await vi.waitFor(() => expect(api.calls.map((c) => c.method)).toEqual(['apps.connections.open', 'views.open']));
     await vi.waitFor(() =>
       expect(service.calls).toEqual(
         expect.arrayContaining([
