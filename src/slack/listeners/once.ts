@@ -20,7 +20,7 @@ export function oncePerDelivery(log: Logger, now: () => number = Date.now): Midd
     const key = createHash('sha256').update(JSON.stringify(body)).digest('hex');
     if (seen.has(key)) {
       log.info({ type: body.type, retryNum: args.context.retryNum }, 'interaction: dropped a repeated delivery already taken');
-      if ('ack' in args && typeof args.ack === 'function') await (args.ack as () => Promise<void>)();
+      if ('ack' in args && typeof args.ack === 'function') await (args.ack)();
       return;
     }
     seen.set(key, t);
