@@ -10,7 +10,9 @@ export type View =
   | { kind: 'nothing-to-change'; runbook: string; requester: string; plan: Plan }
   | { kind: 'run'; run: RunRecord }
   | { kind: 'report'; title: string; requester: string; steps: StepResult[]; verdict?: 'pass' | 'fail'; items?: VerifyItem[]; agents?: AgentRow[] }
-  | { kind: 'history'; requests: RequestRecord[]; runs: RunRecord[] }
+  | { kind: 'history'; requests: RequestRecord[]; runs: RunRecord[]; names?: Record<string, string> }
+  /** more about one step of a run (a long error, the per-Edge comparison), posted in the run's thread */
+  | { kind: 'detail'; runId: string; title: string; lines: string[]; part?: { n: number; of: number } }
   | { kind: 'text'; text: string };
 
 export interface VerifyItem {
@@ -89,6 +91,8 @@ export type Reply = (view: View) => Promise<void>;
 /** Who belongs to a user group (Slack: usergroups.users.list). */
 export interface Directory {
   groupMembers(groupId: string): Promise<string[]>;
+  /** a person's display name, to name them without a mention (Slack: users.info); undefined when unknown */
+  userName?(userId: string): Promise<string | undefined>;
 }
 
 export interface Clock {

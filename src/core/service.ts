@@ -56,6 +56,11 @@ export const messageKey = {
 
 const defaultId = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
 
+/** an error longer than this is shown whole in the thread, besides its first lines in the run message */
+const DETAIL_AFTER_CHARS = 600;
+/** one detail message at most: under the smallest per-message limit of the front ends (Slack's ~12,000 in all) */
+const DETAIL_CHARS = 8000;
+
 export class LyncExoService {
   private readonly newId: (prefix: 'r' | 'run') => string;
   private readonly commandName: string;
@@ -402,6 +407,42 @@ export class LyncExoService {
     await this.showRun(run);
   }
 
+  /**
+   * What a run message can only summarise goes whole into the thread: a long error (with its hints) and the
+   * per-Edge comparison. Split into parts of DETAIL_CHARS, the most one message of any front end shows.
+   */
+  private async showDetails(run: RunRecord): Promise<void> {
+    const details: { title: string; lines: string[] }[] = [];
+    for (const step of run.steps) {
+      if (step.error && step.error.length > DETAIL_AFTER_CHARS) details.push({ title: `${step.title}: the whole error`, lines: [...step.error.split('\n'), ...(step.hints ?? []).map((h) => `hint: ${h}`)] });
+      if (step.edges?.length) {
+        const lines: string[] = [];
+        for (const e of step.edges) {
+          lines.push(`${e.agent}: ${e.ok ? 'as expected' : e.found ? 'differs' : 'provider absent'}${e.error ? ` (${e.error})` : ''}`);
+          for (const c of e.checks) lines.push(`  ${c.ok ? '✓' : '✗'} ${c.property}: expected ${JSON.stringify(c.expected)}, actual ${JSON.stringify(c.actual)}`);
+        }
+        details.push({ title: `${step.title}: per Edge`, lines });
+      }
+    }
+    let n = 0;
+    for (const d of details) {
+      const parts: string[][] = [[]];
+      let size = 0;
+      for (const line of d.lines) {
+        if (size + line.length > DETAIL_CHARS && parts.at(-1)!.length) {
+          parts.push([]);
+          size = 0;
+        }
+        parts.at(-1)!.push(line);
+        size += line.length + 1;
+      }
+      for (const [i, lines] of parts.entries()) {
+        const view: View = { kind: 'detail', runId: run.id, title: d.title, lines, ...(parts.length > 1 ? { part: { n: i + 1, of: parts.length } } : {}) };
+        await this.show(messageKey.detail(run.id, ++n), run.channel, view, messageKey.request(run.requestId));
+      }
+    }
+  }
+
   private showRun(run: RunRecord): Promise<void> {
     return this.show(messageKey.run(run.id), run.channel, { kind: 'run', run }, messageKey.request(run.requestId));
   }
@@ -414,6 +455,7 @@ export class LyncExoService {
     log.info({ status: run.status }, `run: ${run.status}`);
     // the report and the plan message's verdict go out from the outbox, now or when Slack is back
     await this.showRun(run);
+    await this.showDetails(run);
     const request = await this.deps.store.getRequest(run.requestId);
     if (request) await this.refreshPlanMessage(request, run);
   }
@@ -462,7 +504,19 @@ export class LyncExoService {
 
   private async history(actor: Actor, limit: number): Promise<void> {
     const { requests, runs } = await this.deps.store.history(limit);
-    await this.answer(actor, { kind: 'history', requests, runs });
+    // people are named in a listing, not mentioned: names come from the directory when it knows them
+    const names: Record<string, string> = {};
+    const lookup = this.deps.directory.userName?.bind(this.deps.directory);
+    if (lookup) {
+      const ids = new Set([...requests.flatMap((r) => [r.requester, ...r.approvals.map((a) => a.user), ...(r.decidedBy ? [r.decidedBy] : [])]), ...runs.map((r) => r.requester)]);
+      await Promise.all(
+        [...ids].map(async (id) => {
+          const name = await lookup(id).catch(() => undefined);
+          if (name) names[id] = name;
+        }),
+      );
+    }
+    await this.answer(actor, { kind: 'history', requests, runs, names });
   }
 
   /**

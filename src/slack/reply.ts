@@ -5,7 +5,7 @@
 import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Reply, View } from '../core/ports.js';
-import { renderView, type RenderOptions } from './blocks/renderView.js';
+import { renderViewPages, type RenderOptions } from './blocks/renderView.js';
 import { WEB_API_TIMEOUT_MS } from './client.js';
 import { slackErrorText } from './notifier.js';
 
@@ -49,8 +49,7 @@ export interface ReplyDeps {
 
 export function slackReply(deps: ReplyDeps, target: ReplyTarget): Reply {
   const doFetch = deps.fetch ?? globalThis.fetch;
-  return async (view: View) => {
-    const { text, blocks } = renderView(view, deps.render);
+  const one = async (view: View, text: string, blocks: unknown[]) => {
     const log = deps.log.child({ user: target.user, channel: target.channel, view: view.kind });
     if (target.responseUrl && deps.budget.take(target.responseUrl)) {
       try {
@@ -70,9 +69,13 @@ export function slackReply(deps: ReplyDeps, target: ReplyTarget): Reply {
     }
     if (!target.channel) throw new Error(`reply to ${target.user}: no response_url left and no channel to answer in`);
     try {
-      await deps.client.chat.postEphemeral({ channel: target.channel, user: target.user, text, blocks });
+      await deps.client.chat.postEphemeral({ channel: target.channel, user: target.user, text, blocks: blocks as never });
     } catch (err) {
       throw new Error(`reply to ${target.user} in ${target.channel}: ${slackErrorText(err)}`, { cause: err });
     }
+  };
+  return async (view: View) => {
+    // history pages: each page is its own answer, within Slack's limits
+    for (const page of renderViewPages(view, deps.render)) await one(view, page.text, page.blocks);
   };
 }

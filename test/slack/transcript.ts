@@ -31,7 +31,7 @@ export interface Harness {
   say(user: string, text: string, channel?: string): Promise<void>;
   click(user: string, button: keyof typeof ACTIONS, requestId: string, channel?: string): Promise<void>;
   submitDenial(user: string, requestId: string, reason: string): Promise<void>;
-  /** what `user` was answered (response_url answers and ephemerals), text and blocks as one string each */
+  /** what `user` was answered (response_url answers and ephemerals): each answer's text */
   answersTo(user: string): string[];
   /** waits for the work in flight and the outbox (returns when the outbox is paused: Slack away) */
   settle(): Promise<void>;
@@ -53,7 +53,7 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   nock.disableNetConnect();
   nock.enableNetConnect('127.0.0.1');
-  const api = await startSlackStandIn(options.slack);
+  const api = await startSlackStandIn({ names: options.names, ...options.slack });
   const clientOptions = { slackApiUrl: api.url, retryConfig: { retries: 0 } };
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
   const client = new webApi.WebClient('xoxb-test', boundedClientOptions(clientOptions));
@@ -134,7 +134,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     answersTo: (user) =>
       api.calls
         .filter((c) => (c.method === 'respond' && replyTo.get(String(c.body.response_url_id)) === user) || (c.method === 'chat.postEphemeral' && c.body.user === user))
-        .map((c) => `${typeof c.body.text === 'string' ? c.body.text : ''}\n${JSON.stringify(c.body.blocks ?? [])}`),
+        .map((c) => (typeof c.body.text === 'string' ? c.body.text : JSON.stringify(c.body.blocks ?? []))),
     submitDenial: (user, requestId, reason) =>
       act(`${name(user)} submits the denial of ${requestId}: "${reason}"`, interactiveBody(viewSubmission({ user, channel: CHANNEL, requestId, reason }))),
     pendingRequestId() {

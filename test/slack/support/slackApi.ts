@@ -34,6 +34,8 @@ export interface StandInOptions {
   socketUrl?: string;
   /** usergroup id → members */
   groups?: Record<string, string[]>;
+  /** user id → display name (users.info) */
+  names?: Record<string, string>;
 }
 
 export interface SlackStandIn {
@@ -200,6 +202,11 @@ export async function startSlackStandIn(options: StandInOptions = {}): Promise<S
       }
       case 'views.open':
         return typeof body.trigger_id === 'string' && body.view ? ok({ view: { id: 'V0DENY' } }) : err('invalid_arguments');
+      case 'users.info': {
+        const id = String(body.user);
+        const name = options.names?.[id];
+        return name ? ok({ user: { id, name: name.toLowerCase(), real_name: name, profile: { display_name: name, real_name: name } } }) : err('user_not_found');
+      }
       case 'usergroups.users.list':
         return ok({ users: options.groups?.[String(body.usergroup)] ?? [] });
       default:
