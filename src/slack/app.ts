@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { SlackEnv } from '../config/env.js';
 import type { Config } from '../config/file.js';
 import { boltLogger } from './boltLogger.js';
-import { boundedClientOptions } from './client.js';
+import { boundedClientOptions, WEB_API_TIMEOUT_MS } from './client.js';
 import { registerListeners, type SlackService } from './listeners/index.js';
 import { oncePerDelivery } from './listeners/once.js';
 import { ResponseUrlBudget } from './reply.js';
@@ -49,7 +49,8 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
       appToken: env.appToken,
       logger,
       autoReconnectEnabled: options.autoReconnect ?? true,
-      installerOptions: { clientOptions: boundedClientOptions(options.clientOptions) },
+      // the socket's own client keeps its reconnect retries (apps.connections.open); each call is still bounded
+      installerOptions: { clientOptions: { timeout: WEB_API_TIMEOUT_MS, ...options.clientOptions } },
     });
   } else {
     const http = new HTTPReceiver({ signingSecret: env.signingSecret, logger, endpoints: '/slack/events', port: env.port, customRoutes: options.customRoutes ?? [] });
