@@ -3,6 +3,7 @@
 //    2 s (a slow agent); the ack latency must not follow the work.
 // 2. The planner: plans per second (it runs on every request and again before every run).
 // 3. The PowerShell boundary: round trips per second through the agent session against LyncSim.
+// 4. Slack down vs up: a setup run's duration on LyncSim with the Slack stand-in hanging every call, and answering.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,7 +18,12 @@ import { resolveInputs } from '../src/core/runbook/inputs.js';
 import { plan } from '../src/core/runbook/planner.js';
 import { createSlackApp } from '../src/slack/app.js';
 import { createSimState, LYNCSIM_MODULE, simEnv } from '../src/simulator.js';
+import { webApi } from '@slack/bolt';
+import { boundedClientOptions } from '../src/slack/client.js';
+import { SlackNotifier } from '../src/slack/notifier.js';
 import { SIGNING_SECRET, signature } from '../test/slack/support/signing.js';
+import { startSlackStandIn, type Outage } from '../test/slack/support/slackApi.js';
+import { CHANNEL, createWorld, USERS } from '../test/support/world.js';
 import { slashCommandBody } from '../test/slack/support/payloads.js';
 
 const log = pino({ level: 'silent' });
@@ -114,6 +120,44 @@ async function powershellRate(): Promise<void> {
   }
 }
 
+/**
+ * 4. Slack never stalls a run: one setup on LyncSim with the Slack stand-in up, one with it down (every call hangs
+ * until the Web API timeout), the same approval; the run's own duration (its record's start to finish) compared.
+ */
+async function slackDownVsUp(): Promise<void> {
+  const executable = locatePowerShell({ install: false }).executable;
+  const once = async (outage: Outage): Promise<number> => {
+    const api = await startSlackStandIn();
+    const client = new webApi.WebClient('xoxb-bench', boundedClientOptions({ slackApiUrl: api.url }));
+    // the production coalescing interval; replication on LyncSim takes its usual second
+    const world = createWorld({ executable, notifier: new SlackNotifier(client, log), policy: { replication: { pollIntervalMs: 500, timeoutMs: 60_000 } }, delivery: { minIntervalMs: 3000 } });
+    try {
+      await world.service.command({ user: USERS.alice, channel: CHANNEL }, 'setup');
+      const [request] = await world.store.listPending();
+      if (!request) throw new Error('bench: no request was planned');
+      api.setOutage(outage);
+      await world.service.approve({ user: USERS.bob, channel: CHANNEL }, request.id);
+      for (;;) {
+        const run = (await world.store.history(1)).runs[0];
+        if (run?.finishedAt) {
+          if (run.status !== 'succeeded') throw new Error(`bench: the run ${run.status}: ${run.summary ?? ''}`);
+          return Date.parse(run.finishedAt) - Date.parse(run.startedAt);
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      world.courier.stop();
+      api.setOutage(false);
+      await world.close();
+      await api.close();
+    }
+  };
+  const up = await once(false);
+  const down = await once('hang');
+  console.log(`slack down vs up: one setup run on LyncSim took ${down} ms with every Slack call hanging, ${up} ms with Slack up; ratio ${(down / up).toFixed(2)} (goal ≤ 1.1)`);
+}
+
 await ackLatency();
 plannerRate();
 await powershellRate();
+await slackDownVsUp();

@@ -22,7 +22,7 @@ export function renderDetail(view: Extract<View, { kind: 'detail' }>): { text: s
   }
   flush();
   return {
-    text: `Run ${view.runId}: ${view.title}${part}`,
+    text: `Details of run ${view.runId}: ${view.title}${part}`,
     blocks: assemble([section(`*${esc(view.title)}*${part} · run \`${esc(view.runId)}\``)], sections, [context('Shown whole here; the run message above has the summary')], 'sections', 'the store keeps the whole text: `lync-exo audit`'),
   };
 }
