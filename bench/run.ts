@@ -128,7 +128,7 @@ async function slackDownVsUp(): Promise<void> {
   const executable = locatePowerShell({ install: false }).executable;
   const once = async (outage: Outage): Promise<number> => {
     const api = await startSlackStandIn();
-    const client = new webApi.WebClient('xoxb-bench', boundedClientOptions({ slackApiUrl: api.url }));
+    const client = new webApi.WebClient('xoxb-bench', boundedClientOptions({ slackApiUrl: api.url, logLevel: webApi.LogLevel.ERROR }));
     // the production coalescing interval; replication on LyncSim takes its usual second
     const world = createWorld({ executable, notifier: new SlackNotifier(client, log), policy: { replication: { pollIntervalMs: 500, timeoutMs: 60_000 } }, delivery: { minIntervalMs: 3000 } });
     try {

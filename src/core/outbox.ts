@@ -52,6 +52,8 @@ export class Courier {
   private stopped = false;
   /** when each message was last delivered (in memory: after a restart the first delivery goes at once) */
   private readonly lastSent = new Map<string, number>();
+  /** the last delivery outcome of each message, for deliverNow when a pass delivered it first */
+  private readonly lastOutcome = new Map<string, Delivery>();
   private readonly minIntervalMs: number;
   private readonly maxAgeMs: number;
   private readonly backoffMs: number;
@@ -87,6 +89,9 @@ export class Courier {
     return this.serial(async () => {
       const entry = (await this.o.store.outboxList()).find((e) => e.key === key);
       if (!entry) {
+        // a pass got to it first: its outcome
+        const last = this.lastOutcome.get(key);
+        if (last) return last;
         const ref = await this.o.store.messageRef(key);
         return ref ? { ok: true, ref } : { ok: false, problem: 'unavailable', error: `nothing waiting for ${key}` };
       }
@@ -195,7 +200,7 @@ export class Courier {
       if (this.lastSent.size > 10_000) this.lastSent.delete(this.lastSent.keys().next().value!);
       await store.outboxDelivered(e.key, e.version, out, this.o.now() + this.minIntervalMs);
       await this.o.onDelivered?.(e.key, out);
-      return { ok: true, ref: out };
+      return this.remember(e.key, { ok: true, ref: out });
     } catch (err) {
       const problem = problemOf(err);
       const error = errorText(err);
@@ -236,7 +241,14 @@ export class Courier {
           break;
         }
       }
-      return { ok: false, problem, error };
+      return this.remember(e.key, { ok: false, problem, error });
     }
+  }
+
+  private remember(key: string, d: Delivery): Delivery {
+    this.lastOutcome.delete(key);
+    this.lastOutcome.set(key, d);
+    if (this.lastOutcome.size > 1000) this.lastOutcome.delete(this.lastOutcome.keys().next().value!);
+    return d;
   }
 }

@@ -52,5 +52,6 @@ describeWithPwsh('the bot process and Slack as it really behaves', () => {
     expect(runs(h)).toHaveLength(1);
     expect(requests(h)).toMatchObject([{ id: request.id, status: 'approved', run_id: run.id }]);
     expect(okCalls(h.sim(), 'New-CsHostingProvider')).toHaveLength(1);
-  });
+    // a bound for a loaded machine (two bot starts, a plan and a run), not a speed goal
+  }, 240_000);
 });

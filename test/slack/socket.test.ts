@@ -159,5 +159,6 @@ describeWithPwsh('Socket Mode: the socket dropped mid-run', () => {
       slack = undefined;
       await world.close();
     }
-  });
+    // a bound for a loaded machine (a plan, a run, a reconnect that waits 5 s), not a speed goal
+  }, 240_000);
 });
