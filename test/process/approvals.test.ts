@@ -2,7 +2,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { okCalls } from '../../src/simulator.js';
 import { describeWithPwsh } from '../support/pwsh.js';
-import { APPROVERS, createHarness, locks, messageTs, requests, requestSetup, runs, said, USERS, waitFor, type Harness } from './bot.js';
+import { APPROVERS, createHarness, locks, messageTs, requests, requestSetup, runs, USERS, waitFor, type Harness } from './bot.js';
 
 let harness: Harness | undefined;
 afterEach(async () => {

@@ -27,7 +27,7 @@ describeWithPwsh('the bot process and Slack as it really behaves', () => {
     expect(h.logs()).toContain('slack: refused a request: the payload is null, not an object');
   });
 
-  it('Slack failing from the approval on, and a restart in between: the run goes once and its report arrives after', async () => {
+  it('Slack failing from the approval on, then the bot killed: the run went once, and its report is posted after the restart', async () => {
     const h = (harness = await createHarness());
     await h.start();
     const request = await requestSetup(h);
@@ -37,10 +37,10 @@ describeWithPwsh('the bot process and Slack as it really behaves', () => {
     expect(run.status, run.summary ?? '').toBe('succeeded');
     expect(h.query<{ key: string }>('SELECT key FROM outbox').map((r) => r.key)).toEqual(expect.arrayContaining([`request:${request.id}`, `run:${run.id}`]));
 
-    // the bot is restarted while Slack is still away; the outbox is in the database
+    // the bot dies with its messages undelivered; Slack is back when it starts again: the outbox was in the database
     await h.bot!.killHard();
-    await h.start();
     h.slack.setOutage(false);
+    await h.start();
     const report = await waitFor(
       () => h.slack.calls.find((c) => c.method === 'chat.postMessage' && c.response?.ok === true && said(c).includes(`Run ${run.id}`) && said(c).includes('succeeded')),
       60_000,

@@ -91,7 +91,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const order: { at: number; entry: Entry }[] = [];
   let seen = 0;
   const absorb = () => {
-    for (; seen < api.calls.length; seen++) order.push({ at: order.length, entry: { kind: 'api', call: api.calls[seen]!, collapsed: 1 } });
+    for (; seen < api.calls.length; seen++) {
+      const call = api.calls[seen]!;
+      // a response_url answer names whom it answers, as an ephemeral does
+      if (call.method === 'respond') call.body.user = replyTo.get(String(call.body.response_url_id)) ?? '?';
+      order.push({ at: order.length, entry: { kind: 'api', call, collapsed: 1 } });
+    }
   };
   const settle = async () => {
     for (;;) {
@@ -147,7 +152,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     },
     entries: () => collapse(order.map((o) => o.entry)),
     transcript() {
-      return renderTranscript(collapse(order.map((o) => o.entry)), { ...options.names, ...Object.fromEntries([...replyTo].map(([id, user]) => [`respond:${id}`, name(user)])) });
+      return renderTranscript(collapse(order.map((o) => o.entry)), options.names);
     },
     async close() {
       api.setOutage(false);
@@ -250,7 +255,7 @@ export function renderTranscript(entries: Entry[], names: Record<string, string>
       continue;
     }
     const { method, body } = e.call;
-    const answeredTo = method === 'respond' ? `to ${names[`respond:${String(body.response_url_id)}`] ?? '?'} (${typeof body.response_type === 'string' ? body.response_type : 'ephemeral'}, via response_url)` : '';
+    const answeredTo = method === 'respond' ? `(${typeof body.response_type === 'string' ? body.response_type : 'ephemeral'}, via response_url)` : '';
     const target = [
       typeof body.channel === 'string' ? body.channel : '',
       body.user ? `to ${who(body.user)}` : '',
