@@ -2,7 +2,8 @@
 // 1. Slack's 3-second ack: signed slash commands flood the real Bolt HTTP app while every command's work takes
 //    2 s (a slow agent); the ack latency must not follow the work.
 // 2. The planner: plans per second (it runs on every request and again before every run).
-// 3. The PowerShell boundary: round trips per second through the agent session against LyncSim.
+// 3. The PowerShell boundary against LyncSim, on the real PowerShell: session start, the raw framing floor, the
+//    cmdlet alone inside the session, and what the agent adds over the raw call (goal: at most 3 ms per step).
 // 4. Slack down vs up: a setup run's duration on LyncSim with the Slack stand-in hanging every call, and answering.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,8 @@ import type { Server } from 'node:http';
 import autocannon from 'autocannon';
 import { pino } from 'pino';
 import { locatePowerShell } from '../src/agent/locatePowerShell.js';
-import { embeddedAgent } from '../src/compose.js';
+import { PowerShell } from 'node-powershell';
+import { childEnv, PowerShellAgent } from '../src/agent/session.js';
 import { loadRunbooks } from '../src/config/runbooks.js';
 import { resolveInputs } from '../src/core/runbook/inputs.js';
 import { plan } from '../src/core/runbook/planner.js';
@@ -89,33 +91,150 @@ function plannerRate(): void {
   console.log(`planner: ${N} plans against 50 existing providers in ${ms.toFixed(0)} ms: ${((N / ms) * 1000).toFixed(0)} plans/s, ${((ms / N) * 1000).toFixed(0)} µs each`);
 }
 
-async function powershellRate(): Promise<void> {
-  let executable: string;
+/** node-powershell as the agent uses it, minus NODE_POWERSHELL replacing the executable we chose. */
+class RawShell extends PowerShell {
+  protected override setExecutable(options: { executable?: string }): string {
+    return options.executable ?? 'pwsh';
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const p90 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))]!;
+const ms = (n: number, digits = 2) => `${n.toFixed(digits)} ms`;
+
+async function timedMs<T>(work: () => Promise<T>): Promise<[number, T]> {
+  const t0 = performance.now();
+  const result = await work();
+  return [performance.now() - t0, result];
+}
+
+/**
+ * The PowerShell boundary, taken apart in one run so the figures compare: what a session costs to start, what a
+ * round trip costs with no work (node-powershell's framing), what the cmdlet costs inside PowerShell, and what the
+ * agent adds over sending the cmdlet line raw. The calls are interleaved (floor, raw, agent, floor, ...) so load from
+ * other work on the machine falls on all of them alike; figures are medians.
+ */
+async function powershellFigures(): Promise<void> {
+  let located: ReturnType<typeof locatePowerShell>;
   try {
-    executable = locatePowerShell({ install: true }).executable;
+    located = locatePowerShell({ install: true });
   } catch (err) {
-    console.log(`powershell round trips: skipped (${(err as Error).message})`);
+    console.log(`powershell boundary: skipped (${(err as Error).message})`);
     return;
   }
+  const { executable } = located;
+  const N = Number(process.env.BENCH_N ?? 200);
+  const STARTS = Number(process.env.BENCH_STARTS ?? 3);
+  const CMDLET = 'Get-CsHostingProvider';
   const dir = mkdtempSync(path.join(tmpdir(), 'lync-exo-bench-'));
-  const statePath = createSimState(dir, { replicationLagSeconds: 1 });
-  const agent = embeddedAgent({ name: 'bench', roles: ['internal'], executable, module: LYNCSIM_MODULE, env: simEnv(statePath) }, loadRunbooks(), log);
+  const providers = [
+    { Identity: 'Exchange Online', ProxyFqdn: 'exap.um.outlook.com', EnabledSharedAddressSpace: true, VerificationLevel: 'UseSourceVerification' as const },
+    { Identity: 'Fabrikam', ProxyFqdn: 'sip.fabrikam.com' },
+  ];
+  const statePath = createSimState(dir, { replicationLagSeconds: 1, providers });
+  const env = simEnv(statePath);
+  const newAgent = () =>
+    new PowerShellAgent({ name: 'bench', roles: ['internal'], executable, module: LYNCSIM_MODULE, allowlist: [CMDLET], env, logger: log });
+  // the raw shell gets the agent's console environment, so both sessions render alike
+  const newRaw = () => new RawShell({ executable, executableOptions: { '-NoProfile': true, '-NonInteractive': true }, spawnOptions: { env: childEnv(process.env, env) }, throwOnInvocationError: false });
+  const importLine = `Import-Module '${LYNCSIM_MODULE.replace(/'/g, "''")}' -ErrorAction Stop`;
+  const rawOk = (r: { stderr?: Buffer }, what: string) => {
+    const err = r.stderr?.toString('utf8').trim();
+    if (err) throw new Error(`${what}: ${err.slice(0, 300)}`);
+  };
+  const agentOk = (r: Awaited<ReturnType<PowerShellAgent['invoke']>>) => {
+    if (!r.ok) throw new Error(r.error.message);
+    return r;
+  };
+
+  const agentStarts: number[] = [];
+  const rawStarts: number[] = [];
+  let agent: PowerShellAgent | undefined;
+  let raw: RawShell | undefined;
   try {
-    const t0 = performance.now();
-    const first = await agent.invoke({ cmdlet: 'Get-CsAccessEdgeConfiguration', parameters: {} });
-    const startup = performance.now() - t0;
-    if (!first.ok) throw new Error(first.error.message);
-    const N = 40;
-    const t1 = performance.now();
-    for (let i = 0; i < N; i++) {
-      const r = await agent.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: {} });
-      if (!r.ok) throw new Error(r.error.message);
+    // session start: a new session each time; the last of each kind stays for the calls below
+    for (let i = 0; i < STARTS; i++) {
+      await agent?.close();
+      agent = newAgent();
+      const a = agent;
+      const [t] = await timedMs(async () => agentOk(await a.invoke({ cmdlet: CMDLET, parameters: {} })));
+      agentStarts.push(t);
+      await raw?.dispose('SIGKILL').catch(() => undefined);
+      raw = newRaw();
+      const r = raw;
+      const [u] = await timedMs(async () => {
+        rawOk(await r.invoke(importLine), 'importing LyncSim');
+        rawOk(await r.invoke('$null'), 'first call');
+      });
+      rawStarts.push(u);
     }
-    const ms = performance.now() - t1;
-    console.log(`powershell round trips (Get-CsHostingProvider on LyncSim): session start + first call ${startup.toFixed(0)} ms; ${N} calls ${ms.toFixed(0)} ms, ${(ms / N).toFixed(1)} ms each`);
-    console.log(`  start-up / one call: ${(startup / (ms / N)).toFixed(1)}x (why the session is kept alive)`);
+    const a = agent!;
+    const r = raw!;
+    const items = agentOk(await a.invoke({ cmdlet: CMDLET, parameters: {} })).output.length;
+
+    // the raw cmdlet line runs the cmdlet through the same framing and drops its output: what the agent adds over
+    // it (encoding, the prelude, projection, JSON, parsing and checks) is its overhead. The JSON line is the least a
+    // raw caller must do to get the objects back.
+    const lines = { floor: '$null', cmdlet: `$null = ${CMDLET}`, json: `${CMDLET} | ConvertTo-Json -Compress` };
+    const t = { floor: [] as number[], cmdlet: [] as number[], json: [] as number[], agent: [] as number[] };
+    const WARM = 20;
+    for (let i = 0; i < WARM + N; i++) {
+      const [f, fr] = await timedMs(() => r.invoke(lines.floor));
+      const [c, cr] = await timedMs(() => r.invoke(lines.cmdlet));
+      const [j, jr] = await timedMs(() => r.invoke(lines.json));
+      const [g] = await timedMs(async () => agentOk(await a.invoke({ cmdlet: CMDLET, parameters: {} })));
+      rawOk(fr, lines.floor);
+      rawOk(cr, lines.cmdlet);
+      rawOk(jr, lines.json);
+      if (i < WARM) continue;
+      t.floor.push(f);
+      t.cmdlet.push(c);
+      t.json.push(j);
+      t.agent.push(g);
+    }
+    // the cmdlet alone, timed by PowerShell itself: one invoke, a Stopwatch around each call
+    const inside = async (body: string): Promise<number[]> => {
+      const line = `$t = New-Object 'System.Collections.Generic.List[double]'; for ($i = 0; $i -lt ${N + WARM}; $i++) { $sw = [System.Diagnostics.Stopwatch]::StartNew(); ${body}; $sw.Stop(); $t.Add($sw.Elapsed.TotalMilliseconds) }; 'T=' + (($t | ForEach-Object { $_.ToString([System.Globalization.CultureInfo]::InvariantCulture) }) -join ',')`;
+      const res = await r.invoke(line);
+      rawOk(res, 'timing inside the session');
+      const found = res.raw.match(/T=([0-9.,E+-]+)/);
+      if (!found) throw new Error(`timing inside the session: no figures in ${res.raw.slice(0, 200)}`);
+      return found[1]!.split(',').map(Number).slice(WARM);
+    };
+    const alone = await inside(`$null = ${CMDLET}`);
+    const aloneJson = await inside(`$null = ${CMDLET} | ConvertTo-Json -Compress`);
+
+    const paired = (xs: number[], ys: number[]) => xs.map((x, i) => x - ys[i]!);
+    const over = paired(t.agent, t.cmdlet);
+    const overJson = paired(t.agent, t.json);
+    const start = median(agentStarts);
+    const warm = median(t.agent);
+    const floor = median(t.floor);
+    const GOAL = 3;
+    console.log(`powershell boundary: PowerShell ${located.version} (${located.source}) — ${executable}`);
+    console.log(`  ${CMDLET} on LyncSim returning ${items} providers; medians of ${N} interleaved calls each (after ${WARM} to warm up), ${STARTS} session starts`);
+    console.log(`  session start, agent: spawn + prelude + module import + first call ${ms(start, 0)}; less one warm call ${ms(start - warm, 0)} (each: ${agentStarts.map((x) => x.toFixed(0)).join(', ')} ms)`);
+    console.log(`  session start, raw node-powershell: spawn + Import-Module LyncSim + $null ${ms(median(rawStarts), 0)} (each: ${rawStarts.map((x) => x.toFixed(0)).join(', ')} ms)`);
+    const row = (label: string, xs: number[], digits = 2) => console.log(`  ${label.padEnd(74)} ${ms(median(xs), digits).padStart(9)} per call (p90 ${ms(p90(xs), digits)})`);
+    row(`raw framing floor: '${lines.floor}' through node-powershell`, t.floor);
+    row(`the cmdlet alone, timed inside the session by a Stopwatch`, alone, 3);
+    row(`the cmdlet and ConvertTo-Json inside the session`, aloneJson, 3);
+    row(`raw cmdlet line through node-powershell: '${lines.cmdlet}'`, t.cmdlet);
+    row(`raw cmdlet line as JSON: '${lines.json}'`, t.json);
+    row(`PowerShellAgent.invoke({ cmdlet: '${CMDLET}' })`, t.agent);
+    const verdict = median(over) <= GOAL ? `within the goal of ${GOAL} ms` : `OVER the goal of ${GOAL} ms`;
+    console.log(`  agent overhead over the raw cmdlet line: ${ms(median(over))} per step (paired median; p90 ${ms(p90(over))}) — ${verdict}`);
+    console.log(`  agent overhead over the raw JSON line:   ${ms(median(overJson))} per step (paired median; p90 ${ms(p90(overJson))})`);
+    console.log(
+      `  ratios: agent call / floor ${(warm / floor).toFixed(2)}x; raw cmdlet line / floor ${(median(t.cmdlet) / floor).toFixed(2)}x; cmdlet inside / floor ${(median(alone) / floor).toFixed(3)}x; session start / agent call ${(start / warm).toFixed(0)}x (why the session is kept alive)`,
+    );
   } finally {
-    await agent.close();
+    await agent?.close();
+    await raw?.dispose('SIGKILL').catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -157,7 +276,10 @@ async function slackDownVsUp(): Promise<void> {
   console.log(`slack down vs up: one setup run on LyncSim took ${down} ms with every Slack call hanging, ${up} ms with Slack up; ratio ${(down / up).toFixed(2)} (goal ≤ 1.1)`);
 }
 
-await ackLatency();
-plannerRate();
-await powershellRate();
-await slackDownVsUp();
+// `npm run bench` runs every part; `npm run bench -- powershell` (or ack, planner, slack) runs only those named.
+const only = new Set(process.argv.slice(2));
+const wanted = (part: string) => only.size === 0 || only.has(part);
+if (wanted('ack')) await ackLatency();
+if (wanted('planner')) plannerRate();
+if (wanted('powershell')) await powershellFigures();
+if (wanted('slack')) await slackDownVsUp();

@@ -33,7 +33,12 @@ export function policyFromConfig(config: Config): PolicyConfig {
     approvers: approval.approvers,
     required: approval.required,
     expiresAfterMs: approval.expiresAfterMinutes * 60_000,
-    replication: { pollIntervalMs: replication.pollIntervalSeconds * 1000, timeoutMs: replication.timeoutSeconds * 1000 },
+    replication: {
+      pollIntervalMs: replication.pollIntervalSeconds * 1000,
+      timeoutMs: replication.timeoutSeconds * 1000,
+      require: replication.require,
+      ignore: replication.ignore,
+    },
   };
 }
 

@@ -24,7 +24,18 @@ interface Rule {
 }
 
 const has = (value: string | null | undefined, pattern: RegExp): boolean => value !== undefined && value !== null && pattern.test(value);
-const isProviderCmdlet = (c: HintContext): boolean => has(c.cmdlet, /HostingProvider$/i);
+
+/**
+ * The cmdlet behind a Lync error: the real module's ids end in the class that implements it
+ * (`...,Microsoft.Rtc.Management.Internal.NewHostingProviderCmdlet` for New-CsHostingProvider).
+ */
+export function cmdletOfErrorId(errorId: string | null | undefined): string | undefined {
+  const m = /,Microsoft\.Rtc\.Management\.[A-Za-z.]*\.(Get|Set|New|Remove|Enable|Disable|Invoke|Grant|Test)([A-Za-z]+)Cmdlet$/.exec(errorId ?? '');
+  return m ? `${m[1]}-Cs${m[2]}` : undefined;
+}
+
+const isProviderCmdlet = (e: HintableError, c: HintContext): boolean => has(c.cmdlet ?? cmdletOfErrorId(e.errorId), /HostingProvider$/i);
+const isLyncError = (e: HintableError): boolean => cmdletOfErrorId(e.errorId) !== undefined;
 
 const MODULE_NAMES =
   'the module is "Lync" for Lync Server 2013 and "SkypeForBusiness" for Skype for Business Server 2015 and 2019';
@@ -94,17 +105,17 @@ export const HINT_RULES: readonly Rule[] = [
   },
   {
     id: 'provider-exists',
-    matches: (e) => e.category === 'ResourceExists',
-    hint: (_e, c) =>
-      isProviderCmdlet(c)
+    matches: (e) => e.category === 'ResourceExists' || (isLyncError(e) && has(e.message, /already exists|duplicate/i)),
+    hint: (e, c) =>
+      isProviderCmdlet(e, c)
         ? 'a hosting provider with this Identity already exists: compare it with `plan` (setup skips the creation when it already matches), or choose another --identity'
         : 'the object already exists: re-run `plan` to see the current state',
   },
   {
     id: 'provider-not-found',
-    matches: (e) => e.category === 'ObjectNotFound',
-    hint: (_e, c) =>
-      isProviderCmdlet(c)
+    matches: (e) => e.category === 'ObjectNotFound' || (isLyncError(e) && has(e.message, /cannot find|not found|does not exist/i)),
+    hint: (e, c) =>
+      isProviderCmdlet(e, c)
         ? 'no hosting provider has this Identity: list them with Get-CsHostingProvider; on an Edge, -LocalStore shows only what has replicated so far'
         : 'the object was not found: re-run `plan` to see the current state',
   },

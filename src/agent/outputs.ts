@@ -2,12 +2,44 @@
 // the Edge check, so their objects are checked against the shapes in core/lync.ts; a mismatch is reported as
 // an `output` failure naming the cmdlet and the field, rather than surfacing later as a wrong plan.
 import { z } from 'zod';
-import { AccessEdgeConfigurationSchema, HostingProviderSchema, ReplicaStatusSchema } from '../core/lync.js';
+import type { ParamValue } from '../core/types.js';
+import { AccessEdgeConfigurationSchema, CmsStatusSchema, HostingProviderSchema, ReplicaStatusSchema } from '../core/lync.js';
 
 const READ_SCHEMAS: Readonly<Record<string, z.ZodType<Record<string, unknown>>>> = {
   'Get-CsAccessEdgeConfiguration': AccessEdgeConfigurationSchema,
   'Get-CsHostingProvider': HostingProviderSchema,
   'Get-CsManagementStoreReplicationStatus': ReplicaStatusSchema,
+};
+
+/** Other shapes a read cmdlet has with some parameters: the switch that selects it, and its schema. */
+const READ_VARIANTS: Readonly<Record<string, { parameter: string; schema: z.ZodType<Record<string, unknown>> }>> = {
+  'Get-CsManagementStoreReplicationStatus': { parameter: 'CentralManagementStoreStatus', schema: CmsStatusSchema },
+};
+
+/**
+ * The properties the agent reduces each read cmdlet's objects to, in Microsoft's documented order. The real
+ * objects carry more (XdsIdentity members, Element, XsAnyElements, Anchor...) that would cost megabytes on the
+ * wire and in the stored pre-state; whatever is not listed here never leaves the agent host.
+ */
+export const PROJECTIONS: Readonly<Record<string, readonly string[]>> = {
+  'Get-CsAccessEdgeConfiguration': [
+    'Identity', 'AllowAnonymousUsers', 'AllowFederatedUsers', 'AllowOutsideUsers', 'BeClearingHouse', 'EnablePartnerDiscovery',
+    'EnableArchivingDisclaimer', 'EnableUserReplicator', 'KeepCrlsUpToDateForPeers', 'MarkSourceVerifiableOnOutgoingMessages',
+    'OutgoingTlsCountForFederatedPartners', 'DiscoveredPartnerStandardRate', 'EnableDiscoveredPartnerContactsLimit',
+    'MaxContactsPerDiscoveredPartner', 'DiscoveredPartnerReportPeriodMinutes', 'MaxAcceptedCertificatesStored',
+    'MaxRejectedCertificatesStored', 'CertificatesDeletedPercentage', 'RoutingMethod', 'DiscoveredPartnerVerificationLevel',
+    'DnsSrvCacheRecordCount', 'SkypeSearchUrl', 'DefaultRouteFqdn', 'IsPublicProvider', 'VerificationLevel',
+  ],
+  'Get-CsHostingProvider': [
+    'Identity', 'Name', 'ProxyFqdn', 'VerificationLevel', 'Enabled', 'EnabledSharedAddressSpace', 'HostsOCSUsers', 'IsLocal',
+    'AutodiscoverUrl', 'SipClientPort',
+  ],
+  'Get-CsManagementStoreReplicationStatus': [
+    'UpToDate', 'ReplicaFqdn', 'LastStatusReport', 'LastUpdateCreation', 'ProductVersion',
+    // with -CentralManagementStoreStatus
+    'ActiveMasterFqdn', 'ActiveFileTransferAgents', 'ActiveReplicas', 'DeletedReplicas',
+  ],
+  'Get-CsHostedVoicemailPolicy': ['Identity', 'Description', 'Destination', 'Organization'],
 };
 
 /** Verbs of cmdlets that change state: documented to return nothing; whatever they do return is tolerated. */
@@ -26,8 +58,10 @@ export function isKnownCmdlet(cmdlet: string): boolean {
  * Checks a cmdlet's output. Writes (and cmdlets without a schema) pass through: objects as they are, scalars
  * as { value }. Reads must be objects of their schema; the message names the cmdlet, the item and the field.
  */
-export function checkOutput(cmdlet: string, output: readonly unknown[]): CheckedOutput {
-  const schema = READ_SCHEMAS[cmdlet];
+export function checkOutput(cmdlet: string, output: readonly unknown[], parameters: Readonly<Record<string, ParamValue>> = {}): CheckedOutput {
+  const variant = READ_VARIANTS[cmdlet];
+  const selected = variant && Object.entries(parameters).some(([name, value]) => name.toLowerCase() === variant.parameter.toLowerCase() && value === true);
+  const schema = selected ? variant.schema : READ_SCHEMAS[cmdlet];
   if (!schema) return { ok: true, output: output.map((v) => (isRecord(v) ? v : { value: v })) };
   const checked: Record<string, unknown>[] = [];
   for (const [index, item] of output.entries()) {

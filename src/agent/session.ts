@@ -14,9 +14,9 @@ import type { ChildProcess } from 'node:child_process';
 import { PowerShell } from 'node-powershell';
 import type { Logger } from 'pino';
 import type { Agent, Invocation, InvocationFailure, InvocationResult, ParamValue, Role } from '../core/types.js';
-import { checkOutput } from './outputs.js';
+import { checkOutput, PROJECTIONS } from './outputs.js';
 import { hintFor, type HintContext } from './hints.js';
-import { encodeImportPrelude, encodeInitialize, encodeInvocation, parseEnvelope, type PowerShellError } from './wire.js';
+import { cleanConsoleText, encodeImportPrelude, encodeInitialize, encodeInvocation, encodeSessionKey, newInvocationId, newSessionKey, parseAnswer, type PowerShellError } from './wire.js';
 
 export const DEFAULT_PRELUDE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'powershell', 'LyncExoAgent.psm1');
 
@@ -64,6 +64,8 @@ interface ShellInternals {
 interface Session {
   shell: AgentShell;
   child: ChildProcess | undefined;
+  /** the key this session's answers are bound with (see wire.ts) */
+  key: Buffer;
   /** set when the child exits or we kill it: the next invoke starts a new session */
   dead: boolean;
   exit?: string;
@@ -121,7 +123,7 @@ export class PowerShellAgent implements Agent {
 
   private async invokeNow(invocation: Invocation): Promise<InvocationResult> {
     const started = performance.now();
-    const result = (r: { ok: true; output: Record<string, unknown>[] } | { ok: false; error: InvocationFailure }): InvocationResult => {
+    const result = (r: { ok: true; output: Record<string, unknown>[]; warnings?: string[] } | { ok: false; error: InvocationFailure }): InvocationResult => {
       const durationMs = Math.round(performance.now() - started);
       this.log.debug(
         { cmdlet: invocation.cmdlet, parameters: summarize(invocation.parameters), durationMs, ok: r.ok, ...(r.ok ? { items: r.output.length } : { kind: r.error.kind, errorId: r.error.errorId }) },
@@ -132,7 +134,8 @@ export class PowerShellAgent implements Agent {
     const cmdlet = String(invocation.cmdlet);
     try {
       if (this.closed) return result({ ok: false, error: { kind: 'agent', message: `${cmdlet}: agent ${this.name} is closed` } });
-      const encoded = encodeInvocation(invocation, this.options.allowlist);
+      const id = newInvocationId();
+      const encoded = encodeInvocation(invocation, this.options.allowlist, id);
       if (!encoded.ok) return result({ ok: false, error: { kind: 'refused', message: encoded.message } });
 
       const start = await this.ensureSession(cmdlet);
@@ -149,7 +152,7 @@ export class PowerShellAgent implements Agent {
         await this.drop(session);
         return result({ ok: false, error: { kind: 'agent', message: `${cmdlet}: powershell exited on agent ${this.name}: ${sent.message}` } });
       }
-      return result(this.interpret(cmdlet, sent));
+      return result(this.interpret(invocation, sent, id, session.key));
     } catch (err) {
       // Anything unexpected is this agent's fault, reported as a result: the core never sees a rejection.
       this.log.error({ err, cmdlet }, 'powershell invocation: unexpected error');
@@ -158,20 +161,32 @@ export class PowerShellAgent implements Agent {
   }
 
   /** The envelope (or its absence) → a result; PowerShell errors get their hint. */
-  private interpret(cmdlet: string, sent: { stdout: string; stderr: string }): { ok: true; output: Record<string, unknown>[] } | { ok: false; error: InvocationFailure } {
-    const parsed = parseEnvelope(sent.stdout);
-    if (parsed.ok && !parsed.envelope.ok) return { ok: false, error: this.powershellFailure(cmdlet, parsed.envelope.error) };
-    if (sent.stderr.trim()) {
-      // The prelude never writes to stderr; something below it did (a module writing to the console).
-      this.log.warn({ cmdlet, stderr: sent.stderr.slice(0, 2000) }, 'powershell wrote to stderr');
-      return { ok: false, error: { kind: 'powershell', message: `${cmdlet}: powershell wrote an error on agent ${this.name}: ${sent.stderr.trim().slice(0, 500)}` } };
+  private interpret(
+    invocation: Invocation,
+    sent: { stdout: string; stderr: string },
+    id: string,
+    key: Buffer,
+  ): { ok: true; output: Record<string, unknown>[]; warnings?: string[] } | { ok: false; error: InvocationFailure } {
+    const cmdlet = invocation.cmdlet;
+    const parsed = parseAnswer(sent.stdout, id, key);
+    const stderr = cleanConsoleText(sent.stderr);
+    if (!parsed.ok) {
+      // The prelude never writes to stderr: text there without an answer is the console's own error (a crash).
+      if (stderr) return { ok: false, error: { kind: 'powershell', message: `${cmdlet}: powershell wrote an error on agent ${this.name}: ${stderr.slice(0, 500)}` } };
+      return { ok: false, error: { kind: 'agent', message: `${cmdlet}: agent ${this.name}: ${parsed.message}` } };
     }
-    if (!parsed.ok) return { ok: false, error: { kind: 'agent', message: `${cmdlet}: agent ${this.name}: ${parsed.message}` } };
-    if (!parsed.envelope.ok) return { ok: false, error: this.powershellFailure(cmdlet, parsed.envelope.error) }; // narrows
-    if (parsed.noise > 0) this.log.debug({ cmdlet, lines: parsed.noise }, 'powershell wrote lines besides the result');
-    const checked = checkOutput(cmdlet, parsed.envelope.output);
+    if (!parsed.envelope.ok) return { ok: false, error: this.powershellFailure(cmdlet, parsed.envelope.error) };
+    if (parsed.noise > 0) this.log.debug({ cmdlet, lines: parsed.noise }, 'powershell wrote lines besides the answer');
+    const checked = checkOutput(cmdlet, parsed.envelope.output, invocation.parameters);
     if (!checked.ok) return { ok: false, error: { kind: 'output', message: checked.message } };
-    return { ok: true, output: checked.output };
+    const warnings = [...(parsed.envelope.warnings ?? [])];
+    // A module that wrote to stderr itself (not through an error record) did not fail the cmdlet, which answered:
+    // what it wrote is shown to the team as a warning, never dropped.
+    if (stderr) {
+      this.log.warn({ cmdlet, stderr: stderr.slice(0, 2000) }, 'powershell wrote to stderr');
+      warnings.push(stderr.slice(0, 500));
+    }
+    return warnings.length > 0 ? { ok: true, output: checked.output, warnings } : { ok: true, output: checked.output };
   }
 
   private powershellFailure(cmdlet: string, e: PowerShellError): InvocationFailure {
@@ -186,7 +201,8 @@ export class PowerShellAgent implements Agent {
 
     const executable = findExecutable(this.options.executable);
     if (!executable) return fail(`powershell executable not found: ${this.options.executable}`);
-    const init = encodeInitialize(this.options.module, this.options.allowlist);
+    const initId = newInvocationId();
+    const init = encodeInitialize(this.options.module, this.options.allowlist, PROJECTIONS, initId);
     if (!init.ok) return fail(`agent ${this.name}: ${init.message}`);
 
     let session: Session;
@@ -195,26 +211,33 @@ export class PowerShellAgent implements Agent {
     } catch (err) {
       return fail(`agent ${this.name}: starting ${executable}: ${errorText(err)}`);
     }
-    const step = async (what: string, line: string): Promise<{ ok: true; stdout: string } | { ok: false; failure: InvocationFailure }> => {
+    const step = async (what: string, line: string, strict: boolean): Promise<{ ok: true; stdout: string } | { ok: false; failure: InvocationFailure }> => {
       const sent = await this.send(session, line, this.startTimeoutMs);
       if (sent.kind === 'timeout') return { ok: false, failure: { kind: 'timeout', message: `${cmdlet}: ${what} timed out after ${seconds(this.startTimeoutMs)} s on agent ${this.name}` } };
       if (sent.kind === 'exited') return { ok: false, failure: { kind: 'agent', message: `${cmdlet}: ${what} on agent ${this.name}: powershell exited: ${sent.message}` } };
-      if (sent.stderr.trim()) return { ok: false, failure: { kind: 'agent', message: `${cmdlet}: ${what} on agent ${this.name}: ${sent.stderr.trim().split(/\r?\n/)[0] ?? ''}` } };
+      // Our own lines write nothing to stderr; the module's import may (its warnings), and answers for itself.
+      const stderr = cleanConsoleText(sent.stderr);
+      if (strict && stderr) return { ok: false, failure: { kind: 'agent', message: `${cmdlet}: ${what} on agent ${this.name}: ${stderr.split(/\r?\n/)[0] ?? ''}` } };
       return { ok: true, stdout: sent.stdout };
     };
 
     const prelude = this.options.preludePath ?? DEFAULT_PRELUDE;
-    const imported = await step('importing the agent prelude', encodeImportPrelude(prelude));
+    const imported = await step('importing the agent prelude', encodeImportPrelude(prelude), true);
     if (!imported.ok) {
       await this.kill(session);
       return { ok: false, failure: imported.failure };
     }
-    const initialized = await step(`importing module ${this.options.module}`, init.line);
+    const keyed = await step('giving the session its key', encodeSessionKey(session.key), true);
+    if (!keyed.ok || !/^lx1k ok$/m.test(cleanConsoleText(keyed.stdout))) {
+      await this.kill(session);
+      return keyed.ok ? fail(`giving the session its key on agent ${this.name}: the prelude did not accept it`) : { ok: false, failure: keyed.failure };
+    }
+    const initialized = await step(`importing module ${this.options.module}`, init.line, false);
     if (!initialized.ok) {
       await this.kill(session);
       return { ok: false, failure: initialized.failure };
     }
-    const parsed = parseEnvelope(initialized.stdout);
+    const parsed = parseAnswer(initialized.stdout, initId, session.key);
     // On failure kill it: the next invoke tries again from scratch, so a host fixed in the meantime recovers.
     if (!parsed.ok) {
       await this.kill(session);
@@ -240,7 +263,7 @@ export class PowerShellAgent implements Agent {
       throwOnInvocationError: false,
     });
     const internals = shell as unknown as ShellInternals;
-    const session: Session = { shell, child: internals.process, dead: false };
+    const session: Session = { shell, child: internals.process, key: newSessionKey(), dead: false };
     // Handled here so that a child that fails to start or dies never becomes an unhandled rejection/exception.
     internals.exitPromise?.catch(() => undefined);
     shell.streams.stdin.on('error', () => undefined);

@@ -2,13 +2,19 @@
 // User values never become script text: every line we send is a fixed command with one base64 argument in
 // single quotes (base64 has no quote characters), decoded and splatted by powershell/LyncExoAgent.psm1.
 //
+// Each answer comes back as `lx1r <id> <mac> <json>`: the id is the invocation's, the MAC an HMAC-SHA256 with a
+// key the session got before any module code ran. The console may write anything around it (terminal sequences,
+// a cmdlet's own text, even a line of the same shape): only a line bound to this invocation is taken.
+//
 // Payload (UTF-8, LF-separated, then base64 as a whole):
 //   lx1
+//   id <32 hex>
 //   cmdlet <Verb-Noun>
 //   s <Name> <base64 of UTF-8>   string
 //   b <Name> 1|0                 boolean (also a switch: true → -Switch, false → -Switch:$false)
 //   i <Name> <decimal>           integer
 //   n <Name>                     null
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Invocation, ParamValue } from '../core/types.js';
 
@@ -71,13 +77,23 @@ function encodeParameter(name: string, value: ParamValue): Encoded {
   }
 }
 
+/** A fresh invocation id: 128 random bits, hex. */
+export const newInvocationId = (): string => randomBytes(16).toString('hex');
+/** A fresh session key: 256 random bits. */
+export const newSessionKey = (): Buffer => randomBytes(32);
+
+/** The line that gives a new session its key; it runs before the Lync module is imported. */
+export function encodeSessionKey(key: Buffer): string {
+  return `Set-LxSessionKey -Payload '${b64(`lx1\nkey ${key.toString('hex')}`)}'`;
+}
+
 /** Checks an invocation and turns it into the one line that runs it; refusals name what is wrong. */
-export function encodeInvocation(invocation: Invocation, allowlist: readonly string[]): Encoded {
+export function encodeInvocation(invocation: Invocation, allowlist: readonly string[], id: string): Encoded {
   const { cmdlet, parameters } = invocation;
   if (typeof cmdlet !== 'string' || !CMDLET_NAME.test(cmdlet)) return { ok: false, message: `cmdlet ${JSON.stringify(cmdlet)}: not a Verb-Noun name` };
   if (!allowlist.includes(cmdlet)) return { ok: false, message: `${cmdlet}: not on this agent's allowlist` };
   if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters)) return { ok: false, message: `${cmdlet}: parameters must be an object` };
-  const lines = ['lx1', `cmdlet ${cmdlet}`];
+  const lines = ['lx1', `id ${id}`, `cmdlet ${cmdlet}`];
   const seen = new Set<string>();
   for (const [name, value] of Object.entries(parameters)) {
     if (!PARAMETER_NAME.test(name)) return { ok: false, message: `${cmdlet}: parameter name ${JSON.stringify(name)} is not a PowerShell parameter name` };
@@ -93,12 +109,22 @@ export function encodeInvocation(invocation: Invocation, allowlist: readonly str
   return { ok: true, line: `Invoke-LxStep -Payload '${b64(lines.join('\n'))}'` };
 }
 
-/** The line that initializes a session: the module to import (name or .psd1 path) and the allowlist. */
-export function encodeInitialize(module: string, allowlist: readonly string[]): Encoded {
+/**
+ * The line that initializes a session: the module to import (name or .psd1 path), the allowlist, and for each read
+ * cmdlet the properties its objects are reduced to (so heavy members never cross, and identities arrive as text).
+ */
+export function encodeInitialize(module: string, allowlist: readonly string[], projections: Readonly<Record<string, readonly string[]>>, id: string): Encoded {
   if (!module || refuseString(module)) return { ok: false, message: `module ${JSON.stringify(module)}: not a usable module name or path` };
   const bad = allowlist.find((c) => !CMDLET_NAME.test(c));
   if (bad !== undefined) return { ok: false, message: `allowlist: ${JSON.stringify(bad)} is not a Verb-Noun name` };
-  const lines = ['lx1', `module ${b64(module)}`, ...allowlist.map((c) => `allow ${c}`)];
+  const projected: string[] = [];
+  for (const [cmdlet, properties] of Object.entries(projections)) {
+    if (!allowlist.includes(cmdlet)) continue;
+    const badProperty = properties.find((p) => !PARAMETER_NAME.test(p));
+    if (badProperty !== undefined || properties.length === 0) return { ok: false, message: `projection of ${cmdlet}: ${JSON.stringify(badProperty ?? '')} is not a property name` };
+    projected.push(`project ${cmdlet} ${properties.join(',')}`);
+  }
+  const lines = ['lx1', `id ${id}`, `module ${b64(module)}`, ...allowlist.map((c) => `allow ${c}`), ...projected];
   return { ok: true, line: `Initialize-LxAgent -Payload '${b64(lines.join('\n'))}'` };
 }
 
@@ -117,35 +143,63 @@ const PowerShellErrorSchema = z.object({
 export type PowerShellError = z.infer<typeof PowerShellErrorSchema>;
 
 const EnvelopeSchema = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), output: z.array(z.unknown()) }),
+  z.object({ ok: z.literal(true), output: z.array(z.unknown()), warnings: z.array(z.string()).optional() }),
   z.object({ ok: z.literal(false), error: PowerShellErrorSchema }),
 ]);
 export type Envelope = z.infer<typeof EnvelopeSchema>;
 
 export type Parsed = { ok: true; envelope: Envelope; noise: number } | { ok: false; message: string };
 
+/** Console text without terminal control sequences (CSI and OSC), trimmed: what a person should read. */
+export function cleanConsoleText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[=>]/g, '').trim();
+}
+
+/** Where an answer line starts; whatever the console wrote before it on the same line is ignored. */
+const ANSWER = /lx1r ([0-9a-f]{32}|unbound) (?:([0-9a-f]{64}) )?(\{.*\})/;
+
+const macOf = (key: Buffer, id: string, json: string): Buffer => createHmac('sha256', key).update(`${id} ${json}`, 'ascii').digest();
+
 /**
- * Finds the envelope in what the session wrote to stdout between node-powershell's delimiters. It is the last
- * line that starts with {"ok": — anything else (a module's console chatter) is counted as noise, not parsed.
+ * Finds this invocation's answer in what the session wrote to stdout between node-powershell's delimiters: the
+ * last line carrying this id and a MAC that verifies with the session key. Other lines (console chatter, escapes,
+ * a forged answer) are counted as noise and never parsed.
  */
-export function parseEnvelope(stdout: string): Parsed {
+export function parseAnswer(stdout: string, id: string, key: Buffer): Parsed {
   const lines = stdout.split(/\r?\n/).filter((l) => l.trim() !== '');
-  const index = lines.findLastIndex((l) => l.startsWith('{"ok":'));
-  const line = index === -1 ? undefined : lines[index];
-  if (line === undefined) {
-    const preview = stdout.trim().slice(0, 200);
-    return { ok: false, message: preview ? `no result line in the output: ${JSON.stringify(preview)}` : 'no output at all' };
+  let json: string | undefined;
+  let rejected = 0;
+  for (let i = lines.length - 1; i >= 0 && json === undefined; i--) {
+    const match = ANSWER.exec(lines[i]!);
+    if (!match) continue;
+    // The JSON ends at its last brace: a console may append escapes after it on the same line.
+    const body = match[3]!;
+    if (match[1] === id && match[2]) {
+      const expected = macOf(key, id, body);
+      const given = Buffer.from(match[2], 'hex');
+      if (given.length === expected.length && timingSafeEqual(given, expected)) {
+        json = body;
+        break;
+      }
+    }
+    rejected++;
   }
-  let json: unknown;
+  if (json === undefined) {
+    const preview = cleanConsoleText(stdout).slice(0, 200);
+    if (rejected > 0) return { ok: false, message: `no answer bound to this invocation (${rejected} unbound or forged answer line${rejected === 1 ? '' : 's'} ignored)` };
+    return { ok: false, message: preview ? `no answer line in the output: ${JSON.stringify(preview)}` : 'no output at all' };
+  }
+  let parsedJson: unknown;
   try {
-    json = JSON.parse(line);
+    parsedJson = JSON.parse(json);
   } catch (err) {
-    return { ok: false, message: `result line is not JSON: ${(err as Error).message}` };
+    return { ok: false, message: `answer is not JSON: ${(err as Error).message}` };
   }
-  const parsed = EnvelopeSchema.safeParse(json);
+  const parsed = EnvelopeSchema.safeParse(parsedJson);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, message: `result line has an unexpected shape: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unknown'}` };
+    return { ok: false, message: `answer has an unexpected shape: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unknown'}` };
   }
   return { ok: true, envelope: parsed.data, noise: lines.length - 1 };
 }

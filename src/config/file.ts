@@ -40,6 +40,10 @@ const int = (min: number, max: number, unit: string) =>
     .max(max, `at most ${max} ${unit}`);
 const people = <T extends z.ZodType<string>>(id: T) => z.array(id).default([]);
 
+const fqdn = z
+  .string()
+  .regex(/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, 'a server FQDN such as edge01.contoso.local');
+
 const moduleName = z
   .string()
   .refine((m) => m === 'Lync' || m === 'SkypeForBusiness' || /\.psd1$/i.test(m), 'Lync, SkypeForBusiness, or the path of a module manifest (.psd1)');
@@ -95,8 +99,17 @@ export const ConfigSchema = strict({
   replication: strict({
     pollIntervalSeconds: int(1, 300, 'seconds').default(10),
     timeoutSeconds: int(10, 3600, 'seconds').default(300),
+    /** replicas that must be up to date besides the Edges the Edge check reads (each Edge agent's namesake replica) */
+    require: z.array(fqdn).optional(),
+    /** replicas never waited for: trusted application pools and retired servers that never report */
+    ignore: z.array(fqdn).optional(),
   })
     .refine((r) => r.pollIntervalSeconds <= r.timeoutSeconds, { path: ['pollIntervalSeconds'], message: 'longer than timeoutSeconds' })
+    .superRefine((r, ctx) => {
+      r.ignore?.forEach((f, i) => {
+        if (r.require?.some((q) => q.toLowerCase() === f.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['ignore', i], message: `"${f}" is also in require` });
+      });
+    })
     .default({ pollIntervalSeconds: 10, timeoutSeconds: 300 }),
   agents: strict({
     /** the agent inside the bot process */

@@ -182,7 +182,7 @@ export function stepTable(steps: StepResult[], st: Style): string[] {
   return box(rows, st);
 }
 
-/** What a step ran and found: cmdlet lines, replicas, Edge comparison, objects, error and what to check. */
+/** What a step ran and found: cmdlet lines, replicas, Edge comparison, objects, error, what to check, warnings. */
 export function stepDetails(s: StepResult, st: Style): string[] {
   const lines: string[] = [];
   for (const i of s.invocations) {
@@ -194,6 +194,8 @@ export function stepDetails(s: StepResult, st: Style): string[] {
   if (s.objects?.length) lines.push(...objectTables(s.objects, st).map((l) => `  ${l}`));
   if (s.error) lines.push(st.red(`  ⚠ ${s.error}`));
   if (s.hints?.length) lines.push('  What to check:', ...s.hints.map((h) => `    • ${h}`));
+  // a terminal has room for every warning; each stays on its line, under its step
+  if (s.warnings?.length) lines.push(`  Warnings the cmdlets wrote (${s.warnings.length}):`, ...s.warnings.map((w) => st.yellow(`    ⚠ ${w.replace(/\s*\r?\n\s*/g, ' ').trim()}`)));
   if (lines.length === 0) return [];
   return [`${stepMark(s.status, st)} ${st.bold(s.title)}`, ...lines];
 }

@@ -46,6 +46,17 @@ export const ReplicaStatusSchema = z
   .passthrough();
 export type ReplicaStatus = z.infer<typeof ReplicaStatusSchema>;
 
+/** Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus: where the CMS master and its agents are. */
+export const CmsStatusSchema = z
+  .object({
+    ActiveMasterFqdn: z.string().nullable(),
+    ActiveFileTransferAgents: z.array(z.string()).nullable().optional(),
+    ActiveReplicas: z.array(z.string()).nullable().optional(),
+    DeletedReplicas: z.array(z.string()).nullable().optional(),
+  })
+  .passthrough();
+export type CmsStatus = z.infer<typeof CmsStatusSchema>;
+
 /** The properties of a hosting provider that the runbooks set and the Edge check compares. */
 export const PROVIDER_PROPERTIES = [
   'Identity',

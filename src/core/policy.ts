@@ -10,7 +10,8 @@ export interface PolicyConfig {
   approvers: { users: string[]; groups: string[] };
   required: number;
   expiresAfterMs: number;
-  replication: { pollIntervalMs: number; timeoutMs: number };
+  /** require / ignore: replica FQDNs waited for besides the Edges, and never waited for (see run/execute.ts) */
+  replication: { pollIntervalMs: number; timeoutMs: number; require?: string[]; ignore?: string[] };
 }
 
 export type Check = { ok: true } | { ok: false; message: string };

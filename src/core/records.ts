@@ -88,6 +88,8 @@ export interface StepResult {
   /** what failed and what to check */
   error?: string;
   hints?: string[];
+  /** warnings the step's cmdlets wrote (prefixed with the agent's name when several agents ran it) */
+  warnings?: string[];
 }
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'refused' | 'interrupted' | 'stopped';

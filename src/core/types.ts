@@ -30,7 +30,8 @@ export interface InvocationFailure {
 }
 
 export type InvocationResult =
-  | { ok: true; output: Record<string, unknown>[]; durationMs: number; agent: string }
+  /** warnings: what the cmdlet wrote to its warning stream (the real Lync cmdlets do), shown under the step */
+  | { ok: true; output: Record<string, unknown>[]; durationMs: number; agent: string; warnings?: string[] }
   | { ok: false; error: InvocationFailure; durationMs: number; agent: string };
 
 /** What the core needs of an agent: run one invocation on a host that serves some roles. */

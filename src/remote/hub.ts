@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AgentPool, Clock } from '../core/ports.js';
 import { ROLES, type Agent, type Invocation, type InvocationFailure, type InvocationResult, type Role } from '../core/types.js';
+import { checkOutput } from '../agent/outputs.js';
 
 export const AGENT_ROUTE_PREFIX = '/agents/v1/';
 export const AGENT_NAME_HEADER = 'x-lync-exo-agent';
@@ -128,7 +129,12 @@ const FailureBody = z.object({
 });
 
 const ResultBody = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), output: z.array(z.record(z.string(), z.unknown())), durationMs: z.number().nonnegative().optional() }),
+  z.object({
+    ok: z.literal(true),
+    output: z.array(z.record(z.string(), z.unknown())),
+    warnings: z.array(z.string().max(2_000)).max(50).optional(),
+    durationMs: z.number().nonnegative().optional(),
+  }),
   z.object({ ok: z.literal(false), error: FailureBody, durationMs: z.number().nonnegative().optional() }),
 ]);
 
@@ -455,7 +461,18 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
     const error: InvocationFailure | undefined = r.ok ? undefined : r.error;
     log.debug({ agent: e.name, jobId: id, cmdlet: job.invocation.cmdlet, ok: r.ok, durationMs, kind: error?.kind }, 'agent result');
     if (error?.kind === 'refused') log.warn({ agent: e.name, jobId: id, cmdlet: job.invocation.cmdlet }, `agent refused a job: ${error.message}`);
-    end(job, r.ok ? { ok: true, output: r.output, durationMs, agent: e.name } : { ok: false, error: error!, durationMs, agent: e.name }, 'done');
+    if (r.ok) {
+      // An agent's output is checked here as the embedded agent's is: a remote agent is no more trusted than its shape.
+      const checked = checkOutput(job.invocation.cmdlet, r.output, job.invocation.parameters);
+      const warnings = r.warnings?.length ? { warnings: r.warnings } : {};
+      end(
+        job,
+        checked.ok
+          ? { ok: true, output: checked.output, ...warnings, durationMs, agent: e.name }
+          : { ok: false, error: { kind: 'output', message: `agent ${e.name}: ${checked.message}` }, durationMs, agent: e.name },
+        'done',
+      );
+    } else end(job, { ok: false, error: error!, durationMs, agent: e.name }, 'done');
     json(res, 200, { recorded: true });
   }
 

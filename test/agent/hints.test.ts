@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HINT_RULES, hintFor, type HintableError, type HintContext } from '../../src/agent/hints.js';
+import { cmdletOfErrorId, HINT_RULES, hintFor, type HintableError, type HintContext } from '../../src/agent/hints.js';
 
 const provider: HintContext = { cmdlet: 'New-CsHostingProvider', module: 'Lync', agent: 'fe01' };
 
@@ -20,19 +20,35 @@ const TABLE: Array<[string, HintableError, HintContext, string | undefined, stri
     'cmdlet-not-recognized',
     'Get-CsHostingProvider is not defined by the imported module "Lync"',
   ],
-  ['provider exists', { message: 'A hosting provider with Identity "Exchange Online" already exists.', category: 'ResourceExists', errorId: 'ProviderExists' }, provider, 'provider-exists', 'already exists'],
+  ['provider exists', { message: 'A hosting provider with Identity "Exchange Online" already exists.', category: 'ResourceExists', errorId: 'ProviderIdentityExists,Microsoft.Rtc.Management.Internal.NewHostingProviderCmdlet' }, provider, 'provider-exists', 'a hosting provider with this Identity already exists'],
+  // the real module's category for this is not documented: the id's class and the wording decide
+  [
+    'provider exists, any category, cmdlet known only from the id',
+    { message: 'Identity "Exchange Online" already exists.', category: 'InvalidOperation', errorId: 'Duplicate,Microsoft.Rtc.Management.Internal.NewHostingProviderCmdlet' },
+    {},
+    'provider-exists',
+    'a hosting provider with this Identity already exists',
+  ],
   ['other object exists', { message: 'x exists', category: 'ResourceExists' }, { cmdlet: 'New-CsThing' }, 'provider-exists', 'the object already exists'],
-  ['provider not found', { message: 'Cannot find hosting provider "Exchange Online".', category: 'ObjectNotFound', errorId: 'ProviderNotFound' }, { cmdlet: 'Remove-CsHostingProvider' }, 'provider-not-found', 'no hosting provider has this Identity'],
+  ['provider not found', { message: 'Cannot find hosting provider "Exchange Online".', category: 'ObjectNotFound', errorId: 'ProviderNotFound,Microsoft.Rtc.Management.Internal.RemoveHostingProviderCmdlet' }, { cmdlet: 'Remove-CsHostingProvider' }, 'provider-not-found', 'no hosting provider has this Identity'],
+  [
+    'provider not found, any category, cmdlet known only from the id',
+    { message: 'Cannot find "Nope".', category: 'InvalidArgument', errorId: 'MissingItem,Microsoft.Rtc.Management.Internal.SetHostingProviderCmdlet' },
+    {},
+    'provider-not-found',
+    'no hosting provider has this Identity',
+  ],
+  ['a PowerShell error that only says "not found" is not taken for a Lync one', { message: 'file not found', category: 'InvalidArgument', errorId: 'PathNotFound,Microsoft.PowerShell.Commands.GetContentCommand' }, {}, undefined, undefined],
   [
     'ProxyFqdn owned by another provider',
-    { message: 'ProxyFqdn "exap.um.outlook.com" is already used by hosting provider "Old".', category: 'ResourceExists', errorId: 'ProxyFqdnInUse' },
+    { message: 'The ProxyFqdn "exap.um.outlook.com" is already used by the public provider "Messenger".', category: 'InvalidOperation', errorId: 'ProxyFqdnInUse,Microsoft.Rtc.Management.Internal.NewHostingProviderCmdlet' },
     provider,
     'proxyfqdn-owned',
     'already uses this ProxyFqdn',
   ],
   [
     'CMS unreachable from an Edge',
-    { message: 'Cannot write to the Central Management Store: this computer holds a read-only replica.', category: 'InvalidOperation', errorId: 'CmsUnreachable' },
+    { message: 'Cannot write to the Central Management Store: this computer holds a read-only replica.', category: 'InvalidOperation', errorId: 'CmsUnreachable,Microsoft.Rtc.Management.Internal.SetAccessEdgeConfigurationCmdlet' },
     provider,
     'cms-unreachable',
     'run configuration changes on an internal server',
@@ -64,5 +80,18 @@ describe('hintFor', () => {
   it('every rule is exercised by the table', () => {
     const used = new Set(TABLE.map((row) => row[3]));
     expect(HINT_RULES.map((r) => r.id).filter((id) => !used.has(id))).toEqual([]);
+  });
+});
+
+describe('cmdletOfErrorId', () => {
+  it.each([
+    ['ParameterBindingFailed,Microsoft.Rtc.Management.Internal.NewPartnerApplicationCmdlet', 'New-CsPartnerApplication'],
+    ['ProviderIdentityExists,Microsoft.Rtc.Management.Internal.NewHostingProviderCmdlet', 'New-CsHostingProvider'],
+    ['X,Microsoft.Rtc.Management.Internal.GetManagementStoreReplicationStatusCmdlet', 'Get-CsManagementStoreReplicationStatus'],
+    ['MissingMandatoryParameter,New-CsHostingProvider', undefined],
+    ['CommandNotFoundException', undefined],
+    [undefined, undefined],
+  ])('%s → %s', (id, cmdlet) => {
+    expect(cmdletOfErrorId(id)).toBe(cmdlet);
   });
 });

@@ -7,8 +7,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECTIONS } from '../../src/agent/outputs.js';
 import { DEFAULT_PRELUDE, PowerShellAgent, type PowerShellAgentOptions } from '../../src/agent/session.js';
-import { encodeImportPrelude, encodeInitialize, encodeInvocation, parseEnvelope } from '../../src/agent/wire.js';
+import { encodeImportPrelude, encodeInitialize, encodeInvocation, encodeSessionKey, parseAnswer } from '../../src/agent/wire.js';
 import { createSimState, readSimState, simEnv } from '../support/simState.js';
 import { describeWithPwsh, pwshExecutable } from '../support/pwsh.js';
 
@@ -211,10 +212,12 @@ describeWithPwsh('PowerShellAgent when a cmdlet hangs', () => {
 describeWithPwsh('the wire, straight through the prelude', () => {
   it('is ASCII both ways: non-ASCII output comes back as JSON escapes (no console code page can mangle it)', () => {
     const statePath = createSimState(tempDir(), { providers: [{ Identity: 'Échange “en ligne” مرحبا 😀', ProxyFqdn: 'exap.um.outlook.com' }] });
-    const init = encodeInitialize(LYNCSIM, ALLOWLIST);
-    const step = encodeInvocation({ cmdlet: 'Get-CsHostingProvider', parameters: { Identity: 'Échange “en ligne” مرحبا 😀' } }, ALLOWLIST);
+    const key = Buffer.alloc(32, 3);
+    const [initId, stepId] = ['1'.repeat(32), '2'.repeat(32)];
+    const init = encodeInitialize(LYNCSIM, ALLOWLIST, PROJECTIONS, initId);
+    const step = encodeInvocation({ cmdlet: 'Get-CsHostingProvider', parameters: { Identity: 'Échange “en ligne” مرحبا 😀' } }, ALLOWLIST, stepId);
     if (!init.ok || !step.ok) throw new Error('encoding failed');
-    const script = [encodeImportPrelude(DEFAULT_PRELUDE), init.line, step.line].join('; ');
+    const script = [encodeImportPrelude(DEFAULT_PRELUDE), encodeSessionKey(key), init.line, step.line].join('; ');
     expect(script).toMatch(/^[\x20-\x7E]+$/);
     const run = spawnSync(pwshExecutable() ?? 'pwsh', ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', script], {
       env: { ...process.env, ...simEnv(statePath, HOST) },
@@ -225,9 +228,9 @@ describeWithPwsh('the wire, straight through the prelude', () => {
     // latin1 maps each byte to one character: a byte above 0x7F would show up as U+0080..U+00FF
     expect(stdout).not.toMatch(/[\u0080-\u00FF]/);
     const lines = stdout.trim().split(/\r?\n/);
-    expect(lines).toHaveLength(2);
-    const parsed = parseEnvelope(lines[1] ?? '');
+    expect(lines).toHaveLength(3);
+    const parsed = parseAnswer(lines[2] ?? '', stepId, key);
     expect(parsed.ok && parsed.envelope.ok && parsed.envelope.output).toEqual([expect.objectContaining({ Identity: 'Échange “en ligne” مرحبا 😀' })]);
-    expect(lines[1]).toContain('\\u00c9change');
+    expect(lines[2]).toContain('\\u00c9change');
   });
 });

@@ -2,6 +2,7 @@
 // compacted to one line per change. Pure: no PowerShell.
 import { describe, expect, it } from 'vitest';
 import { ConsoleNotifier } from '../../src/console/notifier.js';
+import { renderRun, stepDetails } from '../../src/console/renderView.js';
 import { box, plain, stripAnsi, style, wantsColor, width } from '../../src/console/text.js';
 import type { RunRecord, StepResult } from '../../src/core/records.js';
 
@@ -98,5 +99,51 @@ describe('ConsoleNotifier', () => {
   it('refuses to update a message it never posted', async () => {
     const { notifier } = capture();
     await expect(notifier.update({ channel: 'console', ts: '9' }, { kind: 'text', text: 'x' })).rejects.toThrow(/no message 9/);
+  });
+});
+
+describe('warnings under the step', () => {
+  it('a step that succeeded with warnings shows them, one per line, under its cmdlet and findings', () => {
+    const step: StepResult = {
+      stepId: 'hosting-provider',
+      title: 'Hosting provider for Exchange Online',
+      role: 'internal',
+      kind: 'change',
+      action: 'create',
+      status: 'succeeded',
+      durationMs: 1250,
+      invocations: [{ line: "New-CsHostingProvider -Identity 'Exchange Online'", agent: 'fe01', ok: true, durationMs: 1200 }],
+      warnings: ['fe01: The change will take effect after replication.', 'edge01: Topology not published\n  since the last change.'],
+    };
+    expect(stepDetails(step, style(false))).toEqual([
+      '✓ Hosting provider for Exchange Online',
+      "  PS> New-CsHostingProvider -Identity 'Exchange Online'   (fe01, ok, 1.2 s)",
+      '  Warnings the cmdlets wrote (2):',
+      '    ⚠ fe01: The change will take effect after replication.',
+      '    ⚠ edge01: Topology not published since the last change.',
+    ]);
+  });
+
+  it('a step with nothing but warnings still gets its details, after the error and what to check', () => {
+    const only: StepResult = { stepId: 's', title: 'Read', role: 'edge', kind: 'read', status: 'failed', invocations: [], error: 'Get-CsHostingProvider: agent edge01: store offline', hints: ['start the service'], warnings: ['slow store'] };
+    expect(stepDetails(only, style(false))).toEqual([
+      '✗ Read',
+      '  ⚠ Get-CsHostingProvider: agent edge01: store offline',
+      '  What to check:',
+      '    • start the service',
+      '  Warnings the cmdlets wrote (1):',
+      '    ⚠ slow store',
+    ]);
+    // no warnings field, no warnings heading
+    expect(stepDetails({ ...only, warnings: undefined }, style(false)).join('\n')).not.toContain('Warnings');
+  });
+
+  it('the finished run shows the warnings under their step, in yellow on a terminal', () => {
+    const r = run([{ title: 'Create', status: 'succeeded', invocations: [{ line: 'New-CsHostingProvider', agent: 'fe01', ok: true, durationMs: 5 }], warnings: ['careful'] }, { title: 'Replicate', status: 'succeeded' }], 'succeeded');
+    const lines = renderRun(r, { command: '/lync-exo', style: style(true) });
+    const at = lines.findIndex((l) => stripAnsi(l) === '✓ Create');
+    expect(at).toBeGreaterThan(-1);
+    expect(lines.slice(at + 2, at + 4).map(stripAnsi)).toEqual(['  Warnings the cmdlets wrote (1):', '    ⚠ careful']);
+    expect(lines[at + 3]).toBe(style(true).yellow('    ⚠ careful'));
   });
 });

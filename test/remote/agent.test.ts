@@ -4,7 +4,7 @@ import { loadRunbooks } from '../../src/config/runbooks.js';
 import type { Agent, Invocation, InvocationResult } from '../../src/core/types.js';
 import { backoffDelay, readAgentEnv, runAgent } from '../../src/remote/agent.js';
 import { createAgentHub, startAgentHubServer, type AgentHub, type AgentHubServer } from '../../src/remote/hub.js';
-import { memoryLog } from './support.js';
+import { EXO_PROVIDER, memoryLog } from './support.js';
 
 const TOKEN = 'edge01-agent-token-abcdef0123';
 const base = { LYNC_EXO_BOT_URL: 'https://lync-exo.contoso.com', LYNC_EXO_AGENT_NAME: 'edge01', LYNC_EXO_AGENT_ROLES: 'edge', LYNC_EXO_AGENT_TOKEN: TOKEN };
@@ -75,7 +75,7 @@ class FakeShell implements Agent {
   async invoke(invocation: Invocation): Promise<InvocationResult> {
     this.ran.push(invocation);
     await new Promise((r) => setTimeout(r, this.delayMs));
-    return { ok: true, output: [{ Identity: 'Exchange Online' }], durationMs: this.delayMs, agent: this.name };
+    return { ok: true, output: [EXO_PROVIDER], durationMs: this.delayMs, agent: this.name };
   }
   async close(): Promise<void> {
     this.closed = true;
@@ -94,9 +94,9 @@ afterEach(async () => {
   hub = server = stop = running = undefined;
 });
 
-async function startAgent(shell: FakeShell, options: { port?: number; leaseMs?: number } = {}) {
+async function startAgent(shell: Agent, options: { port?: number; leaseMs?: number; clock?: { now(): Date } } = {}) {
   const logs = memoryLog();
-  hub = createAgentHub({ tokens: [{ name: 'edge01', token: TOKEN }], log: logs.log, leaseMs: options.leaseMs ?? 600, claimWaitMs: 200 });
+  hub = createAgentHub({ tokens: [{ name: 'edge01', token: TOKEN }], log: logs.log, leaseMs: options.leaseMs ?? 600, claimWaitMs: 200, clock: options.clock });
   server = await startAgentHubServer({ hub, port: options.port ?? 0 });
   const agentLogs = memoryLog();
   stop = new AbortController();
@@ -105,7 +105,8 @@ async function startAgent(shell: FakeShell, options: { port?: number; leaseMs?: 
   return { hub, logs, agentLogs };
 }
 
-async function waitFor(check: () => boolean, ms = 5_000): Promise<void> {
+/** Until `check` holds; the bound only ends a hang, so it is far beyond what a loaded machine needs. */
+async function waitFor(check: () => boolean, ms = 30_000): Promise<void> {
   const until = Date.now() + ms;
   while (!check()) {
     if (Date.now() > until) throw new Error('timed out waiting');
@@ -113,13 +114,36 @@ async function waitFor(check: () => boolean, ms = 5_000): Promise<void> {
   }
 }
 
+/**
+ * A cmdlet that runs 1 s on the hub's clock, which moves only here: 100 ms at a time, each step waiting for a
+ * heartbeat to reach the hub (its lastSeen catches up with the clock). The lease runs out only if heartbeats stop
+ * counting, never because a loaded machine delayed one.
+ */
+class SlowOnHubClock extends FakeShell {
+  private t = Date.parse('2025-03-01T10:00:00.000Z');
+  readonly clock = { now: () => new Date(this.t) };
+  heartbeats = 0;
+  override async invoke(invocation: Invocation): Promise<InvocationResult> {
+    this.ran.push(invocation);
+    for (let i = 0; i < 10; i++) {
+      this.t += 100;
+      const at = new Date(this.t).toISOString();
+      await waitFor(() => hub!.registry().find((a) => a.name === 'edge01')?.lastSeen === at, 60_000);
+      this.heartbeats++;
+    }
+    return { ok: true, output: [EXO_PROVIDER], durationMs: 1_000, agent: this.name };
+  }
+}
+
 describe('runAgent', () => {
   it('claims a job, runs it, heartbeats past the lease, and posts the result', async () => {
-    const shell = new FakeShell(1_000);
-    const { hub } = await startAgent(shell, { leaseMs: 400 });
+    const shell = new SlowOnHubClock();
+    const { hub } = await startAgent(shell, { leaseMs: 400, clock: shell.clock });
     const result = await hub.agent('edge01')!.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: { LocalStore: true } });
-    expect(result).toMatchObject({ ok: true, output: [{ Identity: 'Exchange Online' }], agent: 'edge01' });
+    expect(result).toMatchObject({ ok: true, output: [EXO_PROVIDER], agent: 'edge01' });
     expect(shell.ran).toHaveLength(1);
+    // 1 s of a 0.4 s lease, kept alive by heartbeats
+    expect(shell.heartbeats).toBe(10);
   });
 
   it('refuses a forged job without running it, and reports the refusal as the result', async () => {
@@ -151,7 +175,7 @@ describe('runAgent', () => {
 
     hub = createAgentHub({ tokens: [{ name: 'edge01', token: TOKEN }], log: memoryLog().log, claimWaitMs: 200 });
     server = await startAgentHubServer({ hub, port });
-    await waitFor(() => hub!.registry().some((a) => a.online), 10_000);
+    await waitFor(() => hub!.registry().some((a) => a.online));
     await waitFor(() => agentLogs.find(/connected to the bot again/).length === 1);
     expect(agentLogs.lines.join('\n')).not.toContain(TOKEN);
   });

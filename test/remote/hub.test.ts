@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createAgentHub, startAgentHubServer, type AgentHub, type AgentHubServer } from '../../src/remote/hub.js';
 import type { Agent } from '../../src/core/types.js';
-import { agentPost, memoryLog } from './support.js';
+import { agentPost, EXO_PROVIDER, memoryLog } from './support.js';
 
 const FE_TOKEN = 'fe01-token-0123456789abcdef';
 const EDGE_TOKEN = 'edge01-token-fedcba9876543210';
@@ -49,6 +49,27 @@ const edge = { name: 'edge01', token: EDGE_TOKEN };
 const claimBody = (name: string, roles = ['internal']) => ({ name, roles, version: 'lync-exo test' });
 const READ = { cmdlet: 'Get-CsHostingProvider', parameters: { LocalStore: true } };
 
+/**
+ * The hub's clock for tests about leases and quiet agents: it moves only when the test moves it, so a lease runs out
+ * when the test says so and never because a loaded machine was slow between two heartbeats. (The hub's timers still
+ * fire in real time; they only decide by this clock.)
+ */
+function manualClock() {
+  let t = Date.parse('2025-03-01T10:00:00.000Z');
+  return { now: () => new Date(t), advance: (ms: number) => void (t += ms) };
+}
+
+/**
+ * Real time for the hub's timer to have fired once and decided by the manual clock: a timer set before this one with
+ * a shorter delay always fires first, however slow the machine.
+ */
+const pastTimer = (ms: number) => new Promise((r) => setTimeout(r, ms + 50));
+
+/** Until `check` holds, however long that takes (the test's timeout ends a hang). */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setTimeout(r, 10));
+}
+
 interface JobReply {
   id: string;
   invocation: unknown;
@@ -84,9 +105,10 @@ describe('authentication', () => {
   });
 
   it('refuses a revoked token, and drops the claim that was waiting', async () => {
-    const { url, hub } = await start({ claimWaitMs: 1_000 });
+    const { url, hub } = await start({ claimWaitMs: 5_000 });
     const waiting = agentPost(url, 'claim', { ...fe, body: claimBody('fe01') });
-    await new Promise((r) => setTimeout(r, 100));
+    // the claim is waiting for work (that is when the hub counts fe01 online), then the token goes
+    await until(() => hub.registry().find((a) => a.name === 'fe01')?.online === true);
     hub.revoke('fe01');
     expect((await waiting).status).toBe(401);
     expect((await agentPost(url, 'claim', { ...fe, body: claimBody('fe01') })).status).toBe(401);
@@ -157,11 +179,11 @@ describe('jobs', () => {
     expect(job.invocation).toEqual(READ);
     expect(job.leaseMs).toBe(400);
 
-    const first = await agentPost(url, `jobs/${job.id}/result`, { ...edge, body: { ok: true, output: [{ Identity: 'Exchange Online' }], durationMs: 12 } });
+    const first = await agentPost(url, `jobs/${job.id}/result`, { ...edge, body: { ok: true, output: [EXO_PROVIDER], warnings: ['w'], durationMs: 12 } });
     expect(first).toEqual({ status: 200, body: { recorded: true } });
     const second = await agentPost(url, `jobs/${job.id}/result`, { ...edge, body: { ok: false, error: { kind: 'powershell', message: 'late' }, durationMs: 1 } });
     expect(second).toEqual({ status: 200, body: { duplicate: true } });
-    expect(await invoked).toEqual({ ok: true, output: [{ Identity: 'Exchange Online' }], durationMs: 12, agent: 'edge01' });
+    expect(await invoked).toEqual({ ok: true, output: [EXO_PROVIDER], warnings: ['w'], durationMs: 12, agent: 'edge01' });
     expect(logs.find(/agent result posted again: ignored/).length).toBeGreaterThanOrEqual(1);
   });
 
@@ -172,18 +194,34 @@ describe('jobs', () => {
     const job = await claiming;
     expect((await agentPost(url, `jobs/${job.id}/result`, { ...fe, body: { ok: true, output: [], durationMs: 1 } })).status).toBe(409);
     expect((await agentPost(url, `jobs/${job.id}/heartbeat`, fe)).status).toBe(409);
-    expect((await agentPost(url, `jobs/${job.id}/result`, { ...edge, body: { ok: true, output: [{ n: 1 }], durationMs: 1 } })).status).toBe(200);
-    expect(await invoked).toMatchObject({ ok: true, output: [{ n: 1 }], agent: 'edge01' });
+    expect((await agentPost(url, `jobs/${job.id}/result`, { ...edge, body: { ok: true, output: [EXO_PROVIDER], durationMs: 1 } })).status).toBe(200);
+    expect(await invoked).toMatchObject({ ok: true, output: [EXO_PROVIDER], agent: 'edge01' });
+  });
+
+  it('checks a remote agent\'s output as the embedded agent\'s is: a wrong shape fails the read, naming the field', async () => {
+    const { url, hub } = await start({ claimWaitMs: 2_000, leaseMs: 2_000 });
+    const claiming = claimJob(url, edge, ['edge']);
+    const invoked = hub.agent('edge01')!.invoke(READ);
+    const job = await claiming;
+    const forged = { ...EXO_PROVIDER, ProxyFqdn: undefined, Enabled: 'yes' };
+    expect((await agentPost(url, `jobs/${job.id}/result`, { ...edge, body: { ok: true, output: [forged], durationMs: 1 } })).status).toBe(200);
+    expect(await invoked).toMatchObject({ ok: false, error: { kind: 'output', message: expect.stringMatching(/^agent edge01: output of Get-CsHostingProvider: item 0: field/) as string } });
   });
 
   it('fails a job whose lease runs out, naming the agent and the cmdlet, and ignores its late result', async () => {
-    const { url, hub } = await start({ claimWaitMs: 2_000 });
+    const clock = manualClock();
+    const { url, hub } = await start({ claimWaitMs: 2_000, clock });
     const claiming = claimJob(url, edge, ['edge']);
-    const started = Date.now();
     const invoked = hub.agent('edge01')!.invoke(READ);
     const job = await claiming;
+    let settled = false;
+    void invoked.then(() => (settled = true));
+    // a lease of 0.4 s has not run out at 0.39 s, whatever the machine's speed; at 0.41 s it has
+    clock.advance(390);
+    await pastTimer(400);
+    expect(settled).toBe(false);
+    clock.advance(20);
     const result = await invoked;
-    expect(Date.now() - started).toBeLessThan(1_500);
     expect(result).toMatchObject({ ok: false, agent: 'edge01', error: { kind: 'agent', message: 'Get-CsHostingProvider: agent edge01 lost: no heartbeat or result within 0.4 s' } });
     const late = await agentPost(url, `jobs/${job.id}/result`, { ...edge, body: { ok: true, output: [], durationMs: 1 } });
     expect(late.status).toBe(410);
@@ -191,14 +229,18 @@ describe('jobs', () => {
   });
 
   it('keeps a job alive while the agent heartbeats', async () => {
-    const { url, hub } = await start({ claimWaitMs: 2_000 });
+    const clock = manualClock();
+    const { url, hub } = await start({ claimWaitMs: 2_000, clock });
     const claiming = claimJob(url, edge, ['edge']);
     const invoked = hub.agent('edge01')!.invoke(READ);
     const job = await claiming;
+    // 6 × 150 ms is well past the 0.4 s lease; each heartbeat comes within it
     for (let i = 0; i < 6; i++) {
-      await new Promise((r) => setTimeout(r, 150));
+      clock.advance(150);
       expect((await agentPost(url, `jobs/${job.id}/heartbeat`, edge)).status).toBe(200);
     }
+    // the lease timer has looked at the clock (0.9 s on, 0 s since the last heartbeat) and kept the job
+    await pastTimer(400);
     expect((await agentPost(url, `jobs/${job.id}/result`, { ...edge, body: { ok: true, output: [], durationMs: 900 } })).status).toBe(200);
     expect(await invoked).toMatchObject({ ok: true });
   });
@@ -215,22 +257,25 @@ describe('jobs', () => {
 
   it('fails a job for an agent that is offline within the claim timeout', async () => {
     const { hub } = await start({ claimTimeoutMs: 300 });
-    const started = Date.now();
+    // without the claim timeout this would wait for ever (and the test's timeout would say so)
     const result = await hub.agent('edge01')!.invoke(READ);
-    expect(Date.now() - started).toBeLessThan(1_000);
     expect(result).toMatchObject({ ok: false, agent: 'edge01', error: { kind: 'agent', message: expect.stringMatching(/^Get-CsHostingProvider: agent edge01 offline: .*never connected/) as string } });
   });
 
   it('waits for a busy agent that is heard from, instead of failing its queued job', async () => {
-    const { url, hub } = await start({ claimWaitMs: 2_000, leaseMs: 1_000, claimTimeoutMs: 300 });
+    const clock = manualClock();
+    const { url, hub } = await start({ claimWaitMs: 2_000, leaseMs: 1_000, claimTimeoutMs: 300, clock });
     const claiming = claimJob(url, edge, ['edge']);
     const first = hub.agent('edge01')!.invoke(READ);
     const job = await claiming;
     const second = hub.agent('edge01')!.invoke({ cmdlet: 'Get-CsAccessEdgeConfiguration', parameters: { LocalStore: true } });
+    // the second job stays queued 4 × 150 ms, past the 0.3 s claim timeout, because the agent is heard from
     for (let i = 0; i < 4; i++) {
-      await new Promise((r) => setTimeout(r, 150));
-      await agentPost(url, `jobs/${job.id}/heartbeat`, edge);
+      clock.advance(150);
+      expect((await agentPost(url, `jobs/${job.id}/heartbeat`, edge)).status).toBe(200);
     }
+    // the claim timer has looked (0.6 s queued, 0 s since the agent was heard from) and kept the job queued
+    await pastTimer(300);
     await agentPost(url, `jobs/${job.id}/result`, { ...edge, body: { ok: true, output: [], durationMs: 1 } });
     expect(await first).toMatchObject({ ok: true });
     const next = await claimJob(url, edge, ['edge']);

@@ -2,6 +2,17 @@
 import type { Logger } from 'pino';
 import { createLogger } from '../../src/log.js';
 
+/** A hosting provider as the agent sends it: the bot checks a remote agent's output against the read's shape. */
+export const EXO_PROVIDER = {
+  Identity: 'Exchange Online',
+  ProxyFqdn: 'exap.um.outlook.com',
+  VerificationLevel: 'UseSourceVerification',
+  Enabled: true,
+  EnabledSharedAddressSpace: true,
+  HostsOCSUsers: false,
+  IsLocal: false,
+};
+
 export interface MemoryLog {
   log: Logger;
   lines: string[];

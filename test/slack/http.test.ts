@@ -14,6 +14,12 @@ const ALICE = 'U0ALICE';
 const BOB = 'U0BOB';
 const CHANNEL = 'C0LYNCOPS';
 
+/**
+ * Bolt acks before its handler runs: wait for the handler's effect however long a loaded machine takes. vi.waitFor's
+ * default gives up after 1 s; the bound here only ends a hang.
+ */
+const eventually = (check: () => void): Promise<void> => vi.waitFor(check, { timeout: 30_000, interval: 10 });
+
 let slack: SlackApp;
 let url: string;
 let api: SlackStandIn;
@@ -50,7 +56,7 @@ describe('request signatures', () => {
     await start(service);
     const res = await send(url, slashCommandBody({ user: ALICE, channel: CHANNEL, text: 'setup --cloud gcchigh' }));
     expect(res.status).toBe(200);
-    await vi.waitFor(() => expect(service.calls).toEqual([{ call: 'command', user: ALICE, channel: CHANNEL, text: 'setup --cloud gcchigh' }]));
+    await eventually(() => expect(service.calls).toEqual([{ call: 'command', user: ALICE, channel: CHANNEL, text: 'setup --cloud gcchigh' }]));
   });
 
   it.each([
@@ -93,7 +99,7 @@ describe('bad requests never crash the process', () => {
     expect(res.status).toBe(400);
     const next = await send(url, slashCommandBody({ user: ALICE, channel: CHANNEL, text: 'status' }));
     expect(next.status).toBe(200);
-    await vi.waitFor(() => expect(service.calls).toEqual([{ call: 'command', user: ALICE, channel: CHANNEL, text: 'status' }]));
+    await eventually(() => expect(service.calls).toEqual([{ call: 'command', user: ALICE, channel: CHANNEL, text: 'status' }]));
     expect(lines.some((l) => l.level === 40 && String(l.msg).startsWith('slack: refused a request'))).toBe(true);
   });
 
@@ -116,7 +122,7 @@ describe('interactivity', () => {
     await start(service);
     const res = await send(url, interactiveBody(blockAction({ user: BOB, channel: CHANNEL, requestId: 'r-1' }, 'approve')));
     expect(res.status).toBe(200);
-    await vi.waitFor(() => expect(service.calls).toEqual([{ call: 'approve', user: BOB, channel: CHANNEL, requestId: 'r-1' }]));
+    await eventually(() => expect(service.calls).toEqual([{ call: 'approve', user: BOB, channel: CHANNEL, requestId: 'r-1' }]));
   });
 
   it('a byte-identical Approve delivery repeated within 5 minutes (a Slack retry) is acked and acts once', async () => {
@@ -130,14 +136,14 @@ describe('interactivity', () => {
     const other = blockAction({ user: BOB, channel: CHANNEL, requestId: 'r-1' }, 'approve');
     (other.actions as { action_ts: string }[])[0]!.action_ts = '1740823599.000200';
     expect((await send(url, interactiveBody(other))).status).toBe(200);
-    await vi.waitFor(() => expect(service.calls.filter((c) => c.call === 'approve')).toHaveLength(2));
+    await eventually(() => expect(service.calls.filter((c) => c.call === 'approve')).toHaveLength(2));
   });
 
   it('Deny from someone who may not deny opens no modal: they are told why', async () => {
     const service = stubService({ mayDeny: false });
     await start(service);
     await send(url, interactiveBody(blockAction({ user: 'U0MALLORY', channel: CHANNEL, requestId: 'r-7', responseUrl: api.responseUrl('actions') }, 'deny')));
-    await vi.waitFor(() => expect(api.calls.map((c) => c.method)).toEqual(['respond']));
+    await eventually(() => expect(api.calls.map((c) => c.method)).toEqual(['respond']));
     expect(api.calls[0]!.body.text).toMatch(/cannot deny it/);
   });
 
@@ -145,7 +151,7 @@ describe('interactivity', () => {
     const service = stubService();
     await start(service);
     await send(url, interactiveBody(blockAction({ user: BOB, channel: CHANNEL, requestId: 'r-7' }, 'deny')));
-    await vi.waitFor(() => expect(api.calls.map((c) => c.method)).toEqual(['views.open']));
+    await eventually(() => expect(api.calls.map((c) => c.method)).toEqual(['views.open']));
     const { trigger_id, view } = api.calls[0]!.body as { trigger_id: string; view: { private_metadata: string; blocks: { type: string; optional?: boolean }[] } };
     expect(trigger_id).toBe(`trigger-${BOB}`);
     expect(JSON.parse(view.private_metadata)).toEqual({ requestId: 'r-7', channel: CHANNEL, responseUrl: 'https://hooks.slack.com/actions/T0CONTOSO/1/abc' });
@@ -158,7 +164,7 @@ describe('interactivity', () => {
     await start(service);
     const res = await send(url, interactiveBody(viewSubmission({ user: BOB, channel: CHANNEL, requestId: 'r-7', reason: '  change freeze until Monday ' })));
     expect(res.status).toBe(200);
-    await vi.waitFor(() => expect(service.calls).toEqual([{ call: 'deny', user: BOB, channel: CHANNEL, requestId: 'r-7', reason: 'change freeze until Monday' }]));
+    await eventually(() => expect(service.calls).toEqual([{ call: 'deny', user: BOB, channel: CHANNEL, requestId: 'r-7', reason: 'change freeze until Monday' }]));
   });
 
   it('an empty reason is refused in the modal itself', async () => {
@@ -177,7 +183,7 @@ describe('errors reach the user and the log', () => {
     const service = stubService({ fail: new Error('store is read-only') });
     await start(service, log);
     await send(url, slashCommandBody({ user: ALICE, channel: CHANNEL, text: 'setup' }));
-    await vi.waitFor(() => expect(api.calls.map((c) => c.method)).toEqual(['chat.postEphemeral']));
+    await eventually(() => expect(api.calls.map((c) => c.method)).toEqual(['chat.postEphemeral']));
     const text = api.calls[0]!.body.text as string;
     const errorId = /error id `(e-[0-9a-f]{6})`/.exec(text)?.[1];
     expect(errorId).toBeDefined();
@@ -193,7 +199,7 @@ describe('errors reach the user and the log', () => {
     await start(service, log);
     api.failNext('chat.postEphemeral', 'channel_not_found');
     await send(url, interactiveBody(blockAction({ user: BOB, channel: CHANNEL, requestId: 'r-1' }, 'approve')));
-    await vi.waitFor(() => expect(lines.filter((l) => l.level === 50 && typeof l.errorId === 'string')).toHaveLength(2));
+    await eventually(() => expect(lines.filter((l) => l.level === 50 && typeof l.errorId === 'string')).toHaveLength(2));
     expect(lines.some((l) => String(l.msg).includes('channel_not_found'))).toBe(true);
   });
 });

@@ -8,10 +8,21 @@ import { renderInvocation, text } from '../runbook/render.js';
 import type { ReadSpec, Step } from '../runbook/schema.js';
 import type { Agent, Invocation, InvocationResult, Role } from '../types.js';
 
+/**
+ * How replication is checked. `require`: replica FQDNs that must be up to date besides the Edges the Edge check reads;
+ * `ignore`: replicas never waited for (trusted application pools and retired hosts that never report).
+ */
+export interface ReplicationPolicy {
+  pollIntervalMs: number;
+  timeoutMs: number;
+  require?: readonly string[];
+  ignore?: readonly string[];
+}
+
 export interface RunContext {
   agents: AgentPool;
   clock: Clock;
-  replication: { pollIntervalMs: number; timeoutMs: number };
+  replication: ReplicationPolicy;
   /** called after each change of a run's state; the adapter updates its message */
   progress: (run: RunRecord) => Promise<void>;
   /** true once the process is shutting down: the run stops between steps, never inside one */
@@ -23,7 +34,22 @@ export const REPLICATION_HINTS = [
   "TCP 4443 is open from the Front End to the Edge's internal interface (event 1017 on the Front End means it is not)",
   "the Edge's internal certificate chains to the same PKI as the Front End and matches its name (event 1015)",
   'Invoke-CsManagementStoreReplication -ReplicaFqdn <fqdn> forces a full replication (it can take 2–3 minutes to start)',
+  'a replica that never reports (a trusted application pool without a local store, a retired server) can be left out with replication.ignore in the config, or fixed with Set-CsTrustedApplicationPool -RequiresReplication $False',
 ];
+
+/** How many times the Edge check reads a local store that does not match yet, a poll interval apart, before failing. */
+export const EDGE_READ_ATTEMPTS = 4;
+
+/** A replica row as the replication check leaves it: whether the run waited for it, and why it is not done. */
+export type CheckedReplicaRow = ReplicaRow & {
+  /** false: shown for information, never waited for */
+  required: boolean;
+  /** up to date and holding an update created after the change (or no change to wait for) */
+  current: boolean;
+};
+
+/** Warnings a step's cmdlets wrote, with the agent that ran them, until the step ends. */
+const pendingWarnings = new WeakMap<StepResult, { agent: string; text: string }[]>();
 
 function firstAgent(pool: AgentPool, role: Role): Agent | undefined {
   return pool.forRole(role)[0];
@@ -74,13 +100,28 @@ export function newRunSteps(plan: Plan): StepResult[] {
   return initialSteps(plan);
 }
 
-async function invokeRecorded(agent: Agent, inv: Invocation, record: InvocationRecord): Promise<InvocationResult> {
+async function invokeRecorded(agent: Agent, inv: Invocation, record: InvocationRecord, step?: StepResult): Promise<InvocationResult> {
   const result = await agent.invoke(inv);
   record.agent = agent.name;
   record.ok = result.ok;
   record.durationMs = result.durationMs;
   if (!result.ok) record.error = result.error;
+  else if (step && result.warnings?.length) {
+    const list = pendingWarnings.get(step) ?? [];
+    for (const text of result.warnings) if (!list.some((w) => w.agent === agent.name && w.text === text)) list.push({ agent: agent.name, text });
+    pendingWarnings.set(step, list);
+  }
   return result;
+}
+
+/** Moves a step's warnings into its result; each names its agent when several agents ran the step (the Edge check). */
+function settleWarnings(step: StepResult): void {
+  const list = pendingWarnings.get(step);
+  if (!list?.length) return;
+  pendingWarnings.delete(step);
+  const agents = new Set(step.invocations.map((i) => i.agent).filter(Boolean));
+  const texts = list.map((w) => (agents.size > 1 ? `${w.agent}: ${w.text}` : w.text));
+  step.warnings = [...(step.warnings ?? []), ...texts.filter((t) => !step.warnings?.includes(t))];
 }
 
 async function runChange(ctx: RunContext, planned: PlannedStep, step: StepResult): Promise<boolean> {
@@ -90,7 +131,7 @@ async function runChange(ctx: RunContext, planned: PlannedStep, step: StepResult
     return false;
   }
   for (const [i, inv] of planned.invocations.entries()) {
-    const result = await invokeRecorded(agent, inv, step.invocations[i]!);
+    const result = await invokeRecorded(agent, inv, step.invocations[i]!, step);
     if (!result.ok) {
       step.error = `${inv.cmdlet}: agent ${agent.name}: ${failureText(result, inv.cmdlet)}`;
       if (result.error.hint) step.hints = [result.error.hint];
@@ -107,37 +148,140 @@ function toReplicaRows(output: Record<string, unknown>[]): ReplicaRow[] {
   });
 }
 
-/** Polls replication until every replica is up to date (or reads it once when `wait` is false). */
-export async function checkReplication(ctx: RunContext, spec: Extract<Step, { type: 'replication' }>, step: StepResult, wait: boolean, onPoll?: () => Promise<void>): Promise<boolean> {
+const sameName = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+/** An agent serves the replica named after it: its FQDN, or the FQDN's first label (agent edge01, edge01.contoso.local). */
+export function agentServesReplica(agent: string, fqdn: string): boolean {
+  return sameName(agent, fqdn) || sameName(agent, fqdn.split('.')[0] ?? '');
+}
+
+export interface ReplicaSelection {
+  /** FQDNs (as the status spells them) the check waits for */
+  required: Set<string>;
+  /** FQDNs in replication.require that the status does not list */
+  missing: string[];
+  /** why the selection is what it is, when the operator should know */
+  notes: string[];
+}
+
+/** A replica as the selection sees it: its FQDN and whether it has ever reported (a date or a version). */
+export interface ReplicaSeen {
+  fqdn: string;
+  reported: boolean;
+}
+
+const seenOf = (r: ReplicaRow): ReplicaSeen => ({ fqdn: r.fqdn, reported: r.upToDate || r.lastStatusReport !== null || r.productVersion !== null });
+
+/**
+ * Which replicas must be up to date: the Edges the Edge check reads (the replica named after each Edge agent) and
+ * what the policy requires, less what it ignores. When an Edge agent cannot be tied to a replica, every replica
+ * that has ever reported is required instead (fail closed), and a note says how to name them; replicas that never
+ * reported (a trusted application pool without a local store) are then shown, not waited for: nothing ties them to
+ * an Edge, and the Edge check reads each Edge's store itself.
+ */
+export function selectReplicas(replicas: readonly ReplicaSeen[], edgeAgents: readonly string[], policy: Pick<ReplicationPolicy, 'require' | 'ignore'>): ReplicaSelection {
+  const fqdns = replicas.map((r) => r.fqdn);
+  const ignored = (f: string) => (policy.ignore ?? []).some((i) => sameName(i, f));
+  const notes: string[] = [];
+  const unmatched = edgeAgents.filter((a) => !fqdns.some((f) => agentServesReplica(a, f)));
+  const required = new Set<string>();
+  const everyReporting = () => {
+    for (const r of replicas) if (r.reported && !ignored(r.fqdn)) required.add(r.fqdn);
+  };
+  if (unmatched.length > 0) {
+    everyReporting();
+    notes.push(
+      `no replica is named after Edge agent${unmatched.length > 1 ? 's' : ''} ${unmatched.join(', ')}, so every replica that reports and is not in replication.ignore must be up to date; ` +
+        "name each Edge agent after its server's FQDN (or its first label), or list the replicas to wait for in replication.require",
+    );
+  } else {
+    for (const f of fqdns) if (edgeAgents.some((a) => agentServesReplica(a, f)) && !ignored(f)) required.add(f);
+  }
+  const missing: string[] = [];
+  for (const want of policy.require ?? []) {
+    const found = fqdns.find((f) => sameName(f, want));
+    if (found) required.add(found);
+    else missing.push(want);
+  }
+  if (required.size === 0 && edgeAgents.length === 0 && (policy.require ?? []).length === 0) everyReporting();
+  // in the status's order, as the table shows them
+  return { required: new Set(fqdns.filter((f) => required.has(f))), missing, notes };
+}
+
+/** The Edge agents the Edge check reads: those online and those the pool expects. */
+function edgeAgentNames(pool: AgentPool): string[] {
+  return [...new Set([...pool.forRole('edge').map((a) => a.name), ...pool.expected('edge')])];
+}
+
+function describeLag(r: CheckedReplicaRow, since: Date | undefined): string {
+  if (!r.upToDate) return r.fqdn;
+  return `${r.fqdn} (reports UpToDate with an update created ${r.lastUpdateCreation ?? 'never'}, not after the change began at ${since?.toISOString() ?? '?'})`;
+}
+
+/**
+ * Polls replication until every required replica is up to date (or reads it once when `wait` is false). After a
+ * change (`since`), a replica counts only once its LastUpdateCreation is later than the change began: just after a
+ * write the master has not snapshotted yet, and replicas still report UpToDate for the update before it.
+ */
+export async function checkReplication(
+  ctx: RunContext,
+  spec: Extract<Step, { type: 'replication' }>,
+  step: StepResult,
+  wait: boolean,
+  onPoll?: () => Promise<void>,
+  since?: Date,
+): Promise<boolean> {
   const agent = firstAgent(ctx.agents, spec.role);
   if (!agent) {
     step.error = `no agent serves the ${spec.role} role`;
     return false;
   }
   const deadline = ctx.clock.now().getTime() + ctx.replication.timeoutMs;
+  const edges = edgeAgentNames(ctx.agents);
   for (;;) {
     const record: InvocationRecord = { line: renderInvocation({ cmdlet: spec.cmdlet, parameters: {} }) };
-    const result = await invokeRecorded(agent, { cmdlet: spec.cmdlet, parameters: {} }, record);
+    const result = await invokeRecorded(agent, { cmdlet: spec.cmdlet, parameters: {} }, record, step);
     step.invocations = [record];
     if (!result.ok) {
       step.error = `${spec.cmdlet}: agent ${agent.name}: ${failureText(result, spec.cmdlet)}`;
       if (result.error.hint) step.hints = [result.error.hint];
       return false;
     }
+    let rows: ReplicaRow[];
     try {
-      step.replicas = toReplicaRows(result.output);
+      rows = toReplicaRows(result.output);
     } catch {
       step.error = `${spec.cmdlet}: agent ${agent.name}: output is not a replication status`;
       return false;
     }
-    const lagging = step.replicas.filter((r) => !r.upToDate);
+    const selection = selectReplicas(rows.map(seenOf), edges, ctx.replication);
+    const checked: CheckedReplicaRow[] = rows.map((r) => {
+      const created = r.lastUpdateCreation === null ? Number.NaN : Date.parse(r.lastUpdateCreation);
+      const fresh = since === undefined || created > since.getTime();
+      return { ...r, required: selection.required.has(r.fqdn), current: r.upToDate && fresh };
+    });
+    step.replicas = checked;
+    if (selection.notes.length) step.warnings = [...new Set([...(step.warnings ?? []), ...selection.notes])];
+    if (selection.missing.length) {
+      step.error =
+        `replication.require names ${selection.missing.join(', ')}, which ${selection.missing.length > 1 ? 'are' : 'is'} not in the replication status ` +
+        `(replicas: ${rows.map((r) => r.fqdn).join(', ') || 'none'})`;
+      return false;
+    }
+    const lagging = checked.filter((r) => r.required && !r.current);
     if (lagging.length === 0) return true;
     if (!wait || ctx.clock.now().getTime() + ctx.replication.pollIntervalMs > deadline) {
-      const names = lagging.map((r) => r.fqdn).join(', ');
+      const names = lagging.map((r) => describeLag(r, since)).join(', ');
       step.error = wait
         ? `replication did not complete within ${Math.round(ctx.replication.timeoutMs / 1000)} s: not up to date: ${names}`
         : `not up to date: ${names}`;
       step.hints = REPLICATION_HINTS;
+      if (lagging.some((r) => r.upToDate)) {
+        step.hints = [
+          ...REPLICATION_HINTS,
+          "a replica that reports UpToDate but only an update from before the change: compare the clocks of the bot's host and the Central Management Store's Front End (LastUpdateCreation is the store's time)",
+        ];
+      }
       return false;
     }
     await onPoll?.();
@@ -160,7 +304,13 @@ function compareProvider(expected: NonNullable<PlannedStep['expected']>, items: 
 }
 
 /** Reads each Edge's local store and compares the provider, property by property, with what the plan set. */
-export async function checkEdges(ctx: RunContext, spec: Extract<Step, { type: 'edge-check' }>, step: StepResult, expected: PlannedStep['expected']): Promise<boolean> {
+export async function checkEdges(
+  ctx: RunContext,
+  spec: Extract<Step, { type: 'edge-check' }>,
+  step: StepResult,
+  expected: PlannedStep['expected'],
+  retry = false,
+): Promise<boolean> {
   const agents = ctx.agents.forRole('edge');
   const online = new Set(agents.map((a) => a.name));
   const missing = ctx.agents.expected('edge').filter((name) => !online.has(name));
@@ -174,15 +324,24 @@ export async function checkEdges(ctx: RunContext, spec: Extract<Step, { type: 'e
     return false;
   }
   step.invocations = [];
+  const attempts = retry ? EDGE_READ_ATTEMPTS : 1;
   for (const agent of agents) {
-    const record: InvocationRecord = { line: renderInvocation({ cmdlet: spec.cmdlet, parameters: spec.parameters }) };
-    step.invocations.push(record);
-    const result = await invokeRecorded(agent, { cmdlet: spec.cmdlet, parameters: spec.parameters }, record);
-    if (!result.ok) {
-      step.edges.push({ agent: agent.name, ok: false, found: false, checks: [], error: failureText(result) });
-      continue;
+    // A local store that does not match yet may only be behind: read it again, a poll interval apart, before failing.
+    let row: EdgeRow | undefined;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (attempt > 1) await ctx.clock.sleep(ctx.replication.pollIntervalMs);
+      const record: InvocationRecord = { line: renderInvocation({ cmdlet: spec.cmdlet, parameters: spec.parameters }) };
+      const result = await invokeRecorded(agent, { cmdlet: spec.cmdlet, parameters: spec.parameters }, record, step);
+      if (attempt === 1) step.invocations.push(record);
+      else step.invocations[step.invocations.length - 1] = record;
+      if (!result.ok) {
+        row = { agent: agent.name, ok: false, found: false, checks: [], error: failureText(result) };
+        break;
+      }
+      row = { agent: agent.name, ...compareProvider(expected, result.output) };
+      if (row.ok) break;
     }
-    step.edges.push({ agent: agent.name, ...compareProvider(expected, result.output) });
+    step.edges.push(row!);
   }
   const bad = step.edges.filter((e) => !e.ok);
   if (bad.length) step.error = `the Edge local store does not match on ${bad.map((e) => e.agent).join(', ')}`;
@@ -195,7 +354,7 @@ export async function readEverywhere(ctx: RunContext, spec: Extract<Step, { type
   for (const agent of ctx.agents.forRole(spec.role)) {
     const record: InvocationRecord = { line: renderInvocation({ cmdlet: spec.cmdlet, parameters: spec.parameters }) };
     step.invocations.push(record);
-    const result = await invokeRecorded(agent, { cmdlet: spec.cmdlet, parameters: spec.parameters }, record);
+    const result = await invokeRecorded(agent, { cmdlet: spec.cmdlet, parameters: spec.parameters }, record, step);
     if (!result.ok) {
       step.error = `${spec.cmdlet}: agent ${agent.name}: ${failureText(result, spec.cmdlet)}`;
       return false;
@@ -209,21 +368,25 @@ async function timed(step: StepResult, clock: Clock, work: () => Promise<boolean
   const start = clock.now().getTime();
   step.status = 'running';
   const ok = await work();
+  settleWarnings(step);
   step.durationMs = clock.now().getTime() - start;
   step.status = ok ? 'succeeded' : 'failed';
   return ok;
 }
 
-/** Runs the checks of a plan (replication, Edge, reads) into their step results; true when all passed. */
-export async function runChecks(ctx: RunContext, plan: Plan, steps: StepResult[], report: () => Promise<void>, wait = true): Promise<boolean> {
+/**
+ * Runs the checks of a plan (replication, Edge, reads) into their step results; true when all passed. `since`: when
+ * the run's first change began (replicas must hold an update created after it); `wait`: poll and retry, or read once.
+ */
+export async function runChecks(ctx: RunContext, plan: Plan, steps: StepResult[], report: () => Promise<void>, wait = true, since?: Date): Promise<boolean> {
   for (const check of plan.checks) {
     if (ctx.stopping?.()) return false;
     const step = steps.find((s) => s.stepId === check.id)!;
     let ok = true;
-    if (check.type === 'replication') ok = await timed(step, ctx.clock, () => checkReplication(ctx, check, step, wait && check.wait, report));
+    if (check.type === 'replication') ok = await timed(step, ctx.clock, () => checkReplication(ctx, check, step, wait && check.wait, report, since));
     else if (check.type === 'edge-check') {
       const expected = plan.steps.find((s) => s.stepId === check.expect)?.expected ?? null;
-      ok = await timed(step, ctx.clock, () => checkEdges(ctx, check, step, expected));
+      ok = await timed(step, ctx.clock, () => checkEdges(ctx, check, step, expected, wait));
     } else if (check.type === 'read') ok = await timed(step, ctx.clock, () => readEverywhere(ctx, check, step));
     await report();
     if (!ok && check.type === 'replication' && wait) {
@@ -250,10 +413,12 @@ export async function executePlan(ctx: RunContext, run: RunRecord, plan: Plan): 
     run.summary = `stopped by shutdown${done ? ` after "${done.title}"` : ' before any step'}; the steps marked skipped did not run`;
     return true;
   };
+  let changeBegan: Date | undefined;
   for (const planned of plan.steps) {
     const step = run.steps.find((s) => s.stepId === planned.stepId)!;
     if (planned.action === 'no-op') continue;
     if (stopped()) return run;
+    changeBegan ??= ctx.clock.now();
     step.status = 'running';
     await report();
     const ok = await timed(step, ctx.clock, () => runChange(ctx, planned, step));
@@ -266,7 +431,7 @@ export async function executePlan(ctx: RunContext, run: RunRecord, plan: Plan): 
     }
   }
   if (stopped()) return run;
-  const ok = await runChecks(ctx, plan, run.steps, report);
+  const ok = await runChecks(ctx, plan, run.steps, report, true, changeBegan);
   if (stopped()) return run;
   run.status = ok ? 'succeeded' : 'failed';
   const failed = run.steps.find((s) => s.status === 'failed');

@@ -1,5 +1,6 @@
 // A step result as Block Kit: status, duration, the cmdlet lines, and what the step found (replicas, Edge
-// comparison, objects read), then the error and what to check. Shared by the run message and reports.
+// comparison, objects read), then the error, what to check and the warnings the cmdlets wrote. Shared by the run
+// message and reports.
 import type { EdgeRow, ReplicaRow, StepResult, StepStatus } from '../../core/records.js';
 import { renderValueForPeople } from '../../core/runbook/render.js';
 import { type Block, code, duration, esc, escText, section, table } from './kit.js';
@@ -59,6 +60,24 @@ export function stepHeading(step: StepResult): string {
   return parts.join(' · ');
 }
 
+/**
+ * Warnings are bounded before clip() sees them: a module can write hundreds, and the section must keep its room
+ * for the cmdlets, the findings and the error. Each is one line (a warning's own line breaks would read as markup).
+ */
+export const WARNINGS_SHOWN = 5;
+export const WARNING_CHARS = 200;
+
+export function warningLines(warnings: string[]): string {
+  const one = (w: string): string => {
+    const line = w.replace(/\s*\r?\n\s*/g, ' ').trim();
+    return line.length > WARNING_CHARS ? `${line.slice(0, WARNING_CHARS - 1)}…` : line;
+  };
+  const lines = [`*Warnings the cmdlets wrote (${warnings.length}):*`, ...warnings.slice(0, WARNINGS_SHOWN).map((w) => `• ${esc(one(w))}`)];
+  const more = warnings.length - WARNINGS_SHOWN;
+  if (more > 0) lines.push(`_… ${more} more warning${more === 1 ? '' : 's'} not shown_`);
+  return lines.join('\n');
+}
+
 /** One section per step (Slack clips it at 3,000 characters, with a note). */
 export function stepBlock(step: StepResult): Block {
   const parts = [stepHeading(step)];
@@ -69,5 +88,6 @@ export function stepBlock(step: StepResult): Block {
   if (step.objects?.length) parts.push(code(objectLines(step.objects)));
   if (step.error) parts.push(`:warning: ${escText(step.error)}`);
   if (step.hints?.length) parts.push(['*What to check:*', ...step.hints.map((h) => `• ${escText(h)}`)].join('\n'));
+  if (step.warnings?.length) parts.push(warningLines(step.warnings));
   return section(parts.join('\n'));
 }
