@@ -2,6 +2,7 @@
 // a terminal; `demo` plays a scripted one against the simulator; `agent` runs a remote Windows agent.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { locatePowerShell } from './agent/locatePowerShell.js';
 import { compose, embeddedAgent, policyFromConfig, staticAgentPool } from './compose.js';
@@ -14,12 +15,18 @@ import { openSqliteStore, StoreError } from './store/sqlite.js';
 /** how long shutdown waits for a running step to finish */
 const SHUTDOWN_GRACE_MS = 150_000;
 
-const USAGE = `usage: lync-exo [slack|console|demo|agent|audit|help]
+const USAGE = `usage: lync-exo [slack|console|demo|agent|audit|help|--version]
   slack     run the Slack bot (default): SLACK_BOT_TOKEN, SLACK_APP_TOKEN or SLACK_SIGNING_SECRET, LYNC_EXO_CONFIG
   console   the same conversations in this terminal, against the Lync simulator (policy from LYNC_EXO_CONFIG)
   demo      a scripted setup, approval, verification and rollback against the Lync simulator
   agent     a remote Windows agent that connects out to the bot (LYNC_EXO_BOT_URL, LYNC_EXO_AGENT_*)
   audit     print the audit log as JSON lines: lync-exo audit [--since 2026-11-01]`;
+
+/** The version in the package.json beside src/ or dist/ (the installed package's own). */
+function packageVersion(): string {
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
 
 /** The PowerShell the embedded agent drives: the configured one, or one found on this machine. */
 function powershellFor(config: Config): string {
@@ -131,6 +138,10 @@ export async function main(argv: string[]): Promise<number> {
         return (await import('./console/runConsole.js')).runConsole();
       case 'demo':
         return (await import('./demo.js')).runDemo();
+      case '--version':
+      case 'version':
+        console.log(packageVersion());
+        return 0;
       case 'help':
       case '--help':
       case '-h':
