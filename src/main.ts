@@ -10,6 +10,7 @@ import { readEnv } from './config/env.js';
 import { readConfigFile, type Config } from './config/file.js';
 import { ConfigError, loadRunbooks } from './config/runbooks.js';
 import { createLogger } from './log.js';
+import { acquireInstanceLock, describeHeldLock } from './store/instanceLock.js';
 import { openSqliteStore, StoreError } from './store/sqlite.js';
 
 /** how long shutdown waits for a running step to finish */
@@ -36,6 +37,11 @@ function powershellFor(config: Config): string {
 async function runSlack(log: Logger): Promise<void> {
   const env = readEnv(process.env, 'slack');
   const config = readConfigFile(env.configPath);
+  const dbFile = path.join(env.dataDir, 'lync-exo.db');
+  // one bot per store: a second one would mark the first one's running change interrupted and take its lock
+  const instance = acquireInstanceLock(dbFile);
+  if (!instance.ok) throw new StoreError('store_in_use', describeHeldLock(instance));
+  log.info({ holder: instance.holder }, 'store: instance lock taken');
   const runbooks = loadRunbooks();
   const { createSlackApp, createSlackPorts } = await import('./slack/index.js');
   const clientOptions = env.slackApiUrl ? { slackApiUrl: env.slackApiUrl } : {};
@@ -56,7 +62,7 @@ async function runSlack(log: Logger): Promise<void> {
   // Remote agents (an Edge Server, say) connect out to the bot; with no agent tokens configured there are none.
   const { agentHubRoutes, createAgentHub, startAgentHubServer } = await import('./remote/hub.js');
   const hub = env.agentTokens.length ? createAgentHub({ tokens: env.agentTokens, agents: config.agents.remote, log }) : undefined;
-  const store = openSqliteStore(path.join(env.dataDir, 'lync-exo.db'), { log });
+  const store = openSqliteStore(dbFile, { log });
   const { service, scheduler } = compose({
     store,
     policy: policyFromConfig(config),
@@ -98,6 +104,7 @@ async function runSlack(log: Logger): Promise<void> {
     await hub?.close();
     await agent.close();
     store.closeDatabase();
+    instance.release();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

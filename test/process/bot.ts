@@ -129,6 +129,8 @@ export async function waitFor<T>(check: () => T | undefined | false, ms: number,
 export interface HarnessOptions {
   /** the starting deployment (lag 1 s unless told) */
   sim?: SimOverrides;
+  /** how long a run waits for replication (default 30 s) */
+  replicationTimeoutSeconds?: number;
 }
 
 export interface Harness {
@@ -168,7 +170,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         required: 1,
         expiresAfterMinutes: 60,
       },
-      replication: { pollIntervalSeconds: 1, timeoutSeconds: 30 },
+      replication: { pollIntervalSeconds: 1, timeoutSeconds: options.replicationTimeoutSeconds ?? 30 },
       agents: {
         embedded: {
           name: 'lync01',
