@@ -63,19 +63,27 @@ async function runSlack(log: Logger): Promise<void> {
   const { agentHubRoutes, createAgentHub, startAgentHubServer } = await import('./remote/hub.js');
   const hub = env.agentTokens.length ? createAgentHub({ tokens: env.agentTokens, agents: config.agents.remote, log }) : undefined;
   const store = openSqliteStore(dbFile, { log });
+  // health and metrics: the ports counted as the core uses them (issue 13)
+  const { instrumentPorts, startOpsServer } = await import('./ops/index.js');
+  const ops = instrumentPorts({ store, agents: hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]), notifier: ports.notifier, directory: ports.directory });
   const { service, scheduler } = compose({
-    store,
+    store: ops.store,
     policy: policyFromConfig(config),
-    agents: hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]),
-    notifier: ports.notifier,
-    directory: ports.directory,
+    agents: ops.agents,
+    notifier: ops.notifier,
+    directory: ops.directory,
     log,
     runbooks,
     commandName: config.slack.command,
   });
   const recovered = await service.recover();
   if (recovered.interrupted.length || recovered.locks) log.warn({ interrupted: recovered.interrupted.map((r) => r.id), locks: recovered.locks }, 'recovered after an unclean stop');
-  const slack = createSlackApp({ env: env.slack, config, service, log, clientOptions, customRoutes: hub && env.slack.mode === 'http' ? agentHubRoutes(hub) : [] });
+  const opsRoutes = ops.routes(() => slack.connected(), runbooks);
+  const customRoutes = env.slack.mode === 'http' ? [...(hub ? agentHubRoutes(hub) : []), ...opsRoutes] : [];
+  const slack = createSlackApp({ env: env.slack, config, service: ops.service(service, config.slack.command), log, clientOptions, customRoutes });
+  // Socket Mode has no inbound port: health and metrics get a listener of their own (loopback by default)
+  const opsServer = env.slack.mode === 'socket' ? await startOpsServer(opsRoutes, env.opsListener) : undefined;
+  if (opsServer) log.info({ url: opsServer.url }, 'health and metrics: listening');
   await slack.start();
   const listener = env.agentListener;
   const hubServer =
@@ -101,6 +109,7 @@ async function runSlack(log: Logger): Promise<void> {
     if (!drained) log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'a step was still running at the end of the grace period; its run will be reported as interrupted at the next start');
     await slack.stop().catch((err: unknown) => log.warn({ err }, 'stopping slack'));
     await hubServer?.close();
+    await opsServer?.close();
     await hub?.close();
     await agent.close();
     store.closeDatabase();

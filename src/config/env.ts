@@ -33,6 +33,8 @@ export interface EnvConfig {
   /** tokens that remote agents present; empty when none are configured */
   agentTokens: AgentToken[];
   agentListener: AgentListener;
+  /** /healthz, /readyz and /metrics in Socket Mode (HTTP mode serves them on Slack's listener) */
+  opsListener: { port: number; host: string };
   slackApiUrl?: string;
 }
 
@@ -93,6 +95,8 @@ const Schema = z.object({
   LYNC_EXO_SLACK_API_URL: optional.pipe(z.url({ error: 'must be a URL such as https://slack.com/api/' }).optional()),
   LYNC_EXO_TLS_CERT: optional,
   LYNC_EXO_TLS_KEY: optional,
+  LYNC_EXO_METRICS_PORT: port('9464'),
+  LYNC_EXO_METRICS_HOST: withDefault('127.0.0.1'),
 });
 
 function prefixProblem(name: string, value: string, prefix: string, what: string): string | undefined {
@@ -176,6 +180,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, mode: RunMode = 's
     logLevel: e.LOG_LEVEL,
     agentTokens: readAgentTokens(e.LYNC_EXO_AGENT_TOKENS),
     agentListener: readAgentListener(e),
+    opsListener: { port: e.LYNC_EXO_METRICS_PORT, host: e.LYNC_EXO_METRICS_HOST },
     ...(e.LYNC_EXO_SLACK_API_URL ? { slackApiUrl: e.LYNC_EXO_SLACK_API_URL } : {}),
   };
 }

@@ -30,6 +30,8 @@ export interface SlackApp {
   /** HTTP: resolves with the listening server; Socket Mode: once connected. */
   start(listen?: { port: number; host?: string }): Promise<unknown>;
   stop(): Promise<void>;
+  /** Socket Mode: the WebSocket to Slack is open; HTTP mode: the listener is up (for /readyz) */
+  connected(): boolean;
 }
 
 export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
@@ -58,12 +60,20 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
   app.error(async (err) => {
     slackLog.error({ err, code: err.code }, `slack: unhandled error in a listener: ${err.message}`);
   });
+  // --- readiness (issue 13): what /readyz reports as "Slack connected"
+  let connected = false;
+  if (receiver instanceof SocketModeReceiver) {
+    receiver.client.on('connected', () => (connected = true));
+    for (const state of ['disconnected', 'reconnecting', 'disconnecting']) receiver.client.on(state, () => (connected = false));
+  }
   return {
     app,
     mode,
+    connected: () => connected,
     async start(listen) {
       if (env.mode === 'http') {
         const server = await app.start(listen ?? { port: env.port });
+        connected = true;
         log.info({ mode, port: listen?.port ?? env.port }, 'slack: listening for signed HTTP requests');
         return server;
       }
@@ -71,7 +81,10 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
       log.info({ mode }, 'slack: connected over Socket Mode');
       return res;
     },
-    stop: () => app.stop() as Promise<void>,
+    stop: async () => {
+      connected = false;
+      await (app.stop() as Promise<void>);
+    },
   };
 }
 

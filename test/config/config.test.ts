@@ -124,6 +124,7 @@ describe('environment', () => {
       logLevel: 'info',
       agentTokens: [],
       agentListener: { port: 8443, host: '0.0.0.0' },
+      opsListener: { port: 9464, host: '127.0.0.1' },
     });
   });
 
@@ -132,6 +133,8 @@ describe('environment', () => {
     expect(tls.agentListener).toEqual({ port: 9443, host: '0.0.0.0', tls: { certPath: '/etc/c.pem', keyPath: '/etc/k.pem' } });
     expect(() => readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_TLS_CERT: '/etc/c.pem' })).toThrow(/LYNC_EXO_TLS_CERT and LYNC_EXO_TLS_KEY: set both/);
     expect(() => readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_PORT: '99999' })).toThrow(/LYNC_EXO_AGENT_PORT: must be a port number/);
+    expect(readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_METRICS_PORT: '9100', LYNC_EXO_METRICS_HOST: '0.0.0.0' }).opsListener).toEqual({ port: 9100, host: '0.0.0.0' });
+    expect(() => readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_METRICS_PORT: 'x' })).toThrow(/LYNC_EXO_METRICS_PORT: must be a port number/);
   });
 
   it('uses HTTP mode with a signing secret, on PORT', () => {
@@ -142,6 +145,7 @@ describe('environment', () => {
       logLevel: 'debug',
       agentTokens: [],
       agentListener: { port: 8443, host: '0.0.0.0' },
+      opsListener: { port: 9464, host: '127.0.0.1' },
     });
     expect(readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, SLACK_SIGNING_SECRET: signing, LYNC_EXO_SLACK_MODE: 'http' }).slack.mode).toBe('http');
   });

@@ -31,6 +31,8 @@ export interface ApiCall {
 
 export interface FakeSlack {
   url: string;
+  /** what apps.connections.open answers (Socket Mode): a ws:// URL */
+  socketUrl?: string;
   calls: ApiCall[];
   of(method: string): ApiCall[];
   close(): Promise<void>;
@@ -68,6 +70,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
             return { ok: true, view: { id: 'V0DENY' } };
           case 'usergroups.users.list':
             return { ok: true, users: [] };
+          case 'apps.connections.open':
+            return fake.socketUrl ? { ok: true, url: fake.socketUrl } : { ok: false, error: 'not_allowed_token_type' };
           default:
             return { ok: true };
         }
@@ -78,7 +82,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
-  return {
+  const fake: FakeSlack = {
     url: `http://127.0.0.1:${port}/api/`,
     calls,
     of: (method) => calls.filter((c) => c.method === method),
@@ -88,6 +92,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         server.close(() => resolve());
       }),
   };
+  return fake;
 }
 
 /** What a message says: its fallback text and its blocks, as one searchable string. */
@@ -108,7 +113,7 @@ export interface BotProcess {
   killHard(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createNetServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
