@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { locatePowerShell } from './agent/locatePowerShell.js';
+import { warmStart, withWarmState } from './agent/warm.js';
 import { compose, embeddedAgent, policyFromConfig, staticAgentPool } from './compose.js';
 import { readEnv } from './config/env.js';
 import { readConfigFile, type Config } from './config/file.js';
@@ -59,13 +60,15 @@ async function runSlack(log: Logger): Promise<void> {
     runbooks,
     log,
   );
+  // warm start: the session starts now, while the rest starts up; status shows how it went (issue 13)
+  const warm = warmStart([agent], runbooks, log);
   // Remote agents (an Edge Server, say) connect out to the bot; with no agent tokens configured there are none.
   const { agentHubRoutes, createAgentHub, startAgentHubServer } = await import('./remote/hub.js');
   const hub = env.agentTokens.length ? createAgentHub({ tokens: env.agentTokens, agents: config.agents.remote, log }) : undefined;
   const store = openSqliteStore(dbFile, { log });
   // health and metrics: the ports counted as the core uses them (issue 13)
   const { instrumentPorts, startOpsServer } = await import('./ops/index.js');
-  const ops = instrumentPorts({ store, agents: hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]), notifier: ports.notifier, directory: ports.directory });
+  const ops = instrumentPorts({ store, agents: withWarmState(hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]), warm), notifier: ports.notifier, directory: ports.directory, log });
   const { service, scheduler } = compose({
     store: ops.store,
     policy: policyFromConfig(config),

@@ -27,6 +27,8 @@ export interface AgentRow {
   online: boolean;
   lastSeen?: string;
   version?: string;
+  /** how its PowerShell session's start at boot went (the embedded agents) */
+  session?: string;
 }
 
 export interface ApprovalRule {

@@ -104,7 +104,7 @@ export function slackErrorCode(err: unknown): string {
 }
 
 /** `target` with some methods replaced; every other member is the target's own, bound to it. */
-function override<T extends object>(target: T, replaced: Partial<T>): T {
+export function override<T extends object>(target: T, replaced: Partial<T>): T {
   return new Proxy(target, {
     get(t, prop) {
       if (Object.prototype.hasOwnProperty.call(replaced, prop)) return replaced[prop as keyof T];
@@ -125,13 +125,18 @@ const trace = new AsyncLocalStorage<CommandTrace>();
 /** Audit actions after which a command did what it was asked, even if it only answered privately (cancel). */
 const ACTIONS = new Set(['requested', 'cancelled', 'approved', 'denied']);
 
+/** The subcommand a command line names, or `invalid`. */
+export function subcommandOf(text: string, commandName: string): string {
+  const parsed = parseCommand(text, commandName);
+  return parsed.ok ? parsed.command.name : 'invalid';
+}
+
 /** Counts each command by subcommand and outcome. */
 export function instrumentService<S extends { command(actor: { user: string; channel: string }, text: string): Promise<void> }>(service: S, metrics: Metrics, commandName = '/lync-exo'): S {
   const command = service.command.bind(service);
   const replaced: Partial<S> = {};
   replaced.command = async (actor, text) => {
-    const parsed = parseCommand(text, commandName);
-    const subcommand = parsed.ok ? parsed.command.name : 'invalid';
+    const subcommand = subcommandOf(text, commandName);
     const t: CommandTrace = { posted: false, acted: false, replied: false };
     try {
       await trace.run(t, () => command(actor, text));

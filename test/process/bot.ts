@@ -27,6 +27,8 @@ export interface ApiCall {
   method: string;
   body: Record<string, unknown>;
   at: number;
+  /** what the stand-in answered */
+  answer?: Record<string, unknown>;
 }
 
 export interface FakeSlack {
@@ -55,7 +57,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     req.on('end', () => {
       const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0]!;
       const body = decode(Buffer.concat(chunks).toString('utf8'), req.headers['content-type']);
-      calls.push({ method, body, at: Date.now() });
+      const call: ApiCall = { method, body, at: Date.now() };
+      calls.push(call);
       const answer: Record<string, unknown> = (() => {
         switch (method) {
           case 'auth.test':
@@ -76,6 +79,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
             return { ok: true };
         }
       })();
+      call.answer = answer;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(answer));
     });

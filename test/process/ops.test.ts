@@ -45,7 +45,13 @@ describeWithPwsh('health and metrics of the bot process', () => {
 
     // status: a report posted
     expect((await h.command(USERS.alice, 'status')).status).toBe(200);
-    await waitFor(() => h.slack.of('chat.postMessage').some((c) => said(c).includes('status')), 90_000, 'the status report', () => h.logs());
+    // at once "reading the deployment…", then the report in its place; the agent's session was started at boot
+    const report = await waitFor(() => h.slack.of('chat.update').find((c) => said(c).includes('Report: status')), 90_000, 'the status report', () => h.logs());
+    const placeholder = h.slack.of('chat.postMessage').find((c) => said(c).includes('reading the deployment for `status`…'));
+    expect(placeholder, JSON.stringify(h.slack.calls.map((c) => c.method))).toBeDefined();
+    expect(report.body.ts).toBe(placeholder!.answer?.ts);
+    expect(h.slack.of('chat.postMessage').filter((c) => said(c).includes('status'))).toEqual([placeholder]);
+    expect(said(report)).toMatch(/started at boot in \d+\.\d s/);
     // dave may approve but not ask: refused
     expect((await h.command(USERS.dave, 'setup')).status).toBe(200);
     await waitFor(() => h.slack.of('chat.postEphemeral').some((c) => c.body.user === USERS.dave), 30_000, "dave's refusal", () => h.logs());
