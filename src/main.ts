@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { locatePowerShell } from './agent/locatePowerShell.js';
 import { warmStart, withWarmState } from './agent/warm.js';
-import { compose, embeddedAgent, policyFromConfig, staticAgentPool } from './compose.js';
+import { compose, embeddedAgent, embeddedHost, policyFromConfig, staticAgentPool } from './compose.js';
 import { readEnv } from './config/env.js';
 import { readConfigFile, type Config } from './config/file.js';
 import { ConfigError, loadRunbooks } from './config/runbooks.js';
@@ -68,7 +68,7 @@ async function runSlack(log: Logger): Promise<void> {
   const store = openSqliteStore(dbFile, { log });
   // health and metrics: the ports counted as the core uses them (issue 13)
   const { instrumentPorts, startOpsServer } = await import('./ops/index.js');
-  const ops = instrumentPorts({ store, agents: withWarmState(hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]), warm), notifier: ports.notifier, directory: ports.directory, log });
+  const ops = instrumentPorts({ store, agents: withWarmState(hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]), warm, { [agent.name]: embeddedHost(config) }), notifier: ports.notifier, directory: ports.directory, log });
   const { service, scheduler } = compose({
     store: ops.store,
     policy: policyFromConfig(config),

@@ -62,15 +62,16 @@ export function warmStart(agents: readonly Agent[], runbooks: Runbooks, log?: { 
   return { done, state: (name) => states.get(name) };
 }
 
-/** The pool with each agent's warm start in what `status` shows. */
-export function withWarmState(pool: AgentPool, warm: WarmStart): AgentPool {
+/** The pool with each agent's warm start, and the host of those whose host is known, in what `status` shows. */
+export function withWarmState(pool: AgentPool, warm: WarmStart, hosts: Record<string, string> = {}): AgentPool {
   return {
     forRole: (role) => pool.forRole(role),
     expected: (role) => pool.expected(role),
     describe: () =>
       pool.describe().map((row) => {
         const session = describeWarm(warm.state(row.name));
-        return session ? { ...row, session } : row;
+        const host = hosts[row.name];
+        return { ...row, ...(host ? { host } : {}), ...(session ? { session } : {}) };
       }),
   };
 }

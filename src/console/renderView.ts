@@ -225,8 +225,9 @@ export function renderReport(view: Extract<View, { kind: 'report' }>, opts: Text
   if (view.items?.length) lines.push('Desired configuration', ...itemTable(view.items, st));
   if (view.agents?.length) {
     const withSession = view.agents.some((a) => a.session);
-    const head = ['agent', 'roles', 'state', 'last seen', ...(withSession ? ['session'] : [])];
-    lines.push('Agents', ...box([head, ...view.agents.map((a) => [a.name, a.roles.join(', '), a.online ? 'online' : 'OFFLINE', a.lastSeen ?? 'embedded', ...(withSession ? [a.session ?? ''] : [])])], st));
+    const withHost = view.agents.some((a) => a.host);
+    const head = ['agent', ...(withHost ? ['host'] : []), 'roles', 'state', 'last seen', ...(withSession ? ['session'] : [])];
+    lines.push('Agents', ...box([head, ...view.agents.map((a) => [a.name, ...(withHost ? [a.host ?? ''] : []), a.roles.join(', '), a.online ? 'online' : 'OFFLINE', a.lastSeen ?? 'embedded', ...(withSession ? [a.session ?? ''] : [])])], st));
   }
   if (view.steps.length) lines.push(...stepTable(view.steps, st), ...view.steps.flatMap((s) => stepDetails(s, st)));
   return lines;

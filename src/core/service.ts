@@ -63,7 +63,7 @@ export class LyncExoService {
   }
 
   private get runContext(): Omit<RunContext, 'progress'> {
-    return { agents: this.deps.agents, clock: this.deps.clock, replication: this.deps.policy.replication };
+    return { agents: this.deps.agents, clock: this.deps.clock, replication: this.deps.policy.replication, edgeStandIns: this.deps.policy.edgeStandIns };
   }
 
   private tell(actor: Actor, text: string): Promise<void> {

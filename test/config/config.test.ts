@@ -40,7 +40,7 @@ describe('config file', () => {
       },
       replication: { pollIntervalSeconds: 10, timeoutSeconds: 300 },
       agents: {
-        embedded: { name: 'lync01', roles: ['internal', 'edge'], module: 'Lync', powershell: null, env: {}, invocationTimeoutSeconds: 120 },
+        embedded: { name: 'lync01', host: 'fe01.contoso.local', roles: ['internal', 'edge'], module: 'Lync', powershell: null, env: {}, invocationTimeoutSeconds: 120 },
         remote: [],
         expectedEdges: ['lync01'],
       },
@@ -54,7 +54,7 @@ describe('config file', () => {
       approval: { requesters: { users: [], groups: [], anyone: true }, approvers: { users: ['U0123456789'], groups: [] }, required: 1, expiresAfterMinutes: 60 },
       replication: { pollIntervalSeconds: 10, timeoutSeconds: 300 },
       agents: {
-        embedded: { name: 'embedded', roles: ['internal', 'edge'], module: 'Lync', powershell: null, env: {}, invocationTimeoutSeconds: 120 },
+        embedded: { name: 'embedded', host: null, roles: ['internal', 'edge'], module: 'Lync', powershell: null, env: {}, invocationTimeoutSeconds: 120 },
         remote: [],
         expectedEdges: [],
       },

@@ -62,6 +62,8 @@ describeWithPwsh('health and metrics of the bot process', () => {
     await h.approve(USERS.bob, request.id, messageTs(request));
     const run = await waitFor(() => runs(h).find((r) => r.status !== 'running'), 90_000, 'the run to finish', () => h.logs());
     expect(run.status, run.summary ?? '').toBe('succeeded');
+    // the one agent runs on the bot's host and serves the edge role too: the report does not claim an Edge
+    expect(run.summary).toMatch(/^the change is in the Central Management Store; no Edge Server was checked: lync01 read the local store of \S+, not an Edge's\./);
 
     const m = await get(`${base}/metrics`);
     expect(m.status).toBe(200);
