@@ -17,12 +17,13 @@ import { openSqliteStore, StoreError } from './store/sqlite.js';
 /** how long shutdown waits for a running step to finish */
 const SHUTDOWN_GRACE_MS = 150_000;
 
-const USAGE = `usage: lync-exo [slack|console|demo|agent|audit|help|--version]
+const USAGE = `usage: lync-exo [slack|console|demo|agent|audit|service|help|--version]
   slack     run the Slack bot (default): SLACK_BOT_TOKEN, SLACK_APP_TOKEN or SLACK_SIGNING_SECRET, LYNC_EXO_CONFIG
   console   the same conversations in this terminal, against the Lync simulator (policy from LYNC_EXO_CONFIG)
   demo      a scripted setup, approval, verification and rollback against the Lync simulator
   agent     a remote Windows agent that connects out to the bot (LYNC_EXO_BOT_URL, LYNC_EXO_AGENT_*)
-  audit     print the audit log as JSON lines: lync-exo audit [--since 2026-11-01]`;
+  audit     print the audit log as JSON lines: lync-exo audit [--since 2026-11-01]
+  service   print the Windows service definition (WinSW): lync-exo service --kind bot|agent --account DOMAIN\\user --dir DIR`;
 
 /** The version in the package.json beside src/ or dist/ (the installed package's own). */
 function packageVersion(): string {
@@ -155,6 +156,8 @@ export async function main(argv: string[]): Promise<number> {
         return (await import('./remote/cli.js')).agentMain(argv.slice(1), process.env);
       case 'console':
         return (await import('./console/runConsole.js')).runConsole();
+      case 'service':
+        return (await import('./service/winsw.js')).serviceMain(argv.slice(1));
       case 'demo':
         return (await import('./demo.js')).runDemo();
       case '--version':

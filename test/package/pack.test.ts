@@ -81,7 +81,7 @@ describeWithPwsh('the packed and installed package', () => {
   });
 
   it('ships the compiled code, runbooks, PowerShell, manifest, example config and README, and no tests or sources', () => {
-    for (const want of ['bin/lync-exo.mjs', 'dist/main.js', 'dist/demo.js', 'commands/setup.yml', 'powershell/LyncExoAgent.psm1', 'powershell/LyncSim/LyncSim.psd1', 'manifest.yml', 'lync-exo.example.yml', 'README.md', 'package.json']) {
+    for (const want of ['bin/lync-exo.mjs', 'dist/main.js', 'dist/demo.js', 'commands/setup.yml', 'powershell/LyncExoAgent.psm1', 'powershell/LyncSim/LyncSim.psd1', 'service/Install-LyncExoService.ps1', 'manifest.yml', 'lync-exo.example.yml', 'README.md', 'package.json']) {
       expect(files).toContain(want);
     }
     expect(files.filter((f) => /^(test|src|bench|\.ci|\.tools)\//.test(f) || /\.test\.|\.ts$/.test(f))).toEqual([]);
