@@ -233,9 +233,12 @@ async function powershellFigures(): Promise<void> {
   }
 }
 
-// `npm run bench` runs every part; `npm run bench -- powershell` (or ack, planner) runs only those named.
+// `npm run bench` runs every part; `npm run bench -- powershell` (or ack, planner, acks, service) runs only those named.
 const only = new Set(process.argv.slice(2));
 const wanted = (part: string) => only.size === 0 || only.has(part);
 if (wanted('ack')) await ackLatency();
 if (wanted('planner')) plannerRate();
 if (wanted('powershell')) await powershellFigures();
+// issue 13: acks side by side with bare Bolt, and the bot as a process (cold start, approve, overhead)
+if (wanted('acks')) await (await import('./service.js')).acksSideBySide();
+if (wanted('service')) await (await import('./service.js')).botProcessFigures();

@@ -10,10 +10,11 @@ export interface Who {
   channel: string | undefined;
 }
 
-export async function guard(log: Logger, client: webApi.WebClient, who: Who, what: string, work: () => Promise<void>): Promise<void> {
+export async function guard(logger: Logger | (() => Logger), client: webApi.WebClient, who: Who, what: string, work: () => Promise<void>): Promise<void> {
   try {
     await work();
   } catch (err) {
+    const log = typeof logger === 'function' ? logger() : logger;
     const errorId = `e-${randomBytes(3).toString('hex')}`;
     log.error({ err, errorId, user: who.user, channel: who.channel }, `${what}: ${slackErrorText(err)}`);
     if (!who.channel) return;
