@@ -19,8 +19,10 @@ import { resolveInputs } from '../src/core/runbook/inputs.js';
 import { plan } from '../src/core/runbook/planner.js';
 import { createSlackApp } from '../src/slack/app.js';
 import { createSimState, LYNCSIM_MODULE, simEnv } from '../src/simulator.js';
-import { SIGNING_SECRET, signature } from '../test/slack/support/signing.js';
+import { SIGNING_SECRET, send, signature } from '../test/slack/support/signing.js';
 import { slashCommandBody } from '../test/slack/support/payloads.js';
+import { DEFAULT_HTTP_BOUNDS } from '../src/http/bounded.js';
+import { openFor, slowFlood } from './slowClients.js';
 
 const log = pino({ level: 'silent' });
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
@@ -233,12 +235,52 @@ async function powershellFigures(): Promise<void> {
   }
 }
 
-// `npm run bench` runs every part; `npm run bench -- powershell` (or ack, planner, acks, service) runs only those named.
+/**
+ * 4. Slow clients before authentication: 100 connections that never finish their headers or their body, against
+ *    Slack's HTTP endpoint with the default bounds; how long each stays open, and the ack of signed commands meanwhile.
+ */
+async function slowConnections(): Promise<void> {
+  const service = { command: async () => {}, approve: async () => {}, deny: async () => {} };
+  const slack = createSlackApp({
+    env: { mode: 'http', botToken: 'xoxb-bench', signingSecret: SIGNING_SECRET, port: 0 },
+    config: { slack: { command: '/lync-exo' } },
+    service,
+    log,
+    bot: { botId: 'B0BENCH', botUserId: 'U0BENCH' },
+    clientOptions: { retryConfig: { retries: 0 } },
+  });
+  const server = (await slack.start({ port: 0, host: '127.0.0.1' })) as Server;
+  const port = (server.address() as AddressInfo).port;
+  const flood = slowFlood({ port, path: '/slack/events', count: 100 });
+  await flood.connected;
+  const acks: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const t = performance.now();
+    const r = await send(`http://127.0.0.1:${port}/slack/events`, slashCommandBody({ text: 'status', user: 'U0ALICE', channel: 'C0LYNCOPS' }));
+    if (r.status !== 200) throw new Error(`signed command during the flood: HTTP ${r.status}`);
+    acks.push(performance.now() - t);
+    await new Promise((res) => setTimeout(res, 300));
+  }
+  const b = DEFAULT_HTTP_BOUNDS;
+  await flood.closed(b.requestTimeoutMs + 10_000);
+  const open = openFor(flood);
+  flood.destroy();
+  await slack.stop();
+  acks.sort((x, y) => x - y);
+  const s = (ms: number | undefined) => (ms === undefined ? '-' : (ms / 1000).toFixed(2));
+  console.log(`slow clients (100: half never finish their headers, half trickle a body a byte per 0.5 s), Slack's endpoint, default bounds`);
+  console.log(`  bounds: headers ${s(b.headersTimeoutMs)} s, whole request ${s(b.requestTimeoutMs)} s, checked every ${s(b.checkIntervalMs)} s; body ${mb(b.maxBodyBytes)}; ${b.maxPendingConnections} connections without a whole request`);
+  console.log(`  cut: ${open.length}/100; open for s: min ${s(open[0])}, p50 ${s(open[Math.floor(open.length / 2)])}, max ${s(open.at(-1))}; max / whole-request bound ${((open.at(-1) ?? 0) / b.requestTimeoutMs).toFixed(2)}`);
+  console.log(`  10 signed commands during the flood, ack ms: p50 ${acks[5]!.toFixed(0)}, max ${acks[9]!.toFixed(0)} (goal: under 1000)`);
+}
+
+// `npm run bench` runs every part; `npm run bench -- powershell` (or ack, planner, slow, acks, service) runs only those named.
 const only = new Set(process.argv.slice(2));
 const wanted = (part: string) => only.size === 0 || only.has(part);
 if (wanted('ack')) await ackLatency();
 if (wanted('planner')) plannerRate();
 if (wanted('powershell')) await powershellFigures();
+if (wanted('slow')) await slowConnections();
 // issue 13: acks side by side with bare Bolt, and the bot as a process (cold start, approve, overhead)
 if (wanted('acks')) await (await import('./service.js')).acksSideBySide();
 if (wanted('service')) await (await import('./service.js')).botProcessFigures();

@@ -379,7 +379,7 @@ const STEPS: DemoStep[] = [
       },
     ],
   },
-  { line: 'status', checks: statusChecks().filter((c) => c.says !== 'both agents are online') },
+  { line: 'status', checks: statusChecks() },
   {
     line: 'history',
     checks: [

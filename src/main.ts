@@ -7,9 +7,11 @@ import type { Logger } from 'pino';
 import { locatePowerShell } from './agent/locatePowerShell.js';
 import { warmStart, withWarmState } from './agent/warm.js';
 import { compose, embeddedAgent, embeddedHost, policyFromConfig, staticAgentPool } from './compose.js';
-import { readEnv } from './config/env.js';
+import { resolveRemoteAgents } from './config/agents.js';
+import { LOG_LEVELS, readEnv, type LogLevel } from './config/env.js';
 import { readConfigFile, type Config } from './config/file.js';
 import { ConfigError, loadRunbooks } from './config/runbooks.js';
+import { isLoopbackHost, plainHttpProblem } from './http/bounded.js';
 import { createLogger } from './log.js';
 import { acquireInstanceLock, describeHeldLock } from './store/instanceLock.js';
 import { openSqliteStore, StoreError } from './store/sqlite.js';
@@ -34,6 +36,15 @@ function packageVersion(): string {
 /** The PowerShell the embedded agent drives: the configured one, or one found on this machine. */
 function powershellFor(config: Config): string {
   return config.agents.embedded.powershell ?? locatePowerShell({ install: false }).executable;
+}
+
+/** A PEM file named by a variable; an unreadable one is a start-up error naming the variable and the path. */
+function readPem(variable: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(`${variable}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
 }
 
 async function runSlack(log: Logger): Promise<void> {
@@ -63,10 +74,19 @@ async function runSlack(log: Logger): Promise<void> {
   );
   // warm start: the session starts now, while the rest starts up; status shows how it went (issue 13)
   const warm = warmStart([agent], runbooks, log);
-  // Remote agents (an Edge Server, say) connect out to the bot; with no agent tokens configured there are none.
+  // Remote agents (an Edge Server, say) connect out to the bot: only those in agents.remote, each with its token.
+  const remote = resolveRemoteAgents(config.agents.remote, env.agentTokens, process.env);
+  const listener = env.agentListener;
+  const tls = listener.tls ? { cert: readPem('LYNC_EXO_TLS_CERT', listener.tls.certPath), key: readPem('LYNC_EXO_TLS_KEY', listener.tls.keyPath) } : undefined;
   const { agentHubRoutes, createAgentHub, startAgentHubServer } = await import('./remote/hub.js');
-  const hub = env.agentTokens.length ? createAgentHub({ tokens: env.agentTokens, agents: config.agents.remote, log }) : undefined;
   const store = openSqliteStore(dbFile, { log });
+  const hub = remote.length ? createAgentHub({ agents: remote, log, audit: (record) => store.audit(record) }) : undefined;
+  if (hub && env.slack.mode === 'http') {
+    // the agents' routes share Slack's listener: the same rule, plain HTTP only on loopback unless told
+    const problem = plainHttpProblem({ host: listener.httpHost, tls: !!tls, insecure: listener.insecure, what: 'Slack and remote agents (HTTP mode, LYNC_EXO_HOST)', setting: 'LYNC_EXO_INSECURE_HTTP' });
+    if (problem) throw new ConfigError(problem);
+    if (!tls && !isLoopbackHost(listener.httpHost)) log.error({ host: listener.httpHost }, 'remote agents: INSECURE: plain HTTP off loopback (LYNC_EXO_INSECURE_HTTP=1): agent tokens cross the network in clear');
+  }
   // health and metrics: the ports counted as the core uses them (issue 13)
   const { instrumentPorts, startOpsServer } = await import('./ops/index.js');
   const ops = instrumentPorts({ store, agents: withWarmState(hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]), warm, { [agent.name]: embeddedHost(config) }), notifier: ports.notifier, directory: ports.directory, log });
@@ -83,22 +103,28 @@ async function runSlack(log: Logger): Promise<void> {
   const recovered = await service.recover();
   if (recovered.interrupted.length || recovered.locks) log.warn({ interrupted: recovered.interrupted.map((r) => r.id), locks: recovered.locks }, 'recovered after an unclean stop');
   const opsRoutes = ops.routes(() => slack.connected(), runbooks);
-  const customRoutes = env.slack.mode === 'http' ? [...(hub ? agentHubRoutes(hub) : []), ...opsRoutes] : [];
-  const slack = createSlackApp({ env: env.slack, config, service: ops.service(service, config.slack.command), log, clientOptions, customRoutes });
+  const slack = createSlackApp({
+    env: env.slack,
+    config,
+    service: ops.service(service, config.slack.command),
+    log,
+    clientOptions,
+    customRoutes: env.slack.mode === 'http' ? [...(hub ? agentHubRoutes(hub) : []), ...opsRoutes] : [],
+    http: { host: listener.httpHost, ...(tls ? { tls } : {}) },
+  });
   // Socket Mode has no inbound port: health and metrics get a listener of their own (loopback by default)
   const opsServer = env.slack.mode === 'socket' ? await startOpsServer(opsRoutes, env.opsListener) : undefined;
   if (opsServer) log.info({ url: opsServer.url }, 'health and metrics: listening');
   await slack.start();
-  const listener = env.agentListener;
-  const hubServer =
-    hub && env.slack.mode === 'socket'
-      ? await startAgentHubServer({
-          hub,
-          port: listener.port,
-          host: listener.host,
-          ...(listener.tls ? { tls: { cert: readFileSync(listener.tls.certPath), key: readFileSync(listener.tls.keyPath) } } : {}),
-        })
-      : undefined;
+  let hubServer: Awaited<ReturnType<typeof startAgentHubServer>> | undefined;
+  if (hub && env.slack.mode === 'socket') {
+    try {
+      hubServer = await startAgentHubServer({ hub, port: listener.port, host: listener.host, insecure: listener.insecure, log, ...(tls ? { tls } : {}) });
+    } catch (err) {
+      await slack.stop().catch(() => undefined);
+      throw err;
+    }
+  }
   if (hubServer) log.info({ url: hubServer.url }, 'remote agents: listening');
   // closes requests past their expiry even when nobody clicks, so their buttons disappear
   const sweeper = setInterval(() => {
@@ -144,7 +170,13 @@ async function printAudit(args: string[]): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   const mode = argv[0] ?? 'slack';
-  const log = createLogger(process.env.LOG_LEVEL ?? 'info');
+  // checked before the logger exists: pino would throw with the value in its message
+  const level = (process.env.LOG_LEVEL?.trim() || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(level)) {
+    console.error(`lync-exo: environment: LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
+    return 2;
+  }
+  const log = createLogger(level);
   try {
     switch (mode) {
       case 'slack':
@@ -174,7 +206,7 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof StoreError || (err as { code?: string }).code === 'powershell_not_found') {
+    if (err instanceof ConfigError || err instanceof StoreError || (err as Error).name === 'ListenerRefused' || (err as { code?: string }).code === 'powershell_not_found') {
       console.error(`lync-exo: ${(err as Error).message}`);
       return 1;
     }

@@ -19,6 +19,8 @@ import { staticAgentPool, type AgentPool } from './core/ports.js';
 
 export const SIM_FRONT_END = 'fe01.contoso.local';
 export const SIM_EDGE = 'edge01.contoso.local';
+/** A trusted application pool that requires replication but never reports, as real deployments have. */
+export const SIM_TRUSTED_APP = 'trustedapp01.contoso.local';
 export const SIM_PRODUCT_VERSION = '5.0.8308.0';
 
 export type SimRoutingMethod = 'UseDnsSrvRouting' | 'UseDefaultRouting';
@@ -65,6 +67,15 @@ export interface SimHostingProvider {
   SipClientPort: number;
 }
 
+/** cms.publicProviders[]: what Get-CsPublicProvider shows (Lync ships Messenger, Yahoo and AOL, not enabled). */
+export interface SimPublicProvider {
+  Identity: string;
+  ProxyFqdn: string;
+  VerificationLevel: VerificationLevel;
+  Enabled: boolean;
+  IconUrl: string | null;
+}
+
 export interface SimVoicemailPolicy {
   Identity: string;
   Description: string | null;
@@ -75,7 +86,14 @@ export interface SimVoicemailPolicy {
 export interface SimCms {
   accessEdge: SimAccessEdge;
   hostingProviders: SimHostingProvider[];
+  publicProviders: SimPublicProvider[];
   hostedVoicemailPolicies: SimVoicemailPolicy[];
+}
+
+/** Lync Server 2013's built-in public providers. Messenger's ProxyFqdn is documented; Yahoo's and AOL's are not. */
+export function defaultPublicProviders(): SimPublicProvider[] {
+  const p = (Identity: string, ProxyFqdn: string): SimPublicProvider => ({ Identity, ProxyFqdn, VerificationLevel: 'AlwaysVerifiable', Enabled: false, IconUrl: null });
+  return [p('Messenger', 'federation.messenger.msn.com'), p('Yahoo', 'lcsap.messenger.yahoo.net'), p('AOL', 'sip.oscar.aol.com')];
 }
 
 /** One CMS write: replicas see the newest entry at least their lag old. */
@@ -98,6 +116,8 @@ export interface SimReplica {
   stuckAtSeq: number | null;
   /** set by Invoke-CsManagementStoreReplication: UpToDate reads False until forcedAt + lag */
   forcedAt: string | null;
+  /** false: never reports (no local store, UpToDate False, no dates or version), like a trusted application pool */
+  reports: boolean;
 }
 
 export interface SimFaults {
@@ -115,13 +135,21 @@ export interface SimCall {
   /** bound parameters without the common ones; switches as booleans, enums as names */
   parameters: Record<string, unknown>;
   outcome: 'ok' | 'error' | 'hang';
-  /** FullyQualifiedErrorId, e.g. `LyncSim.ProviderIdentityExists,New-CsHostingProvider` */
+  /** FullyQualifiedErrorId, e.g. `ProviderIdentityExists,Microsoft.Rtc.Management.Internal.NewHostingProviderCmdlet` */
   errorId: string | null;
 }
 
 export interface SimState {
   version: 1;
   replicationLagSeconds: number;
+  /** seconds after a write before the master snapshots it; until then replicas still report the update before */
+  snapshotDelaySeconds: number;
+  /** ISO 8601: LyncSim's clock when pinned (tests move it), null: the system clock */
+  now: string | null;
+  /** the kind of the DateTimes replicas report: local wall-clock time as Unspecified (default) or Local; or Utc */
+  dateKind: 'Unspecified' | 'Local' | 'Utc';
+  /** plain: the flat objects of earlier LyncSim versions (string Identity, no heavy members); absent: typed */
+  objects?: 'typed' | 'plain';
   cms: SimCms;
   history: SimHistoryEntry[];
   replicas: SimReplica[];
@@ -148,6 +176,15 @@ export interface SimOverrides {
   faults?: Partial<SimFaults>;
   /** replicas (by FQDN) stuck at the starting snapshot */
   stuckReplicas?: string[];
+  /** replicas that never report, added to the list (default: trustedapp01.contoso.local; [] for none) */
+  silentReplicas?: string[];
+  /** default 1 s (never more than the lag) */
+  snapshotDelaySeconds?: number;
+  /** pin LyncSim's clock (ISO 8601) */
+  now?: string;
+  dateKind?: SimState['dateKind'];
+  objects?: SimState['objects'];
+  publicProviders?: SimPublicProvider[];
   /** per-replica lag in seconds, by FQDN */
   replicaLagSeconds?: Record<string, number>;
   productVersion?: string;
@@ -206,11 +243,12 @@ export function buildSimState(overrides: SimOverrides = {}, now: Date = new Date
   const cms: SimCms = {
     accessEdge,
     hostingProviders: (overrides.providers ?? []).map(provider),
+    publicProviders: overrides.publicProviders ?? defaultPublicProviders(),
     hostedVoicemailPolicies: overrides.hostedVoicemailPolicies ?? [{ Identity: 'Global', Description: null, Destination: null, Organization: null }],
   };
   const stuck = new Set(overrides.stuckReplicas ?? []);
   const lags = overrides.replicaLagSeconds ?? {};
-  const replica = (fqdn: string, role: string): SimReplica => ({
+  const replica = (fqdn: string, role: string, reports = true): SimReplica => ({
     fqdn,
     role,
     productVersion: overrides.productVersion ?? SIM_PRODUCT_VERSION,
@@ -218,17 +256,28 @@ export function buildSimState(overrides: SimOverrides = {}, now: Date = new Date
     stuck: stuck.has(fqdn),
     stuckAtSeq: null,
     forcedAt: null,
+    reports,
   });
-  const replicas = [replica(SIM_FRONT_END, 'FrontEnd'), replica(SIM_EDGE, 'Edge'), ...(overrides.extraEdges ?? []).map((f) => replica(f, 'Edge'))];
+  const replicas = [
+    replica(SIM_FRONT_END, 'FrontEnd'),
+    replica(SIM_EDGE, 'Edge'),
+    ...(overrides.extraEdges ?? []).map((f) => replica(f, 'Edge')),
+    ...(overrides.silentReplicas ?? [SIM_TRUSTED_APP]).map((f) => replica(f, 'TrustedApplicationPool', false)),
+  ];
   for (const name of [...stuck, ...Object.keys(lags)]) {
     if (!replicas.some((r) => r.fqdn === name)) throw new Error(`simState: no replica named ${name}`);
   }
+  const start = overrides.now ? new Date(overrides.now) : now;
   return {
     version: 1,
     replicationLagSeconds: overrides.replicationLagSeconds ?? 5,
+    snapshotDelaySeconds: overrides.snapshotDelaySeconds ?? 1,
+    now: overrides.now ?? null,
+    dateKind: overrides.dateKind ?? 'Unspecified',
+    ...(overrides.objects ? { objects: overrides.objects } : {}),
     cms,
     // the starting deployment is a day old, so every replica starts up to date with it
-    history: [{ seq: 1, at: new Date(now.getTime() - 86_400_000).toISOString(), cms: structuredClone(cms) }],
+    history: [{ seq: 1, at: new Date(start.getTime() - 86_400_000).toISOString(), cms: structuredClone(cms) }],
     replicas,
     faults: { hang: overrides.faults?.hang ?? [], fail: overrides.faults?.fail ?? {} },
     calls: [],
@@ -244,6 +293,16 @@ export function createSimState(dir: string, overrides: SimOverrides = {}): strin
 
 export function readSimState(statePath: string): SimState {
   return JSON.parse(readFileSync(statePath, 'utf8')) as SimState;
+}
+
+/**
+ * Pins LyncSim's clock to `at` (or lets it run again with null), so a test steps through replication without
+ * waiting on the wall clock. Not atomic: only for tests, between calls.
+ */
+export function setSimNow(statePath: string, at: Date | null): void {
+  const state = readSimState(statePath);
+  state.now = at ? at.toISOString() : null;
+  writeFileSync(statePath, JSON.stringify(state), 'utf8');
 }
 
 /** The environment variables for a PowerShell session that plays `host` in the deployment of `statePath`. */
@@ -277,6 +336,8 @@ export interface SimulatedDeploymentOptions {
   /** anything else about the starting deployment: existing providers, stuck replicas, faults */
   sim?: Omit<SimOverrides, 'replicationLagSeconds'>;
   invocationTimeoutMs?: number;
+  /** more environment for both agents' PowerShell (e.g. TZ, to play hosts in another time zone) */
+  agentEnv?: Record<string, string>;
 }
 
 export interface SimulatedDeployment {
@@ -299,7 +360,7 @@ export function createSimulatedDeployment(options: SimulatedDeploymentOptions): 
   const statePath = createSimState(options.dir, { ...options.sim, replicationLagSeconds: options.lagSeconds ?? 3 });
   const agent = (name: string, host: string, role: 'internal' | 'edge') =>
     embeddedAgent(
-      { name, roles: [role], executable: options.executable, module: LYNCSIM_MODULE, env: simEnv(statePath, host), invocationTimeoutMs: options.invocationTimeoutMs ?? 30_000 },
+      { name, roles: [role], executable: options.executable, module: LYNCSIM_MODULE, env: { ...options.agentEnv, ...simEnv(statePath, host) }, invocationTimeoutMs: options.invocationTimeoutMs ?? 30_000 },
       options.runbooks,
       options.log,
     );

@@ -10,7 +10,7 @@
   FunctionsToExport = @(
     'Get-CsAccessEdgeConfiguration', 'Set-CsAccessEdgeConfiguration',
     'Get-CsHostingProvider', 'New-CsHostingProvider', 'Set-CsHostingProvider', 'Remove-CsHostingProvider',
-    'Enable-CsHostingProvider', 'Disable-CsHostingProvider',
+    'Enable-CsHostingProvider', 'Disable-CsHostingProvider', 'Get-CsPublicProvider',
     'Get-CsManagementStoreReplicationStatus', 'Invoke-CsManagementStoreReplication',
     'Get-CsHostedVoicemailPolicy'
   )

@@ -22,6 +22,10 @@ export interface AgentListener {
   port: number;
   host: string;
   tls?: { certPath: string; keyPath: string };
+  /** LYNC_EXO_INSECURE_HTTP=1 */
+  insecure: boolean;
+  /** HTTP mode: where Slack's listener binds (the agents' routes share it) */
+  httpHost: string;
 }
 
 export interface EnvConfig {
@@ -56,6 +60,13 @@ export const redactPaths: string[] = [
   '*.*.signingSecret',
   'agentTokens[*].token',
   '*.agentTokens[*].token',
+  // the remote agents as resolved (agents.remote with their tokens) and the agent's own settings
+  'agents[*].token',
+  '*.agents[*].token',
+  'remote[*].token',
+  '*.remote[*].token',
+  'settings.token',
+  '*.settings.token',
   'headers.authorization',
   '*.headers.authorization',
   'headers["x-slack-signature"]',
@@ -97,6 +108,10 @@ const Schema = z.object({
   LYNC_EXO_TLS_KEY: optional,
   LYNC_EXO_METRICS_PORT: port('9464'),
   LYNC_EXO_METRICS_HOST: withDefault('127.0.0.1'),
+  /** HTTP mode: the address Slack's listener (and the agents' routes on it) binds to */
+  LYNC_EXO_HOST: withDefault('0.0.0.0'),
+  /** 1: listen for agents over plain HTTP off loopback (logged as an error at every start) */
+  LYNC_EXO_INSECURE_HTTP: optional.pipe(z.enum(['0', '1'], { error: 'must be 1 (or 0, or unset)' }).optional()),
 });
 
 function prefixProblem(name: string, value: string, prefix: string, what: string): string | undefined {
@@ -108,15 +123,17 @@ function prefixProblem(name: string, value: string, prefix: string, what: string
 function readAgentTokens(raw: string | undefined): AgentToken[] {
   if (raw === undefined) return [];
   const tokens: AgentToken[] = [];
+  // every error names the entry by its position: a name and a token written the wrong way round must not be printed
   raw.split(',').forEach((entry, i) => {
     const colon = entry.indexOf(':');
-    // the entry may be a bare token: only its position is named, never its text
     if (colon === -1) throw new ConfigError(`LYNC_EXO_AGENT_TOKENS: entry ${i + 1} is not name:token`);
     const name = entry.slice(0, colon).trim();
     const token = entry.slice(colon + 1).trim();
     if (!AGENT_NAME.test(name)) throw new ConfigError(`LYNC_EXO_AGENT_TOKENS: entry ${i + 1}: the agent name must be letters, digits, ., _ and -`);
-    if (token.length < MIN_AGENT_TOKEN) throw new ConfigError(`LYNC_EXO_AGENT_TOKENS: the token for agent ${name} is shorter than ${MIN_AGENT_TOKEN} characters`);
-    if (tokens.some((t) => t.name === name)) throw new ConfigError(`LYNC_EXO_AGENT_TOKENS: agent ${name} is listed twice`);
+    if (token.length < MIN_AGENT_TOKEN) throw new ConfigError(`LYNC_EXO_AGENT_TOKENS: entry ${i + 1}: the token is shorter than ${MIN_AGENT_TOKEN} characters`);
+    if (/\s/.test(token)) throw new ConfigError(`LYNC_EXO_AGENT_TOKENS: entry ${i + 1}: the token contains white space`);
+    const twice = tokens.findIndex((t) => t.name === name);
+    if (twice !== -1) throw new ConfigError(`LYNC_EXO_AGENT_TOKENS: entry ${i + 1} names the same agent as entry ${twice + 1}`);
     tokens.push({ name, token });
   });
   return tokens;
@@ -130,6 +147,8 @@ function readAgentListener(e: z.infer<typeof Schema>): AgentListener {
   return {
     port: e.LYNC_EXO_AGENT_PORT,
     host: e.LYNC_EXO_AGENT_HOST,
+    insecure: e.LYNC_EXO_INSECURE_HTTP === '1',
+    httpHost: e.LYNC_EXO_HOST,
     ...(e.LYNC_EXO_TLS_CERT !== undefined && e.LYNC_EXO_TLS_KEY !== undefined ? { tls: { certPath: e.LYNC_EXO_TLS_CERT, keyPath: e.LYNC_EXO_TLS_KEY } } : {}),
   };
 }

@@ -66,7 +66,15 @@ const embeddedAgent = strict({
   invocationTimeoutSeconds: int(1, 3600, 'seconds').default(120),
 });
 
-const remoteAgent = strict({ name, roles });
+/** a remote agent: its name, the roles the bot lets it serve, and the environment variable that holds its token */
+const remoteAgent = strict({
+  name,
+  roles,
+  tokenEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable (letters, digits and _), not the token itself')
+    .optional(),
+});
 
 export const ConfigSchema = strict({
   /** the deployment's name: it names the lock that allows one change run at a time */
@@ -116,7 +124,7 @@ export const ConfigSchema = strict({
   agents: strict({
     /** the agent inside the bot process */
     embedded: embeddedAgent.default(() => embeddedAgent.parse({})),
-    /** agents on other Windows hosts that connect to the bot (later) */
+    /** agents on other Windows hosts that connect to the bot; only these may connect, each with its own token */
     remote: z.array(remoteAgent).default([]),
     /** Edge agents that must report in verification */
     expectedEdges: z.array(name).default([]),

@@ -4,6 +4,7 @@
 // whole. Ephemeral replies read "(only you) …". The views are kept too, so the demo can check what was shown.
 import type { Notifier, View } from '../core/ports.js';
 import type { MessageRef, RunRecord, StepResult } from '../core/records.js';
+import { replicaVerdict } from '../core/records.js';
 import { renderPlanUpdate, renderViewText, stepMark } from './renderView.js';
 import { duration, hang, plain, style, type Style } from './text.js';
 
@@ -95,7 +96,7 @@ function currentStep(run: RunRecord): StepResult | undefined {
 }
 
 function lagging(step: StepResult | undefined): string[] {
-  return step?.replicas?.filter((r) => !r.upToDate).map((r) => r.fqdn) ?? [];
+  return step?.replicas?.filter((r) => !replicaVerdict(r).ok).map((r) => r.fqdn) ?? [];
 }
 
 function progressKey(run: RunRecord): string {

@@ -2,6 +2,7 @@
 // box-drawing tables where Slack has code-block tables. Pure: a view in, lines out.
 import type { ApprovalRule, View, VerifyItem } from '../core/ports.js';
 import type { EdgeRow, ReplicaRow, RequestRecord, RunRecord, RunStatus, StepResult, StepStatus } from '../core/records.js';
+import { replicaVerdict } from '../core/records.js';
 import type { Plan, PlannedStep } from '../core/runbook/planner.js';
 import { renderInvocation, renderValueForPeople } from '../core/runbook/render.js';
 import { box, duration, plain, style, type Style, when } from './text.js';
@@ -137,7 +138,10 @@ function refusedOrNoop(kind: 'refused-plan' | 'nothing-to-change', runbook: stri
 
 export function replicaTable(replicas: ReplicaRow[], st: Style): string[] {
   return box(
-    [['replica', 'up to date', 'last report'], ...replicas.map((r) => [r.fqdn, r.upToDate ? st.green('yes') : st.red('NO'), when(r.lastStatusReport ?? undefined) || '(never)'])],
+    [['replica', 'up to date', 'last report'], ...replicas.map((r) => {
+      const verdict = replicaVerdict(r);
+      return [r.fqdn, verdict.ok ? st.green(verdict.label) : st.red(verdict.label), when(r.lastStatusReport ?? undefined) || '(never)'];
+    })],
     st,
   );
 }

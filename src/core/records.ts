@@ -54,6 +54,20 @@ export interface ReplicaRow {
   lastStatusReport: string | null;
   lastUpdateCreation: string | null;
   productVersion: string | null;
+  /** false: listed for information (a pool that never reports, a host the check does not read), never waited for */
+  required?: boolean;
+  /** up to date with an update created after the change (or no change to wait for) */
+  current?: boolean;
+}
+
+/**
+ * How a replica row reads, for every renderer: `ok` false only for one the run waited for and did not get. Rows
+ * from before the required/current fields (older stored runs) read as they did: up to date or not.
+ */
+export function replicaVerdict(r: ReplicaRow): { label: string; ok: boolean } {
+  if (r.required === false) return { label: r.upToDate ? 'yes (not required)' : 'no (not required)', ok: true };
+  if (r.upToDate && r.current === false) return { label: 'NO (older update)', ok: false };
+  return r.upToDate ? { label: 'yes', ok: true } : { label: 'NO', ok: false };
 }
 
 export interface PropertyCheck {

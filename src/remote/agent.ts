@@ -3,7 +3,8 @@
 // heartbeats while it runs and posts the result. When the bot is away it retries with backoff and never exits on
 // its own; on SIGTERM (the abort signal) it finishes the job it holds, posts the result, closes PowerShell, returns.
 import { readFileSync } from 'node:fs';
-import { isIPv4 } from 'node:net';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -13,6 +14,7 @@ import { childEnv, PowerShellAgent } from '../agent/session.js';
 import { warmStart } from '../agent/warm.js';
 import { cmdletAllowlist, ConfigError, loadRunbooks, type Runbooks } from '../config/runbooks.js';
 import { ROLES, type Agent, type InvocationResult, type Role } from '../core/types.js';
+import { isLoopbackHost } from '../http/bounded.js';
 import { AGENT_NAME_HEADER } from './hub.js';
 import { validateJob } from './jobPolicy.js';
 
@@ -25,6 +27,8 @@ export interface AgentSettings {
   executable: string | undefined;
   module: string;
   invocationTimeoutMs: number;
+  /** LYNC_EXO_CA_FILE: the only CA(s) the bot's certificate may chain to (a private CA); undefined: the system's */
+  ca?: Buffer;
 }
 
 export interface RunAgentOptions {
@@ -54,12 +58,7 @@ export const AGENT_VERSION = (() => {
   }
 })();
 
-/** 127.0.0.0/8, ::1 and localhost: the only hosts plain HTTP may reach without LYNC_EXO_ALLOW_HTTP=1. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
-  return isIPv4(h) && h.startsWith('127.');
-}
+export { isLoopbackHost };
 
 const text = (env: NodeJS.ProcessEnv, name: string): string | undefined => {
   const v = env[name];
@@ -88,14 +87,15 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentSetting
     }
   }
   const name = text(env, 'LYNC_EXO_AGENT_NAME');
-  if (name === undefined) problems.push('LYNC_EXO_AGENT_NAME: required (this agent\'s name, as in the bot\'s LYNC_EXO_AGENT_TOKENS)');
+  if (name === undefined) problems.push('LYNC_EXO_AGENT_NAME: required (this agent\'s name, as in the bot\'s agents.remote)');
   else if (!AGENT_NAME.test(name)) problems.push('LYNC_EXO_AGENT_NAME: letters, digits, ., _ and -, starting with a letter or digit');
   const rawRoles = text(env, 'LYNC_EXO_AGENT_ROLES');
   const roles: Role[] = [];
   if (rawRoles === undefined) problems.push(`LYNC_EXO_AGENT_ROLES: required: ${ROLES.join(', ')} or both, comma-separated`);
   else {
     for (const r of rawRoles.split(',').map((s) => s.trim()).filter(Boolean)) {
-      if (!(ROLES as readonly string[]).includes(r)) problems.push(`LYNC_EXO_AGENT_ROLES: "${r.slice(0, 20)}" is not a role (${ROLES.join(', ')})`);
+      // the position, not the text: whatever was pasted there is not repeated
+      if (!(ROLES as readonly string[]).includes(r)) problems.push(`LYNC_EXO_AGENT_ROLES: item ${rawRoles.split(',').map((x) => x.trim()).filter(Boolean).indexOf(r) + 1} is not a role (${ROLES.join(', ')})`);
       else if (!roles.includes(r as Role)) roles.push(r as Role);
     }
     if (roles.length === 0 && !problems.some((p) => p.startsWith('LYNC_EXO_AGENT_ROLES'))) problems.push('LYNC_EXO_AGENT_ROLES: no role given');
@@ -109,8 +109,18 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentSetting
   const rawTimeout = text(env, 'LYNC_EXO_INVOCATION_TIMEOUT_SECONDS');
   const timeout = rawTimeout === undefined ? 120 : Number(rawTimeout);
   if (!Number.isInteger(timeout) || timeout < 1 || timeout > 3600) problems.push('LYNC_EXO_INVOCATION_TIMEOUT_SECONDS: a whole number of seconds from 1 to 3600');
+  const caFile = text(env, 'LYNC_EXO_CA_FILE');
+  let ca: Buffer | undefined;
+  if (caFile !== undefined) {
+    try {
+      ca = readFileSync(caFile);
+      if (!ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) problems.push(`LYNC_EXO_CA_FILE: ${caFile} holds no PEM certificate`);
+    } catch (err) {
+      problems.push(`LYNC_EXO_CA_FILE: cannot read ${caFile}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(`agent environment: ${problems.join('; ')}`);
-  return { botUrl: botUrl!, name: name!, roles, token: token!, executable: text(env, 'LYNC_EXO_PWSH'), module, invocationTimeoutMs: timeout * 1000 };
+  return { botUrl: botUrl!, name: name!, roles, token: token!, executable: text(env, 'LYNC_EXO_PWSH'), module, invocationTimeoutMs: timeout * 1000, ...(ca ? { ca } : {}) };
 }
 
 /** 0.5 s, 1 s, 2 s ... up to 30 s, each between half and all of that (so agents restarted together spread out). */
@@ -152,8 +162,21 @@ class BotError extends Error {
   }
 }
 
+/** What went wrong with a TLS connection, in words an operator acts on. */
+const TLS_PROBLEMS: Record<string, string> = {
+  CERT_HAS_EXPIRED: "the bot's certificate has expired",
+  CERT_NOT_YET_VALID: "the bot's certificate is not valid yet (check the clocks)",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "the bot's certificate is self-signed and not trusted: set LYNC_EXO_CA_FILE to it or to its CA",
+  SELF_SIGNED_CERT_IN_CHAIN: "the bot's certificate chains to a CA this agent does not trust: set LYNC_EXO_CA_FILE to that CA",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the bot's certificate is signed by a CA this agent does not trust: set LYNC_EXO_CA_FILE to that CA",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "the bot's certificate is signed by a CA this agent does not trust: set LYNC_EXO_CA_FILE to that CA",
+  ERR_TLS_CERT_ALTNAME_INVALID: "the bot's certificate does not name the host in LYNC_EXO_BOT_URL",
+};
+
 const errorText = (err: unknown): string => {
-  const e = err as { message?: string; cause?: { code?: string; message?: string } };
+  const e = err as { message?: string; code?: string; cause?: { code?: string; message?: string } };
+  const code = e?.code ?? e?.cause?.code;
+  if (code && TLS_PROBLEMS[code]) return `TLS: ${TLS_PROBLEMS[code]} (${code})`;
   const cause = e?.cause?.code ?? e?.cause?.message;
   return `${e?.message ?? String(err)}${cause ? ` (${cause})` : ''}`;
 };
@@ -164,30 +187,54 @@ class BotClient {
 
   private async post(route: string, body: unknown, signal: AbortSignal): Promise<{ status: number; body: unknown }> {
     const url = new URL(`agents/v1/${route}`, this.settings.botUrl.href.endsWith('/') ? this.settings.botUrl : `${this.settings.botUrl.href}/`);
-    let res: Response;
+    const payload = JSON.stringify(body);
+    let status: number;
+    let raw: string;
     try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.settings.token}`, [AGENT_NAME_HEADER]: this.settings.name },
-        body: JSON.stringify(body),
-        // a redirect could carry the token somewhere else, or to plain http
-        redirect: 'error',
-        signal,
-      });
+      ({ status, raw } = await new Promise<{ status: number; raw: string }>((resolve, reject) => {
+        const options = {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'content-length': String(Buffer.byteLength(payload)),
+            authorization: `Bearer ${this.settings.token}`,
+            [AGENT_NAME_HEADER]: this.settings.name,
+          },
+          signal,
+          // the bot's certificate is always verified; LYNC_EXO_CA_FILE replaces the system's CAs with a private one
+          ...(url.protocol === 'https:' ? { rejectUnauthorized: true, ...(this.settings.ca ? { ca: this.settings.ca } : {}) } : {}),
+        };
+        // no redirect is ever followed: it could carry the token somewhere else, or to plain http
+        const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, (res: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size <= 1024 * 1024) chunks.push(c);
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, raw: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(payload);
+      }));
     } catch (err) {
       throw new BotError(`${route}: ${errorText(err)}`, 0);
     }
-    const raw = await res.text().catch(() => '');
     let parsed: unknown;
     try {
       parsed = raw ? (JSON.parse(raw) as unknown) : undefined;
     } catch {
       parsed = undefined;
     }
-    if (res.status === 401) {
-      throw new BotError(`${route}: the bot refused agent ${this.settings.name}'s token (401): check LYNC_EXO_AGENT_TOKEN here and LYNC_EXO_AGENT_TOKENS on the bot`, 401);
+    if (status === 401) {
+      throw new BotError(`${route}: the bot refused agent ${this.settings.name}'s token (401): check LYNC_EXO_AGENT_TOKEN here and the bot's agents.remote entry for ${this.settings.name}`, 401);
     }
-    return { status: res.status, body: parsed };
+    if (status === 403) {
+      throw new BotError(`${route}: the bot refused agent ${this.settings.name} (403)${describe(parsed)}: check LYNC_EXO_AGENT_NAME and LYNC_EXO_AGENT_ROLES here against the bot's agents.remote entry`, 403);
+    }
+    if (status >= 300 && status < 400) throw new BotError(`${route}: the bot answered with a redirect (${status}); redirects are not followed`, status);
+    return { status, body: parsed };
   }
 
   async claim(signal: AbortSignal | undefined): Promise<ClaimedJob | undefined> {
@@ -259,7 +306,7 @@ export async function runAgent(options: RunAgentOptions): Promise<void> {
         const delay = backoffDelay(failures);
         const status = err instanceof BotError ? err.status : 0;
         const message = err instanceof BotError ? err.message : errorText(err);
-        if (status === 401) log.error({ attempt: failures, retryInMs: delay }, message);
+        if (status === 401 || status === 403 || message.includes(': TLS: ')) log.error({ attempt: failures, retryInMs: delay, status }, message);
         else log.warn({ attempt: failures, retryInMs: delay, status }, `bot unreachable: ${message}`);
         await sleep(delay, signal);
         continue;

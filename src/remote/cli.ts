@@ -11,9 +11,10 @@ export const AGENT_USAGE = `usage: lync-exo agent
 Runs a remote agent: connects out to the bot, runs the steps the bot's runbooks define, and reports.
 Environment:
   LYNC_EXO_BOT_URL        the bot, https://... (plain http only to a loopback host, or with LYNC_EXO_ALLOW_HTTP=1)
-  LYNC_EXO_AGENT_NAME     this agent's name, as the bot's LYNC_EXO_AGENT_TOKENS lists it
-  LYNC_EXO_AGENT_ROLES    internal, edge, or internal,edge
+  LYNC_EXO_AGENT_NAME     this agent's name, as the bot's agents.remote entry names it
+  LYNC_EXO_AGENT_ROLES    internal, edge, or internal,edge (no more than that entry gives it)
   LYNC_EXO_AGENT_TOKEN    this agent's token (at least 16 characters)
+  LYNC_EXO_CA_FILE        PEM file of the CA that signed the bot's certificate (a private CA); default: the system's
   LYNC_EXO_PWSH           the PowerShell executable (default: powershell.exe / pwsh found on PATH)
   LYNC_EXO_MODULE         Lync (default), SkypeForBusiness, or the path of a module manifest (.psd1)
   LYNC_EXO_INVOCATION_TIMEOUT_SECONDS  per cmdlet (default 120)

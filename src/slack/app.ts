@@ -1,8 +1,10 @@
 // The Bolt app: Socket Mode (outbound only, the default for on-premises hosts; readEnv picks it when an app-level
 // token is set) or HTTP with Slack's request signature checked on every request. Transport only; listeners translate.
 import { App, HTTPReceiver, SocketModeReceiver, webApi, type CustomRoute, type Receiver } from '@slack/bolt';
+import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { SlackEnv } from '../config/env.js';
+import { closeServer, createBoundedServer, DEFAULT_HTTP_BOUNDS, listen as listenOn, type HttpBounds, type TlsFiles } from '../http/bounded.js';
 import type { Config } from '../config/file.js';
 import { boltLogger } from './boltLogger.js';
 import { registerListeners, type SlackService } from './listeners/index.js';
@@ -22,6 +24,8 @@ export interface CreateSlackAppOptions {
   autoReconnect?: boolean;
   /** HTTP mode: more routes on Slack's listener (the remote agents' endpoints) */
   customRoutes?: CustomRoute[];
+  /** HTTP mode: the address to bind (default 0.0.0.0), TLS, and the bounds applied before a signature is checked */
+  http?: { host?: string; tls?: TlsFiles; bounds?: Partial<HttpBounds> };
 }
 
 export interface SlackApp {
@@ -38,6 +42,8 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
   const { env, config, service, log } = options;
   const logger = boltLogger(log);
   const mode = env.mode;
+  const bounds: HttpBounds = { ...DEFAULT_HTTP_BOUNDS, ...options.http?.bounds };
+  let server: Server | undefined;
   const receiver: Receiver =
     env.mode === 'socket'
       ? new SocketModeReceiver({
@@ -46,7 +52,7 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
           autoReconnectEnabled: options.autoReconnect ?? true,
           installerOptions: { clientOptions: options.clientOptions },
         })
-      : new HTTPReceiver({ signingSecret: env.signingSecret, logger, endpoints: '/slack/events', port: env.port, customRoutes: options.customRoutes ?? [] });
+      : new HTTPReceiver({ signingSecret: env.signingSecret, logger, endpoints: '/slack/events', port: env.port, customRoutes: options.customRoutes ?? [], bodyLimit: bounds.maxBodyBytes });
   const app = new App({
     receiver,
     token: env.botToken,
@@ -72,17 +78,38 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
     connected: () => connected,
     async start(listen) {
       if (env.mode === 'http') {
-        const server = await app.start(listen ?? { port: env.port });
+        // our own listener, not Bolt's: its bounds apply before Bolt buffers a body to check its signature
+        const http = receiver as HTTPReceiver;
+        const bounded = createBoundedServer({ bounds, tls: options.http?.tls, log, name: 'slack' }, (req, res) => {
+          try {
+            http.requestListener(req, res);
+          } catch {
+            // an unknown route: Bolt throws to say so
+            if (!res.headersSent) {
+              res.writeHead(404);
+              res.end();
+            }
+          }
+        });
+        const port = listen?.port ?? env.port;
+        const host = listen?.host ?? options.http?.host ?? '0.0.0.0';
+        await listenOn(bounded, port, host);
+        server = bounded;
         connected = true;
-        log.info({ mode, port: listen?.port ?? env.port }, 'slack: listening for signed HTTP requests');
-        return server;
+        log.info({ mode, port: listen?.port ?? env.port, host, tls: !!options.http?.tls }, 'slack: listening for signed HTTP requests');
+        return bounded;
       }
       const res = await app.start();
       log.info({ mode }, 'slack: connected over Socket Mode');
       return res;
     },
-    stop: async () => {
+    async stop() {
       connected = false;
+      if (env.mode === 'http') {
+        if (server) await closeServer(server);
+        server = undefined;
+        return;
+      }
       await (app.stop() as Promise<void>);
     },
   };

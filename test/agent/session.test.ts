@@ -199,7 +199,8 @@ describeWithPwsh('PowerShellAgent when a cmdlet hangs', () => {
     expect(firstPid).toBeTypeOf('number');
     const hung = await agent.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: {} });
     expect(hung).toMatchObject({ ok: false, error: { kind: 'timeout', message: 'Get-CsHostingProvider: timed out after 10 s on agent fe01' } });
-    expect(hung.durationMs).toBeLessThan(20_000);
+    // ended by our 10 s timer, not the 120 s default: the bound is loose so a loaded machine cannot fail it
+    expect(hung.durationMs).toBeLessThan(100_000);
     // the hung child is really gone, not just abandoned
     expect(agent.pid).toBeUndefined();
     expect(() => process.kill(firstPid!, 0)).toThrow();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { resolveRemoteAgents } from '../../src/config/agents.js';
 import { readEnv, redactPaths, SECRET_ENV_NAMES } from '../../src/config/env.js';
 import { parseConfig, readConfigFile } from '../../src/config/file.js';
 import { ConfigError } from '../../src/config/runbooks.js';
@@ -123,14 +124,16 @@ describe('environment', () => {
       dataDir: './data',
       logLevel: 'info',
       agentTokens: [],
-      agentListener: { port: 8443, host: '0.0.0.0' },
+      agentListener: { port: 8443, host: '0.0.0.0', insecure: false, httpHost: '0.0.0.0' },
       opsListener: { port: 9464, host: '127.0.0.1' },
     });
   });
 
   it('reads the remote agents\' listener and refuses half a TLS pair', () => {
     const tls = readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_PORT: '9443', LYNC_EXO_TLS_CERT: '/etc/c.pem', LYNC_EXO_TLS_KEY: '/etc/k.pem' });
-    expect(tls.agentListener).toEqual({ port: 9443, host: '0.0.0.0', tls: { certPath: '/etc/c.pem', keyPath: '/etc/k.pem' } });
+    expect(tls.agentListener).toEqual({ port: 9443, host: '0.0.0.0', insecure: false, httpHost: '0.0.0.0', tls: { certPath: '/etc/c.pem', keyPath: '/etc/k.pem' } });
+    expect(readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_INSECURE_HTTP: '1', LYNC_EXO_HOST: '127.0.0.1' }).agentListener).toMatchObject({ insecure: true, httpHost: '127.0.0.1' });
+    expect(() => readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_INSECURE_HTTP: signing })).toThrow(/^environment: LYNC_EXO_INSECURE_HTTP: must be 1 \(or 0, or unset\)$/);
     expect(() => readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_TLS_CERT: '/etc/c.pem' })).toThrow(/LYNC_EXO_TLS_CERT and LYNC_EXO_TLS_KEY: set both/);
     expect(() => readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_PORT: '99999' })).toThrow(/LYNC_EXO_AGENT_PORT: must be a port number/);
     expect(readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_METRICS_PORT: '9100', LYNC_EXO_METRICS_HOST: '0.0.0.0' }).opsListener).toEqual({ port: 9100, host: '0.0.0.0' });
@@ -144,7 +147,7 @@ describe('environment', () => {
       dataDir: './data',
       logLevel: 'debug',
       agentTokens: [],
-      agentListener: { port: 8443, host: '0.0.0.0' },
+      agentListener: { port: 8443, host: '0.0.0.0', insecure: false, httpHost: '0.0.0.0' },
       opsListener: { port: 9464, host: '127.0.0.1' },
     });
     expect(readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, SLACK_SIGNING_SECRET: signing, LYNC_EXO_SLACK_MODE: 'http' }).slack.mode).toBe('http');
@@ -173,12 +176,53 @@ describe('environment', () => {
     ['a bad port', { SLACK_BOT_TOKEN: bot, SLACK_SIGNING_SECRET: signing, PORT: '70000' }, /^environment: PORT: must be a port number from 1 to 65535$/],
     ['a bad log level', { SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LOG_LEVEL: signing }, /^environment: LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent$/],
     ['an agent token entry without a name', { SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_TOKENS: signing }, /^LYNC_EXO_AGENT_TOKENS: entry 1 is not name:token$/],
-    ['a short agent token', { SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_TOKENS: `edge01:${signing},edge02:hunter2shrt` }, /^LYNC_EXO_AGENT_TOKENS: the token for agent edge02 is shorter than 16 characters$/],
-    ['an agent listed twice', { SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_TOKENS: `edge01:${signing},edge01:${signing}` }, /agent edge01 is listed twice/],
+    ['a short agent token', { SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_TOKENS: `edge01:${signing},edge02:hunter2shrt` }, /^LYNC_EXO_AGENT_TOKENS: entry 2: the token is shorter than 16 characters$/],
+    // written token:name, the token looks like a name: it must not be printed as one
+    ['an agent token written the wrong way round', { SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_TOKENS: `${signing}:edge01` }, /^LYNC_EXO_AGENT_TOKENS: entry 1: the token is shorter than 16 characters$/],
+    ['an agent listed twice', { SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_TOKENS: `${signing}:${signing}0,${signing}:${signing}1` }, /^LYNC_EXO_AGENT_TOKENS: entry 2 names the same agent as entry 1$/],
   ])('names the variable, never its value: %s', (_what, env, message) => {
     const text = configError(() => readEnv(env));
     expect(text).toMatch(message);
     for (const secret of [bot, app, signing, 'hunter2']) expect(text).not.toContain(secret);
+  });
+
+  describe('remote agents: agents.remote with their tokens', () => {
+    const remote = [
+      { name: 'fe01', roles: ['internal' as const] },
+      { name: 'edge01', roles: ['edge' as const], tokenEnv: 'LYNC_EXO_TOKEN_EDGE01' },
+    ];
+    const feToken = 'hunter2fe01token0123456789';
+    const edgeToken = 'hunter2edge01token0123456789';
+
+    it('takes each token from LYNC_EXO_AGENT_TOKENS or from the variable its entry names', () => {
+      const listed = readEnv({ LYNC_EXO_AGENT_TOKENS: `fe01:${feToken}` }, 'console').agentTokens;
+      expect(resolveRemoteAgents(remote, listed, { LYNC_EXO_TOKEN_EDGE01: ` ${edgeToken} ` })).toEqual([
+        { name: 'fe01', roles: ['internal'], token: feToken },
+        { name: 'edge01', roles: ['edge'], token: edgeToken },
+      ]);
+      expect(resolveRemoteAgents([], [], {})).toEqual([]);
+    });
+
+    it.each<[string, { name: string; token: string }[], NodeJS.ProcessEnv, RegExp]>([
+      ['a token without an entry', [{ name: 'fe01', token: feToken }, { name: 'rogue01', token: `${feToken}x` }], { LYNC_EXO_TOKEN_EDGE01: edgeToken }, /^remote agents: LYNC_EXO_AGENT_TOKENS: entry 2 has no agents.remote entry in the config file \(configured: fe01, edge01\); a token without one is refused$/],
+      ['an entry without a token', [], { LYNC_EXO_TOKEN_EDGE01: edgeToken }, /^remote agents: agents.remote\[0\] \(fe01\): no token: set tokenEnv/],
+      ['a tokenEnv that is not set', [{ name: 'fe01', token: feToken }], {}, /^remote agents: agents.remote\[1\] \(edge01\): tokenEnv: the variable LYNC_EXO_TOKEN_EDGE01 is not set$/],
+      ['a short token in tokenEnv', [{ name: 'fe01', token: feToken }], { LYNC_EXO_TOKEN_EDGE01: 'hunter2' }, /agents.remote\[1\] \(edge01\): the token in LYNC_EXO_TOKEN_EDGE01 is shorter than 16 characters/],
+      ['a token given twice', [{ name: 'fe01', token: feToken }, { name: 'edge01', token: edgeToken }], { LYNC_EXO_TOKEN_EDGE01: edgeToken }, /agents.remote\[1\] \(edge01\): its token is given twice/],
+      ['two agents with one token', [{ name: 'fe01', token: edgeToken }], { LYNC_EXO_TOKEN_EDGE01: edgeToken }, /agents.remote\[1\] \(edge01\): the same token as agent fe01/],
+    ])('refuses to start with %s, naming the entry and never a token', (_what, listed, env, message) => {
+      const text = configError(() => resolveRemoteAgents(remote, listed, env));
+      expect(text).toMatch(message);
+      expect(text).not.toContain('hunter2');
+      expect(text).not.toContain('rogue01');
+    });
+
+    it('reads tokenEnv from the config file as a variable name, never as a token', () => {
+      const base = { deployment: { name: 'contoso' }, approval: { requesters: { anyone: true }, approvers: { users: ['U0123ABCDEF'] } } };
+      expect(() => parseConfig(JSON.stringify({ ...base, agents: { remote: [{ name: 'edge01', roles: ['edge'], tokenEnv: 'hunter2-not-a-name!' }] } }), 'c.yml')).toThrow(/tokenEnv: the name of an environment variable/);
+      const text = configError(() => parseConfig(JSON.stringify({ ...base, agents: { remote: [{ name: 'edge01', roles: ['edge'], tokenEnv: 'hunter2-not-a-name!' }] } }), 'c.yml'));
+      expect(text).not.toContain('hunter2');
+    });
   });
 
   it('lists the secret variables, and pino redacts them wherever the env object is logged', () => {
@@ -192,7 +236,11 @@ describe('environment', () => {
     log.info({ slack: env.slack }, 'slack');
     log.info({ req: { headers: { authorization: `Bearer ${bot}` } } }, 'request');
     log.info({ env: { SLACK_SIGNING_SECRET: signing } }, 'raw env');
-    expect(lines).toHaveLength(5);
+    // the remote agents as resolved, and an agent's own settings
+    log.info({ agents: [{ name: 'edge01', roles: ['edge'], token: signing }] }, 'agents');
+    log.info({ hub: { agents: [{ name: 'edge01', token: signing }] } }, 'hub');
+    log.info({ settings: { name: 'edge01', token: signing } }, 'agent');
+    expect(lines).toHaveLength(8);
     for (const line of lines) {
       expect(line).not.toContain('hunter2');
       expect(line).toContain('[Redacted]');

@@ -15,12 +15,13 @@ function demoArgs(): string[] {
 }
 
 describeWithPwsh('npm run demo', () => {
-  it('plays the scripted conversation and exits 0 with every expectation held', { timeout: 150_000 }, () => {
+  it('plays the scripted conversation and exits 0 with every expectation held', { timeout: 300_000 }, () => {
     const result = spawnSync(tsx, demoArgs(), {
       cwd: root,
       encoding: 'utf8',
       env: { ...process.env, LYNC_EXO_PWSH: pwshExecutable(), LOG_LEVEL: 'silent', NO_COLOR: '1' },
-      timeout: 140_000,
+      // minutes on a loaded machine; the bound only ends a hang
+      timeout: 280_000,
     });
     const out = result.stdout;
     expect(result.status, `${out}\n${result.stderr}`).toBe(0);
@@ -42,7 +43,7 @@ describeWithPwsh('npm run demo', () => {
     ]) {
       expect(out).toContain(line);
     }
-    expect(out).toMatch(/│ edge01\.contoso\.local │ yes/);
+    expect(out).toMatch(/│ edge01\.contoso\.local\s+│ yes/);
     expect(out).toMatch(/demo: every expectation held \(\d+ checks\)/);
     expect(out).not.toContain('FAILED');
   });

@@ -4,7 +4,8 @@ import { afterEach, expect, it } from 'vitest';
 import { standInNote } from '../../src/core/run/execute.js';
 import { describeWithPwsh, pwshExecutable } from '../support/pwsh.js';
 import { RecordingNotifier } from '../support/recordingNotifier.js';
-import { readSimState } from '../support/simState.js';
+import type { CheckedReplicaRow } from '../../src/core/run/execute.js';
+import { readSimState, SIM_TRUSTED_APP } from '../support/simState.js';
 import { CHANNEL, createWorld, USERS, type World, type WorldOptions } from '../support/world.js';
 
 const alice = { user: USERS.alice, channel: CHANNEL };
@@ -70,7 +71,14 @@ describeWithPwsh('the setup flow against LyncSim', () => {
     expect(run.status, JSON.stringify(run.steps, null, 1)).toBe('succeeded');
     expect(run.approvers).toEqual([USERS.bob]);
     const replication = run.steps.find((s) => s.kind === 'replication')!;
-    expect(replication.replicas?.every((r) => r.upToDate)).toBe(true);
+    // the Edge the check reads had to hold the change; the trusted application pool never reports and is only shown
+    expect((replication.replicas as CheckedReplicaRow[]).map((r) => [r.fqdn, r.required, r.current])).toEqual([
+      ['fe01.contoso.local', false, true],
+      ['edge01.contoso.local', true, true],
+      [SIM_TRUSTED_APP, false, false],
+    ]);
+    const changeBegan = Date.parse(run.startedAt);
+    expect(Date.parse(replication.replicas!.find((r) => r.fqdn === 'edge01.contoso.local')!.lastUpdateCreation!)).toBeGreaterThan(changeBegan);
     const edge = run.steps.find((s) => s.kind === 'edge-check')!;
     expect(edge.edges).toHaveLength(1);
     expect(edge.edges![0]!.checks.every((c) => c.ok)).toBe(true);
@@ -136,6 +144,16 @@ describeWithPwsh('the setup flow against LyncSim', () => {
     expect(replication.error).toMatch(/not up to date: edge01\.contoso\.local/);
     expect(replication.hints?.join(' ')).toMatch(/Replica Replicator Agent.*4443/s);
     expect(run.steps.find((s) => s.kind === 'edge-check')!.status).toBe('skipped');
+  });
+
+  it('waits for what the policy requires too: a required replica that never reports times out the run, named', async () => {
+    const { notifier, world: w } = start({ policy: { replication: { pollIntervalMs: 200, timeoutMs: 1500, require: [SIM_TRUSTED_APP] } } });
+    await requestAndApprove(w, notifier);
+    const run = notifier.views('run')[0]!.run;
+    expect(run.status).toBe('failed');
+    const replication = run.steps.find((s) => s.kind === 'replication')!;
+    expect(replication.error).toMatch(new RegExp(`not up to date: ${SIM_TRUSTED_APP.replace(/\./g, '\\.')}$`));
+    expect(replication.hints?.join(' ')).toMatch(/replication\.ignore/);
   });
 
   it('loses nothing when Slack fails during a run: the change runs, the run is saved, the report is posted at the end', async () => {

@@ -65,23 +65,29 @@ function context(agents: Agent[], over: Partial<RunContext['replication']> = {},
 }
 
 describe('selectReplicas', () => {
-  const fqdns = ['fe01.contoso.local', 'edge01.contoso.local', 'trustedapp01.contoso.local'];
+  const seen = [
+    { fqdn: 'fe01.contoso.local', reported: true },
+    { fqdn: 'edge01.contoso.local', reported: true },
+    { fqdn: 'trustedapp01.contoso.local', reported: false },
+  ];
   it.each([
     ['the Edge agent by first label', ['edge01'], {}, ['edge01.contoso.local'], []],
     ['the Edge agent by FQDN, any case', ['EDGE01.contoso.local'], {}, ['edge01.contoso.local'], []],
     ['plus what the policy requires', ['edge01'], { require: ['FE01.contoso.local'] }, ['fe01.contoso.local', 'edge01.contoso.local'], []],
+    ['even one that never reported, when the policy requires it', ['edge01'], { require: ['trustedapp01.contoso.local'] }, ['edge01.contoso.local', 'trustedapp01.contoso.local'], []],
     ['an ignored Edge is not waited for', ['edge01'], { ignore: ['edge01.contoso.local'] }, [], []],
-    ['an unmatched Edge agent: every replica not ignored', ['dmz-a'], { ignore: ['trustedapp01.contoso.local'] }, ['fe01.contoso.local', 'edge01.contoso.local'], []],
-    ['no Edge agents at all: every replica not ignored', [], { ignore: ['trustedapp01.contoso.local'] }, ['fe01.contoso.local', 'edge01.contoso.local'], []],
+    ['an unmatched Edge agent: every replica that reports', ['lync01'], {}, ['fe01.contoso.local', 'edge01.contoso.local'], []],
+    ['an unmatched Edge agent: less what the policy ignores', ['lync01'], { ignore: ['fe01.contoso.local'] }, ['edge01.contoso.local'], []],
+    ['no Edge agents at all: every replica that reports', [], {}, ['fe01.contoso.local', 'edge01.contoso.local'], []],
     ['a required replica the status does not list', ['edge01'], { require: ['edge02.contoso.local'] }, ['edge01.contoso.local'], ['edge02.contoso.local']],
   ])('%s', (_name, edges, policy, required, missing) => {
-    const s = selectReplicas(fqdns, edges, policy);
+    const s = selectReplicas(seen, edges, policy);
     expect([...s.required]).toEqual(required);
     expect(s.missing).toEqual(missing);
   });
 
   it('says how to name agents when an Edge agent matches no replica', () => {
-    expect(selectReplicas(fqdns, ['dmz-a'], {}).notes.join(' ')).toMatch(/no replica is named after Edge agent dmz-a.*replication\.ignore/);
+    expect(selectReplicas(seen, ['lync01'], {}).notes.join(' ')).toMatch(/no replica is named after Edge agent lync01.*replication\.require/);
   });
 });
 

@@ -31,7 +31,7 @@ it('the runbooks need an internal and an edge agent', () => {
 
 it('/readyz follows the only Edge agent: unready before it calls in, ready while it does, unready once it goes quiet', async () => {
   let now = new Date('2026-12-01T08:00:00Z');
-  hub = createAgentHub({ tokens: [{ name: 'edge01', token: EDGE_TOKEN }], agents: [{ name: 'edge01', roles: ['edge'] }], log: memoryLog('silent').log, claimWaitMs: 100, clock: { now: () => now } });
+  hub = createAgentHub({ agents: [{ name: 'edge01', roles: ['edge'], token: EDGE_TOKEN }], log: memoryLog('silent').log, claimWaitMs: 100, clock: { now: () => now } });
   hubServer = await startAgentHubServer({ hub, port: 0, host: '127.0.0.1' });
   const pool: AgentPool = hub.pool([internal], ['edge01']);
   const src = { store: memoryStore(), slackConnected: () => true, agents: pool, roles: rolesNeeded(loadRunbooks()) };

@@ -36,6 +36,8 @@ export interface FakeSlack {
   /** what apps.connections.open answers (Socket Mode): a ws:// URL */
   socketUrl?: string;
   calls: ApiCall[];
+  /** method → the Slack error it answers with ({ok: false, error}); 'http_500' answers HTTP 500 */
+  failures: Map<string, string>;
   of(method: string): ApiCall[];
   close(): Promise<void>;
 }
@@ -50,6 +52,7 @@ function decode(raw: string, contentType: string | undefined): Record<string, un
 
 export async function startFakeSlack(): Promise<FakeSlack> {
   const calls: ApiCall[] = [];
+  const failures = new Map<string, string>();
   let seq = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -59,6 +62,17 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       const body = decode(Buffer.concat(chunks).toString('utf8'), req.headers['content-type']);
       const call: ApiCall = { method, body, at: Date.now() };
       calls.push(call);
+      const failure = failures.get(method);
+      if (failure === 'http_500') {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('internal error');
+        return;
+      }
+      if (failure) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: false, error: failure }));
+        return;
+      }
       const answer: Record<string, unknown> = (() => {
         switch (method) {
           case 'auth.test':
@@ -89,6 +103,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const fake: FakeSlack = {
     url: `http://127.0.0.1:${port}/api/`,
     calls,
+    failures,
     of: (method) => calls.filter((c) => c.method === method),
     close: () =>
       new Promise<void>((resolve) => {
@@ -140,6 +155,18 @@ export interface HarnessOptions {
   sim?: SimOverrides;
   /** how long a run waits for replication (default 30 s) */
   replicationTimeoutSeconds?: number;
+  /** remote agents in the config file; the embedded agent's roles (default internal and edge) and the expected Edges */
+  agents?: { remote: { name: string; roles: ('internal' | 'edge')[]; tokenEnv?: string }[]; embeddedRoles?: ('internal' | 'edge')[]; expectedEdges?: string[] };
+  /** the Slack secrets the bot gets and the requests are signed with */
+  secrets?: { botToken?: string; signingSecret?: string };
+}
+
+export interface AgentProcess {
+  name: string;
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(): Promise<void>;
 }
 
 export interface Harness {
@@ -152,6 +179,9 @@ export interface Harness {
   bot: BotProcess | undefined;
   /** spawns the bot; `listening` false: only spawn (for start-up failures) */
   start(options?: { env?: Record<string, string>; listening?: boolean }): Promise<BotProcess>;
+  /** a real \`lync-exo agent\` process on the bot's port, driving real PowerShell on LyncSim as host \`simHost\` */
+  startAgent(name: string, env: Record<string, string>, simHost: string): AgentProcess;
+  agents: AgentProcess[];
   command(user: string, text: string, options?: { triggerId?: string; headers?: Record<string, string> }): Promise<{ status: number; text: string }>;
   approve(user: string, requestId: string, messageTs?: string): Promise<{ status: number; text: string }>;
   sim(): SimState;
@@ -183,16 +213,19 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       agents: {
         embedded: {
           name: 'lync01',
-          roles: ['internal', 'edge'],
+          roles: options.agents?.embeddedRoles ?? ['internal', 'edge'],
           module: LYNCSIM_MODULE,
           powershell: pwshExecutable() ?? 'pwsh',
           env: { LYNCSIM_STATE: statePath, LYNCSIM_HOST: SIM_FRONT_END },
           invocationTimeoutSeconds: 120,
         },
-        expectedEdges: ['lync01'],
+        expectedEdges: options.agents?.expectedEdges ?? ['lync01'],
+        ...(options.agents ? { remote: options.agents.remote } : {}),
       },
     }),
   );
+  const signingSecret = options.secrets?.signingSecret ?? SIGNING_SECRET;
+  const agents: AgentProcess[] = [];
   const slack = await startFakeSlack();
   const bots: BotProcess[] = [];
 
@@ -218,8 +251,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
           ...(process.env.DOTNET_ROLL_FORWARD ? { DOTNET_ROLL_FORWARD: process.env.DOTNET_ROLL_FORWARD } : {}),
           LYNC_EXO_SLACK_MODE: 'http',
           PORT: String(port),
-          SLACK_SIGNING_SECRET: SIGNING_SECRET,
-          SLACK_BOT_TOKEN: 'xoxb-0000-process-test',
+          SLACK_SIGNING_SECRET: signingSecret,
+          SLACK_BOT_TOKEN: options.secrets?.botToken ?? 'xoxb-0000-process-test',
+          LYNC_EXO_HOST: '127.0.0.1',
           LYNC_EXO_CONFIG: configPath,
           LYNC_EXO_DATA_DIR: dataDir,
           LYNC_EXO_SLACK_API_URL: slack.url,
@@ -265,11 +299,57 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
 
     command(user, text, commandOptions = {}) {
       const fields = { ...slashCommandFields({ user, channel: CHANNEL, text }), trigger_id: commandOptions.triggerId ?? `trigger-${++triggers}-${user}` };
-      return send(harness.bot!.url, new URLSearchParams(fields).toString(), { headers: commandOptions.headers });
+      return send(harness.bot!.url, new URLSearchParams(fields).toString(), { headers: commandOptions.headers, secret: signingSecret });
     },
 
     approve(user, requestId, messageTs) {
-      return send(harness.bot!.url, interactiveBody(blockAction({ user, channel: CHANNEL, requestId, messageTs }, 'approve')));
+      return send(harness.bot!.url, interactiveBody(blockAction({ user, channel: CHANNEL, requestId, messageTs }, 'approve')), { secret: signingSecret });
+    },
+
+    agents,
+
+    startAgent(name, env, simHost) {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'main.ts'), 'agent'], {
+        cwd: ROOT,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          ...(process.env.DOTNET_ROLL_FORWARD ? { DOTNET_ROLL_FORWARD: process.env.DOTNET_ROLL_FORWARD } : {}),
+          LYNC_EXO_BOT_URL: `http://127.0.0.1:${harness.bot!.port}`,
+          LYNC_EXO_AGENT_NAME: name,
+          LYNC_EXO_PWSH: pwshExecutable() ?? 'pwsh',
+          LYNC_EXO_MODULE: LYNCSIM_MODULE,
+          LYNC_EXO_INVOCATION_TIMEOUT_SECONDS: '60',
+          LYNCSIM_STATE: statePath,
+          LYNCSIM_HOST: simHost,
+          LOG_LEVEL: 'debug',
+          ...env,
+        },
+      });
+      const output: string[] = [];
+      child.stdout.on('data', (b: Buffer) => output.push(b.toString('utf8')));
+      child.stderr.on('data', (b: Buffer) => output.push(b.toString('utf8')));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+      const agent: AgentProcess = {
+        name,
+        child,
+        output,
+        exited,
+        async kill() {
+          if (child.exitCode === null && child.signalCode === null) {
+            try {
+              process.kill(-child.pid!, 'SIGKILL');
+            } catch {
+              // already gone
+            }
+          }
+          await exited;
+        },
+      };
+      agents.push(agent);
+      return agent;
     },
 
     sim: () => readSimState(statePath),
@@ -290,9 +370,10 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       }
     },
 
-    logs: () => bots.map((b, i) => `--- bot ${i + 1} ---\n${b.output.join('')}`).join('\n'),
+    logs: () => [...bots.map((b, i) => `--- bot ${i + 1} ---\n${b.output.join('')}`), ...agents.map((a) => `--- agent ${a.name} ---\n${a.output.join('')}`)].join('\n'),
 
     async close() {
+      for (const a of agents) await a.kill();
       for (const b of bots) await b.killHard();
       await slack.close();
       rmSync(dir, { recursive: true, force: true });

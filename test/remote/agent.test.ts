@@ -1,9 +1,13 @@
 // The agent loop in process, against a real hub on loopback, with a stand-in for PowerShell.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { loadRunbooks } from '../../src/config/runbooks.js';
 import type { Agent, Invocation, InvocationResult } from '../../src/core/types.js';
 import { backoffDelay, readAgentEnv, runAgent } from '../../src/remote/agent.js';
 import { createAgentHub, startAgentHubServer, type AgentHub, type AgentHubServer } from '../../src/remote/hub.js';
+import { createTestCa, writePem, type Pem } from '../support/tls.js';
 import { EXO_PROVIDER, memoryLog } from './support.js';
 
 const TOKEN = 'edge01-agent-token-abcdef0123';
@@ -42,10 +46,14 @@ describe('readAgentEnv', () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    for (const v of ['LYNC_EXO_BOT_URL: required', 'LYNC_EXO_AGENT_NAME: required', 'LYNC_EXO_AGENT_ROLES: "dba" is not a role', 'LYNC_EXO_AGENT_TOKEN: shorter than 16', 'LYNC_EXO_MODULE:']) {
+    for (const v of ['LYNC_EXO_BOT_URL: required', 'LYNC_EXO_AGENT_NAME: required', 'LYNC_EXO_AGENT_ROLES: item 2 is not a role', 'LYNC_EXO_AGENT_TOKEN: shorter than 16', 'LYNC_EXO_MODULE:']) {
       expect(message).toContain(v);
     }
     expect(message).not.toContain('tiny-tok');
+    expect(message).not.toContain('dba');
+    // a token pasted as a role is not repeated, not even its first characters
+    expect(() => readAgentEnv({ ...base, LYNC_EXO_AGENT_ROLES: `edge,${TOKEN}` })).toThrow(/^agent environment: LYNC_EXO_AGENT_ROLES: item 2 is not a role \(internal, edge\)$/);
+    expect(() => readAgentEnv({ ...base, LYNC_EXO_CA_FILE: '/nonexistent/ca.pem' })).toThrow(/LYNC_EXO_CA_FILE: cannot read \/nonexistent\/ca.pem: ENOENT/);
     const pasted = `${TOKEN}x`;
     expect(() => readAgentEnv({ ...base, LYNC_EXO_BOT_URL: pasted })).toThrow(/LYNC_EXO_BOT_URL: not a URL/);
     try {
@@ -94,9 +102,9 @@ afterEach(async () => {
   hub = server = stop = running = undefined;
 });
 
-async function startAgent(shell: FakeShell, options: { port?: number; leaseMs?: number } = {}) {
+async function startAgent(shell: Agent, options: { port?: number; leaseMs?: number; clock?: { now(): Date } } = {}) {
   const logs = memoryLog();
-  hub = createAgentHub({ tokens: [{ name: 'edge01', token: TOKEN }], log: logs.log, leaseMs: options.leaseMs ?? 600, claimWaitMs: 200 });
+  hub = createAgentHub({ agents: [{ name: 'edge01', roles: ['edge'], token: TOKEN }], log: logs.log, leaseMs: options.leaseMs ?? 600, claimWaitMs: 200, clock: options.clock });
   server = await startAgentHubServer({ hub, port: options.port ?? 0 });
   const agentLogs = memoryLog();
   stop = new AbortController();
@@ -105,7 +113,8 @@ async function startAgent(shell: FakeShell, options: { port?: number; leaseMs?: 
   return { hub, logs, agentLogs };
 }
 
-async function waitFor(check: () => boolean, ms = 5_000): Promise<void> {
+/** Until `check` holds; the bound only ends a hang, so it is far beyond what a loaded machine needs. */
+async function waitFor(check: () => boolean, ms = 30_000): Promise<void> {
   const until = Date.now() + ms;
   while (!check()) {
     if (Date.now() > until) throw new Error('timed out waiting');
@@ -113,13 +122,36 @@ async function waitFor(check: () => boolean, ms = 5_000): Promise<void> {
   }
 }
 
+/**
+ * A cmdlet that runs 1 s on the hub's clock, which moves only here: 100 ms at a time, each step waiting for a
+ * heartbeat to reach the hub (its lastSeen catches up with the clock). The lease runs out only if heartbeats stop
+ * counting, never because a loaded machine delayed one.
+ */
+class SlowOnHubClock extends FakeShell {
+  private t = Date.parse('2025-03-01T10:00:00.000Z');
+  readonly clock = { now: () => new Date(this.t) };
+  heartbeats = 0;
+  override async invoke(invocation: Invocation): Promise<InvocationResult> {
+    this.ran.push(invocation);
+    for (let i = 0; i < 10; i++) {
+      this.t += 100;
+      const at = new Date(this.t).toISOString();
+      await waitFor(() => hub!.registry().find((a) => a.name === 'edge01')?.lastSeen === at, 60_000);
+      this.heartbeats++;
+    }
+    return { ok: true, output: [EXO_PROVIDER], durationMs: 1_000, agent: this.name };
+  }
+}
+
 describe('runAgent', () => {
   it('claims a job, runs it, heartbeats past the lease, and posts the result', async () => {
-    const shell = new FakeShell(1_000);
-    const { hub } = await startAgent(shell, { leaseMs: 400 });
+    const shell = new SlowOnHubClock();
+    const { hub } = await startAgent(shell, { leaseMs: 400, clock: shell.clock });
     const result = await hub.agent('edge01')!.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: { LocalStore: true } });
     expect(result).toMatchObject({ ok: true, output: [EXO_PROVIDER], agent: 'edge01' });
     expect(shell.ran).toHaveLength(1);
+    // 1 s of a 0.4 s lease, kept alive by heartbeats
+    expect(shell.heartbeats).toBe(10);
   });
 
   it('refuses a forged job without running it, and reports the refusal as the result', async () => {
@@ -136,7 +168,7 @@ describe('runAgent', () => {
 
   it('keeps retrying with backoff while the bot is away, and connects when it comes back', async () => {
     // a port that nothing listens on yet
-    const probe = await startAgentHubServer({ hub: createAgentHub({ tokens: [], log: memoryLog().log }), port: 0 });
+    const probe = await startAgentHubServer({ hub: createAgentHub({ agents: [], log: memoryLog().log }), port: 0 });
     const port = Number(new URL(probe.url).port);
     await probe.close();
     const agentLogs = memoryLog();
@@ -149,16 +181,16 @@ describe('runAgent', () => {
     expect(retries[0]).toBeLessThanOrEqual(500);
     expect(retries[1]).toBeGreaterThanOrEqual(500);
 
-    hub = createAgentHub({ tokens: [{ name: 'edge01', token: TOKEN }], log: memoryLog().log, claimWaitMs: 200 });
+    hub = createAgentHub({ agents: [{ name: 'edge01', roles: ['edge'], token: TOKEN }], log: memoryLog().log, claimWaitMs: 200 });
     server = await startAgentHubServer({ hub, port });
-    await waitFor(() => hub!.registry().some((a) => a.online), 10_000);
+    await waitFor(() => hub!.registry().some((a) => a.online));
     await waitFor(() => agentLogs.find(/connected to the bot again/).length === 1);
     expect(agentLogs.lines.join('\n')).not.toContain(TOKEN);
   });
 
   it('logs a refused token as an error naming the variable, and keeps trying', async () => {
     const logs = memoryLog();
-    hub = createAgentHub({ tokens: [{ name: 'edge01', token: 'a-different-token-000000' }], log: logs.log, claimWaitMs: 200 });
+    hub = createAgentHub({ agents: [{ name: 'edge01', roles: ['edge'], token: 'a-different-token-000000' }], log: logs.log, claimWaitMs: 200 });
     server = await startAgentHubServer({ hub, port: 0 });
     const agentLogs = memoryLog();
     stop = new AbortController();
@@ -177,6 +209,63 @@ describe('runAgent', () => {
     expect(await invoked).toMatchObject({ ok: true });
     await running;
     expect(shell.closed).toBe(true);
+  });
+});
+
+describe('TLS', () => {
+  const ca = createTestCa();
+  const other = createTestCa('some other CA');
+  const dir = mkdtempSync(path.join(tmpdir(), 'lync-exo-tls-'));
+  const caFile = writePem(dir, 'ca.pem', ca.cert);
+  const otherFile = writePem(dir, 'other.pem', other.cert);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function startTls(cert: Pem, agentCa: string) {
+    hub = createAgentHub({ agents: [{ name: 'edge01', roles: ['edge'], token: TOKEN }], log: memoryLog().log, claimWaitMs: 200 });
+    server = await startAgentHubServer({ hub, port: 0, tls: cert });
+    expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
+    const agentLogs = memoryLog();
+    stop = new AbortController();
+    const shell = new FakeShell();
+    running = runAgent({ env: { ...base, LYNC_EXO_BOT_URL: server.url, LYNC_EXO_CA_FILE: agentCa }, log: agentLogs.log, signal: stop.signal, runbooks: loadRunbooks(), powershell: () => shell });
+    return { agentLogs, shell };
+  }
+
+  it('runs a job over HTTPS when the bot\'s certificate chains to LYNC_EXO_CA_FILE', async () => {
+    const { shell } = await startTls(ca.server(), caFile);
+    await waitFor(() => hub!.registry().some((a) => a.online), 10_000);
+    expect(await hub!.agent('edge01')!.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: { LocalStore: true } })).toMatchObject({ ok: true });
+    expect(shell.ran).toHaveLength(1);
+  });
+
+  it.each([
+    ['signed by a CA it does not trust', () => ca.server(), otherFile, /claim: TLS: the bot's certificate .*CA this agent does not trust: set LYNC_EXO_CA_FILE to that CA \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN)\)/],
+    ['expired', () => ca.server({ expired: true }), caFile, /claim: TLS: the bot's certificate has expired \(CERT_HAS_EXPIRED\)/],
+  ])('refuses a bot whose certificate is %s, says so as an error, and never sends its token', async (_what, cert, agentCa, message) => {
+    const seen: string[] = [];
+    const { agentLogs } = await startTls(cert(), agentCa);
+    server!.server.on('request', (req: { headers: Record<string, unknown> }) => seen.push(String(req.headers.authorization)));
+    await waitFor(() => agentLogs.find(/TLS/).length >= 2, 10_000);
+    const line = agentLogs.find(/TLS/)[0]!;
+    expect(line).toMatchObject({ level: 50 });
+    expect(line.msg).toMatch(message);
+    expect(hub!.registry().some((a) => a.online)).toBe(false);
+    expect(seen).toEqual([]);
+  });
+
+  it('will not listen for agents over plain HTTP off loopback, unless told to, and then says so as an error', async () => {
+    const h = createAgentHub({ agents: [], log: memoryLog().log });
+    await expect(startAgentHubServer({ hub: h, port: 0, host: '0.0.0.0' })).rejects.toThrow(
+      /^remote agents: refusing to listen on 0\.0\.0\.0 over plain HTTP: agent tokens would cross the network in clear\. Set LYNC_EXO_TLS_CERT and LYNC_EXO_TLS_KEY, or listen on a loopback address, or set LYNC_EXO_INSECURE_HTTP=1 to accept the risk$/,
+    );
+    const logs = memoryLog();
+    const s = await startAgentHubServer({ hub: h, port: 0, host: '0.0.0.0', insecure: true, log: logs.log });
+    await s.close();
+    expect(logs.find(/INSECURE/)).toEqual([expect.objectContaining({ level: 50, host: '0.0.0.0' })]);
+    const tls = await startAgentHubServer({ hub: h, port: 0, host: '0.0.0.0', tls: ca.server() });
+    expect(tls.url).toMatch(/^https:/);
+    await tls.close();
+    await h.close();
   });
 });
 

@@ -14,6 +14,12 @@ const ALICE = 'U0ALICE';
 const BOB = 'U0BOB';
 const CHANNEL = 'C0LYNCOPS';
 
+/**
+ * Bolt acks before its handler runs: wait for the handler's effect however long a loaded machine takes. vi.waitFor's
+ * default gives up after 1 s; the bound here only ends a hang.
+ */
+const eventually = (check: () => void): Promise<void> => vi.waitFor(check, { timeout: 30_000, interval: 10 });
+
 let slack: SlackApp;
 let url: string;
 let api: FakeSlackApi;
@@ -49,7 +55,7 @@ describe('request signatures', () => {
     await start(service);
     const res = await send(url, slashCommandBody({ user: ALICE, channel: CHANNEL, text: 'setup --cloud gcchigh' }));
     expect(res.status).toBe(200);
-    await vi.waitFor(() => expect(service.calls).toEqual([{ call: 'command', user: ALICE, channel: CHANNEL, text: 'setup --cloud gcchigh' }]));
+    await eventually(() => expect(service.calls).toEqual([{ call: 'command', user: ALICE, channel: CHANNEL, text: 'setup --cloud gcchigh' }]));
   });
 
   it.each([
@@ -73,7 +79,7 @@ describe('interactivity', () => {
     await start(service);
     const res = await send(url, interactiveBody(blockAction({ user: BOB, channel: CHANNEL, requestId: 'r-1' }, 'approve')));
     expect(res.status).toBe(200);
-    await vi.waitFor(() => expect(service.calls).toEqual([{ call: 'approve', user: BOB, channel: CHANNEL, requestId: 'r-1' }]));
+    await eventually(() => expect(service.calls).toEqual([{ call: 'approve', user: BOB, channel: CHANNEL, requestId: 'r-1' }]));
   });
 
   it('a repeated Approve delivery (x-slack-retry-num) reaches the core again and nothing breaks: the core dedupes', async () => {
@@ -82,14 +88,14 @@ describe('interactivity', () => {
     const body = interactiveBody(blockAction({ user: BOB, channel: CHANNEL, requestId: 'r-1' }, 'approve'));
     const [a, b] = await Promise.all([send(url, body), send(url, body, { headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } })]);
     expect([a.status, b.status]).toEqual([200, 200]);
-    await vi.waitFor(() => expect(service.calls.filter((c) => c.call === 'approve')).toHaveLength(2));
+    await eventually(() => expect(service.calls.filter((c) => c.call === 'approve')).toHaveLength(2));
   });
 
   it('Deny opens a modal with a required reason, carrying the request and channel', async () => {
     const service = stubService();
     await start(service);
     await send(url, interactiveBody(blockAction({ user: BOB, channel: CHANNEL, requestId: 'r-7' }, 'deny')));
-    await vi.waitFor(() => expect(api.calls.map((c) => c.method)).toEqual(['views.open']));
+    await eventually(() => expect(api.calls.map((c) => c.method)).toEqual(['views.open']));
     const { trigger_id, view } = api.calls[0]!.body as { trigger_id: string; view: { private_metadata: string; blocks: { type: string; optional?: boolean }[] } };
     expect(trigger_id).toBe(`trigger-${BOB}`);
     expect(JSON.parse(view.private_metadata)).toEqual({ requestId: 'r-7', channel: CHANNEL });
@@ -102,7 +108,7 @@ describe('interactivity', () => {
     await start(service);
     const res = await send(url, interactiveBody(viewSubmission({ user: BOB, channel: CHANNEL, requestId: 'r-7', reason: '  change freeze until Monday ' })));
     expect(res.status).toBe(200);
-    await vi.waitFor(() => expect(service.calls).toEqual([{ call: 'deny', user: BOB, channel: CHANNEL, requestId: 'r-7', reason: 'change freeze until Monday' }]));
+    await eventually(() => expect(service.calls).toEqual([{ call: 'deny', user: BOB, channel: CHANNEL, requestId: 'r-7', reason: 'change freeze until Monday' }]));
   });
 
   it('an empty reason is refused in the modal itself', async () => {
@@ -121,7 +127,7 @@ describe('errors reach the user and the log', () => {
     const service = stubService({ fail: new Error('store is read-only') });
     await start(service, log);
     await send(url, slashCommandBody({ user: ALICE, channel: CHANNEL, text: 'setup' }));
-    await vi.waitFor(() => expect(api.calls.map((c) => c.method)).toEqual(['chat.postEphemeral']));
+    await eventually(() => expect(api.calls.map((c) => c.method)).toEqual(['chat.postEphemeral']));
     const text = api.calls[0]!.body.text as string;
     const errorId = /error id `(e-[0-9a-f]{6})`/.exec(text)?.[1];
     expect(errorId).toBeDefined();
@@ -137,7 +143,7 @@ describe('errors reach the user and the log', () => {
     await start(service, log);
     api.failNext('chat.postEphemeral', 'channel_not_found');
     await send(url, interactiveBody(blockAction({ user: BOB, channel: CHANNEL, requestId: 'r-1' }, 'approve')));
-    await vi.waitFor(() => expect(lines.filter((l) => l.level === 50 && typeof l.errorId === 'string')).toHaveLength(2));
+    await eventually(() => expect(lines.filter((l) => l.level === 50 && typeof l.errorId === 'string')).toHaveLength(2));
     expect(lines.some((l) => String(l.msg).includes('channel_not_found'))).toBe(true);
   });
 });

@@ -10,8 +10,8 @@ import { type Harness, type HarnessOptions, renderTranscript, startHarness } fro
 import { noteAt, settleRaces } from './support/transcriptEdits.js';
 
 const names = { [USERS.alice]: 'alice', [USERS.bob]: 'bob', [USERS.carol]: 'carol', [USERS.mallory]: 'mallory' };
-/** short enough for a lean test, long enough that replication is really awaited */
-const replication = { pollIntervalMs: 250, timeoutMs: 10_000 };
+/** polls often enough for a lean test; the timeout only ends a hang (a stuck replica's test sets its own) */
+const replication = { pollIntervalMs: 250, timeoutMs: 60_000 };
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -15,6 +15,12 @@ let slack: SlackApp | undefined;
 let socket: Promise<WebSocket>;
 const received: Record<string, unknown>[] = [];
 
+/**
+ * Bolt acks before its handler runs: wait for the handler's effect however long a loaded machine takes. vi.waitFor's
+ * default gives up after 1 s; the bound here only ends a hang.
+ */
+const eventually = (check: () => void): Promise<void> => vi.waitFor(check, { timeout: 30_000, interval: 10 });
+
 beforeEach(async () => {
   nock.disableNetConnect();
   nock.enableNetConnect('127.0.0.1');
@@ -63,8 +69,8 @@ describe('Socket Mode', () => {
     const service = stubService();
     const ws = await start(service);
     envelope(ws, 'env-cmd-1', 'slash_commands', slashCommandFields({ user: 'U0ALICE', channel: 'C0LYNCOPS', text: 'status' }));
-    await vi.waitFor(() => expect(received.map((r) => r.envelope_id)).toEqual(['env-cmd-1']));
-    await vi.waitFor(() => expect(service.calls).toEqual([{ call: 'command', user: 'U0ALICE', channel: 'C0LYNCOPS', text: 'status' }]));
+    await eventually(() => expect(received.map((r) => r.envelope_id)).toEqual(['env-cmd-1']));
+    await eventually(() => expect(service.calls).toEqual([{ call: 'command', user: 'U0ALICE', channel: 'C0LYNCOPS', text: 'status' }]));
   });
 
   it('acks interactive envelopes: Approve, Deny (opens the modal) and the reason', async () => {
@@ -74,9 +80,9 @@ describe('Socket Mode', () => {
     envelope(ws, 'env-approve', 'interactive', blockAction({ user: 'U0BOB', channel: 'C0LYNCOPS', requestId: 'r-1' }, 'approve'));
     envelope(ws, 'env-deny', 'interactive', blockAction({ user: 'U0CAROL', channel: 'C0LYNCOPS', requestId: 'r-1' }, 'deny'));
     envelope(ws, 'env-reason', 'interactive', viewSubmission({ user: 'U0CAROL', channel: 'C0LYNCOPS', requestId: 'r-1', reason: 'wrong cloud' }));
-    await vi.waitFor(() => expect(received.map((r) => r.envelope_id).sort()).toEqual(['env-approve', 'env-deny', 'env-reason']));
-    await vi.waitFor(() => expect(api.calls.map((c) => c.method)).toEqual(['views.open']));
-    await vi.waitFor(() =>
+    await eventually(() => expect(received.map((r) => r.envelope_id).sort()).toEqual(['env-approve', 'env-deny', 'env-reason']));
+    await eventually(() => expect(api.calls.map((c) => c.method)).toEqual(['views.open']));
+    await eventually(() =>
       expect(service.calls).toEqual(
         expect.arrayContaining([
           { call: 'approve', user: 'U0BOB', channel: 'C0LYNCOPS', requestId: 'r-1' },
@@ -90,7 +96,7 @@ describe('Socket Mode', () => {
     const service = stubService();
     const ws = await start(service);
     envelope(ws, 'env-empty', 'interactive', viewSubmission({ user: 'U0CAROL', channel: 'C0LYNCOPS', requestId: 'r-1', reason: '' }));
-    await vi.waitFor(() => expect(received).toHaveLength(1));
+    await eventually(() => expect(received).toHaveLength(1));
     expect(received[0]).toMatchObject({ envelope_id: 'env-empty', payload: { response_action: 'errors' } });
     expect(service.calls).toEqual([]);
   });

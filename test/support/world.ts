@@ -24,7 +24,8 @@ export function testPolicy(over: Partial<PolicyConfig> = {}): PolicyConfig {
     approvers: { users: [USERS.alice, USERS.bob, USERS.carol], groups: [] },
     required: 1,
     expiresAfterMs: 60 * 60_000,
-    replication: { pollIntervalMs: 300, timeoutMs: 15_000 },
+    // the timeout only ends a hang: a 1 s lag on a loaded machine can take many slow polls (a stuck replica's test sets its own)
+    replication: { pollIntervalMs: 300, timeoutMs: 60_000 },
     ...over,
   };
 }

@@ -191,21 +191,35 @@ export interface ReplicaSelection {
   notes: string[];
 }
 
+/** A replica as the selection sees it: its FQDN and whether it has ever reported (a date or a version). */
+export interface ReplicaSeen {
+  fqdn: string;
+  reported: boolean;
+}
+
+const seenOf = (r: ReplicaRow): ReplicaSeen => ({ fqdn: r.fqdn, reported: r.upToDate || r.lastStatusReport !== null || r.productVersion !== null });
+
 /**
- * Which replicas must be up to date: the Edges the Edge check reads (the replica of each Edge agent) and what the
- * policy requires, less what it ignores. When an Edge agent cannot be matched to a replica, nobody can tell which
- * one it reads, so every replica not ignored is required (fail closed) and a note says how to name them.
+ * Which replicas must be up to date: the Edges the Edge check reads (the replica named after each Edge agent) and
+ * what the policy requires, less what it ignores. When an Edge agent cannot be tied to a replica, every replica
+ * that has ever reported is required instead (fail closed), and a note says how to name them; replicas that never
+ * reported (a trusted application pool without a local store) are then shown, not waited for: nothing ties them to
+ * an Edge, and the Edge check reads each Edge's store itself.
  */
-export function selectReplicas(fqdns: readonly string[], edgeAgents: readonly string[], policy: Pick<ReplicationPolicy, 'require' | 'ignore'>): ReplicaSelection {
+export function selectReplicas(replicas: readonly ReplicaSeen[], edgeAgents: readonly string[], policy: Pick<ReplicationPolicy, 'require' | 'ignore'>): ReplicaSelection {
+  const fqdns = replicas.map((r) => r.fqdn);
   const ignored = (f: string) => (policy.ignore ?? []).some((i) => sameName(i, f));
   const notes: string[] = [];
   const unmatched = edgeAgents.filter((a) => !fqdns.some((f) => agentServesReplica(a, f)));
   const required = new Set<string>();
+  const everyReporting = () => {
+    for (const r of replicas) if (r.reported && !ignored(r.fqdn)) required.add(r.fqdn);
+  };
   if (unmatched.length > 0) {
-    for (const f of fqdns) if (!ignored(f)) required.add(f);
+    everyReporting();
     notes.push(
-      `no replica is named after Edge agent${unmatched.length > 1 ? 's' : ''} ${unmatched.join(', ')}, so every replica not in replication.ignore must be up to date; ` +
-        "name each Edge agent after its server's FQDN (or its first label), or list replicas that never report in replication.ignore",
+      `no replica is named after Edge agent${unmatched.length > 1 ? 's' : ''} ${unmatched.join(', ')}, so every replica that reports and is not in replication.ignore must be up to date; ` +
+        "name each Edge agent after its server's FQDN (or its first label), or list the replicas to wait for in replication.require",
     );
   } else {
     for (const f of fqdns) if (edgeAgents.some((a) => agentServesReplica(a, f)) && !ignored(f)) required.add(f);
@@ -216,9 +230,7 @@ export function selectReplicas(fqdns: readonly string[], edgeAgents: readonly st
     if (found) required.add(found);
     else missing.push(want);
   }
-  if (required.size === 0 && edgeAgents.length === 0 && (policy.require ?? []).length === 0) {
-    for (const f of fqdns) if (!ignored(f)) required.add(f);
-  }
+  if (required.size === 0 && edgeAgents.length === 0 && (policy.require ?? []).length === 0) everyReporting();
   // in the status's order, as the table shows them
   return { required: new Set(fqdns.filter((f) => required.has(f))), missing, notes };
 }
@@ -269,11 +281,7 @@ export async function checkReplication(
       step.error = `${spec.cmdlet}: agent ${agent.name}: output is not a replication status`;
       return false;
     }
-    const selection = selectReplicas(
-      rows.map((r) => r.fqdn),
-      edges,
-      ctx.replication,
-    );
+    const selection = selectReplicas(rows.map(seenOf), edges, ctx.replication);
     const checked: CheckedReplicaRow[] = rows.map((r) => {
       const created = r.lastUpdateCreation === null ? Number.NaN : Date.parse(r.lastUpdateCreation);
       const fresh = since === undefined || created > since.getTime();
@@ -342,26 +350,11 @@ export async function checkEdges(
     step.error = 'no agent serves the edge role: the Edge local store was not checked';
     return false;
   }
-  step.invocations = [];
   const attempts = retry ? EDGE_READ_ATTEMPTS : 1;
-  for (const agent of agents) {
-    // A local store that does not match yet may only be behind: read it again, a poll interval apart, before failing.
-    let row: EdgeRow | undefined;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (attempt > 1) await ctx.clock.sleep(ctx.replication.pollIntervalMs);
-      const record: InvocationRecord = { line: renderInvocation({ cmdlet: spec.cmdlet, parameters: spec.parameters }) };
-      const result = await invokeRecorded(agent, { cmdlet: spec.cmdlet, parameters: spec.parameters }, record, step);
-      if (attempt === 1) step.invocations.push(record);
-      else step.invocations[step.invocations.length - 1] = record;
-      if (!result.ok) {
-        row = { agent: agent.name, ok: false, found: false, checks: [], error: failureText(result) };
-        break;
-      }
-      row = { agent: agent.name, ...compareProvider(expected, result.output) };
-      if (row.ok) break;
-    }
-    step.edges.push(row!);
-  }
+  // every Edge at once: one that does not answer costs its own bound, once, and never delays or hides the others
+  const read = await Promise.all(agents.map((agent) => readEdge(ctx, spec, step, agent, expected, attempts)));
+  step.invocations = read.map((r) => r.record);
+  for (const r of read) step.edges.push(r.row);
   noteStandIns(ctx, step, agents.map((a) => a.name));
   const bad = step.edges.filter((e) => !e.ok);
   if (bad.length) step.error = `the Edge local store does not match on ${bad.map((e) => e.agent).join(', ')}`;
@@ -371,18 +364,59 @@ export async function checkEdges(
 /** A read step on every agent of its role (status). */
 export async function readEverywhere(ctx: RunContext, spec: Extract<Step, { type: 'read' }>, step: StepResult): Promise<boolean> {
   step.objects = [];
-  if (spec.role === 'edge' && spec.parameters.LocalStore === true) noteStandIns(ctx, step, ctx.agents.forRole('edge').map((a) => a.name));
-  for (const agent of ctx.agents.forRole(spec.role)) {
-    const record: InvocationRecord = { line: renderInvocation({ cmdlet: spec.cmdlet, parameters: spec.parameters }) };
-    step.invocations.push(record);
+  const agents = ctx.agents.forRole(spec.role);
+  if (spec.role === 'edge' && spec.parameters.LocalStore === true) noteStandIns(ctx, step, agents.map((a) => a.name));
+  const { records, results } = await invokeEach(agents, { cmdlet: spec.cmdlet, parameters: spec.parameters }, step);
+  step.invocations.push(...records);
+  const errors: string[] = [];
+  results.forEach((result, i) => {
+    const agent = agents[i]!;
+    if (result.ok) step.objects!.push({ agent: agent.name, items: result.output });
+    else errors.push(`${spec.cmdlet}: agent ${agent.name}: ${unreachableText(result, spec.cmdlet)}`);
+  });
+  if (errors.length) step.error = errors.join('; ');
+  return errors.length === 0;
+}
+
+/**
+ * One invocation on each agent at once: an agent that does not answer costs its own bound, once, and never delays
+ * or hides the others. Records and results are in the agents' order.
+ */
+async function invokeEach(agents: readonly Agent[], inv: Invocation, step: StepResult): Promise<{ records: InvocationRecord[]; results: InvocationResult[] }> {
+  const records: InvocationRecord[] = agents.map(() => ({ line: renderInvocation(inv) }));
+  const results = await Promise.all(agents.map((agent, i) => invokeRecorded(agent, inv, records[i]!, step)));
+  return { records, results };
+}
+
+/** A failure as a step shows it; an agent that could not be reached (offline, lost) is called unreachable. */
+function unreachableText(result: Extract<InvocationResult, { ok: false }>, cmdlet?: string): string {
+  const text = failureText(result, cmdlet);
+  return result.error.kind === 'agent' ? `unreachable: ${text}` : text;
+}
+
+/** One Edge's local store, read again (a poll interval apart) while it does not match yet, up to `attempts` times. */
+async function readEdge(
+  ctx: RunContext,
+  spec: Extract<Step, { type: 'edge-check' }>,
+  step: StepResult,
+  agent: Agent,
+  expected: NonNullable<PlannedStep['expected']>,
+  attempts: number,
+): Promise<{ row: EdgeRow; record: InvocationRecord }> {
+  let row: EdgeRow | undefined;
+  let record: InvocationRecord | undefined;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    if (attempt > 1) await ctx.clock.sleep(ctx.replication.pollIntervalMs);
+    record = { line: renderInvocation({ cmdlet: spec.cmdlet, parameters: spec.parameters }) };
     const result = await invokeRecorded(agent, { cmdlet: spec.cmdlet, parameters: spec.parameters }, record, step);
     if (!result.ok) {
-      step.error = `${spec.cmdlet}: agent ${agent.name}: ${failureText(result, spec.cmdlet)}`;
-      return false;
+      row = { agent: agent.name, ok: false, found: false, checks: [], error: unreachableText(result) };
+      break;
     }
-    step.objects.push({ agent: agent.name, items: result.output });
+    row = { agent: agent.name, ...compareProvider(expected, result.output) };
+    if (row.ok) break;
   }
-  return true;
+  return { row: row!, record: record! };
 }
 
 async function timed(step: StepResult, clock: Clock, work: () => Promise<boolean>): Promise<boolean> {

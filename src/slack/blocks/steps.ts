@@ -2,6 +2,7 @@
 // comparison, objects read), then the error, what to check and the warnings the cmdlets wrote. Shared by the run
 // message and reports.
 import type { EdgeRow, ReplicaRow, StepResult, StepStatus } from '../../core/records.js';
+import { replicaVerdict } from '../../core/records.js';
 import { renderValueForPeople } from '../../core/runbook/render.js';
 import { type Block, code, duration, esc, section, table } from './kit.js';
 
@@ -25,7 +26,7 @@ export const ACTION_WORDS: Record<string, string> = {
 const mark = (ok: boolean): string => (ok ? '✓' : '✗');
 
 export function replicaLines(replicas: ReplicaRow[]): string[] {
-  return table([['replica', 'up to date', 'last report'], ...replicas.map((r) => [r.fqdn, r.upToDate ? 'yes' : 'NO', r.lastStatusReport ?? '(never)'])]);
+  return table([['replica', 'up to date', 'last report'], ...replicas.map((r) => [r.fqdn, replicaVerdict(r).label, r.lastStatusReport ?? '(never)'])]);
 }
 
 export function edgeLines(edges: EdgeRow[]): string[] {
