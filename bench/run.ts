@@ -4,6 +4,7 @@
 // 2. The planner: plans per second (it runs on every request and again before every run).
 // 3. The PowerShell boundary against LyncSim, on the real PowerShell: session start, the raw framing floor, the
 //    cmdlet alone inside the session, and what the agent adds over the raw call (goal: at most 3 ms per step).
+// 4. Slack down vs up: a setup run's duration on LyncSim with the Slack stand-in hanging every call, and answering.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,7 +20,12 @@ import { resolveInputs } from '../src/core/runbook/inputs.js';
 import { plan } from '../src/core/runbook/planner.js';
 import { createSlackApp } from '../src/slack/app.js';
 import { createSimState, LYNCSIM_MODULE, simEnv } from '../src/simulator.js';
+import { webApi } from '@slack/bolt';
+import { boundedClientOptions } from '../src/slack/client.js';
+import { SlackNotifier } from '../src/slack/notifier.js';
 import { SIGNING_SECRET, send, signature } from '../test/slack/support/signing.js';
+import { startSlackStandIn, type Outage } from '../test/slack/support/slackApi.js';
+import { CHANNEL, createWorld, USERS } from '../test/support/world.js';
 import { slashCommandBody } from '../test/slack/support/payloads.js';
 import { DEFAULT_HTTP_BOUNDS } from '../src/http/bounded.js';
 import { openFor, slowFlood } from './slowClients.js';
@@ -34,7 +40,7 @@ async function ackLatency(): Promise<void> {
     await new Promise((r) => setTimeout(r, WORK_MS));
     handled++;
   };
-  const service = { command: slow, approve: slow, deny: slow };
+  const service = { command: slow, approve: slow, deny: slow, mayDeny: async () => ({ ok: true as const }) };
   const slack = createSlackApp({
     env: { mode: 'http', botToken: 'xoxb-bench', signingSecret: SIGNING_SECRET, port: 0 },
     config: { slack: { command: '/lync-exo' } },
@@ -240,7 +246,7 @@ async function powershellFigures(): Promise<void> {
  *    Slack's HTTP endpoint with the default bounds; how long each stays open, and the ack of signed commands meanwhile.
  */
 async function slowConnections(): Promise<void> {
-  const service = { command: async () => {}, approve: async () => {}, deny: async () => {} };
+  const service = { command: async () => {}, approve: async () => {}, deny: async () => {}, mayDeny: async () => ({ ok: true as const }) };
   const slack = createSlackApp({
     env: { mode: 'http', botToken: 'xoxb-bench', signingSecret: SIGNING_SECRET, port: 0 },
     config: { slack: { command: '/lync-exo' } },
@@ -274,13 +280,52 @@ async function slowConnections(): Promise<void> {
   console.log(`  10 signed commands during the flood, ack ms: p50 ${acks[5]!.toFixed(0)}, max ${acks[9]!.toFixed(0)} (goal: under 1000)`);
 }
 
-// `npm run bench` runs every part; `npm run bench -- powershell` (or ack, planner, slow, acks, service) runs only those named.
+
+/**
+ * 5. Slack never stalls a run: one setup on LyncSim with the Slack stand-in up, one with it down (every call hangs
+ * until the Web API timeout), the same approval; the run's own duration (its record's start to finish) compared.
+ */
+async function slackDownVsUp(): Promise<void> {
+  const executable = locatePowerShell({ install: false }).executable;
+  const once = async (outage: Outage): Promise<number> => {
+    const api = await startSlackStandIn();
+    const client = new webApi.WebClient('xoxb-bench', boundedClientOptions({ slackApiUrl: api.url, logLevel: webApi.LogLevel.ERROR }));
+    // the production coalescing interval; replication on LyncSim takes its usual second
+    const world = createWorld({ executable, notifier: new SlackNotifier(client, log), policy: { replication: { pollIntervalMs: 500, timeoutMs: 60_000 } }, delivery: { minIntervalMs: 3000 } });
+    try {
+      await world.service.command({ user: USERS.alice, channel: CHANNEL }, 'setup');
+      const [request] = await world.store.listPending();
+      if (!request) throw new Error('bench: no request was planned');
+      api.setOutage(outage);
+      await world.service.approve({ user: USERS.bob, channel: CHANNEL }, request.id);
+      for (;;) {
+        const run = (await world.store.history(1)).runs[0];
+        if (run?.finishedAt) {
+          if (run.status !== 'succeeded') throw new Error(`bench: the run ${run.status}: ${run.summary ?? ''}`);
+          return Date.parse(run.finishedAt) - Date.parse(run.startedAt);
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      world.courier.stop();
+      api.setOutage(false);
+      await world.close();
+      await api.close();
+    }
+  };
+  const up = await once(false);
+  const down = await once('hang');
+  console.log(`slack down vs up: one setup run on LyncSim took ${down} ms with every Slack call hanging, ${up} ms with Slack up; ratio ${(down / up).toFixed(2)} (goal ≤ 1.1)`);
+}
+
+// `npm run bench` runs every part; `npm run bench -- powershell` (or ack, planner, slow, slack, acks, service) runs only those named.
 const only = new Set(process.argv.slice(2));
 const wanted = (part: string) => only.size === 0 || only.has(part);
 if (wanted('ack')) await ackLatency();
 if (wanted('planner')) plannerRate();
 if (wanted('powershell')) await powershellFigures();
 if (wanted('slow')) await slowConnections();
+if (wanted('slack')) await slackDownVsUp();
 // issue 13: acks side by side with bare Bolt, and the bot as a process (cold start, approve, overhead)
 if (wanted('acks')) await (await import('./service.js')).acksSideBySide();
 if (wanted('service')) await (await import('./service.js')).botProcessFigures();

@@ -75,7 +75,7 @@ async function lyncExoApp(pending: boolean): Promise<{ url: string; stop(): Prom
   const slack = createSlackApp({
     env: { mode: 'http', botToken: 'xoxb-bench', signingSecret: SIGNING_SECRET, port: 0 },
     config: { slack: { command: '/lync-exo' } },
-    service: { command: doWork, approve: doWork, deny: doWork },
+    service: { command: doWork, approve: doWork, deny: doWork, mayDeny: async () => ({ ok: true as const }) },
     log,
     bot: { botId: 'B0BENCH', botUserId: 'U0BENCH' },
     clientOptions: { retryConfig: { retries: 0 } },

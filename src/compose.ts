@@ -6,7 +6,8 @@ import { cmdletAllowlist, loadRunbooks, type Runbooks } from './config/runbooks.
 import { backgroundScheduler, staticAgentPool, systemClock, type AgentPool, type Clock, type Directory, type Notifier, type Scheduler } from './core/ports.js';
 import type { Config } from './config/file.js';
 import type { PolicyConfig } from './core/policy.js';
-import { LyncExoService } from './core/service.js';
+import type { Courier } from './core/outbox.js';
+import { LyncExoService, type ServiceDeps } from './core/service.js';
 import { memoryStore, type Store } from './core/store.js';
 import type { Role } from './core/types.js';
 
@@ -61,10 +62,13 @@ export interface ComposeOptions {
   scheduler?: Scheduler;
   commandName?: string;
   newId?: (prefix: 'r' | 'run') => string;
+  delivery?: ServiceDeps['delivery'];
 }
 
 export interface Composition {
   service: LyncExoService;
+  /** delivers the outbox: tests await courier.idle() as they await scheduler.idle() */
+  courier: Courier;
   store: Store;
   scheduler: Scheduler;
   runbooks: Runbooks;
@@ -73,7 +77,7 @@ export interface Composition {
 export function compose(options: ComposeOptions): Composition {
   const runbooks = options.runbooks ?? loadRunbooks();
   const store = options.store ?? memoryStore();
-  const scheduler = options.scheduler ?? backgroundScheduler((name, err) => options.log.error({ err, work: name }, 'background work failed'));
+  const work = options.scheduler ?? backgroundScheduler((name, err) => options.log.error({ err, work: name }, 'background work failed'));
   const service = new LyncExoService({
     runbooks,
     store,
@@ -81,13 +85,22 @@ export function compose(options: ComposeOptions): Composition {
     notifier: options.notifier,
     directory: options.directory,
     clock: options.clock ?? systemClock,
-    scheduler,
+    scheduler: work,
     policy: options.policy,
     log: options.log,
     commandName: options.commandName,
     newId: options.newId,
+    delivery: options.delivery,
   });
-  return { service, store, scheduler, runbooks };
+  // idle: the work after each reply, and the messages it left in the outbox (unless Slack is away)
+  const scheduler: Scheduler = {
+    run: (name, fn) => work.run(name, fn),
+    async idle() {
+      await work.idle();
+      await service.courier.idle();
+    },
+  };
+  return { service, courier: service.courier, store, scheduler, runbooks };
 }
 
 export { staticAgentPool };

@@ -137,6 +137,8 @@ async function runSlack(log: Logger): Promise<void> {
     service.stopAccepting();
     const drained = await Promise.race([scheduler.idle().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), SHUTDOWN_GRACE_MS).unref())]);
     if (!drained) log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'a step was still running at the end of the grace period; its run will be reported as interrupted at the next start');
+    // what the outbox still holds stays in the database and goes out at the next start
+    service.courier.stop();
     await slack.stop().catch((err: unknown) => log.warn({ err }, 'stopping slack'));
     await hubServer?.close();
     await opsServer?.close();

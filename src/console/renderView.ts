@@ -264,6 +264,8 @@ export function renderViewText(view: View, opts: TextOptions): string[] {
       return renderReport(view, opts);
     case 'history':
       return renderHistory(view.requests, view.runs, opts);
+    case 'detail':
+      return [title(`${view.title} · run ${view.runId}`, opts.style ?? style(false)), ...view.lines.map((l) => `  ${l}`)];
     case 'text':
       return plain(view.text).split('\n');
   }

@@ -95,6 +95,8 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Consol
     runbooks,
     commandName: command,
     newId: (prefix) => `${prefix}-${++counters[prefix]}`,
+    // a terminal prints each state a run goes through; nothing to rate-limit
+    delivery: { minIntervalMs: 0 },
   });
   const users = policyUsers(policy);
   const session = new ConsoleSession({ ...composition, notifier, channel: CONSOLE_CHANNEL, user: users[0] ?? 'alice', users, command });

@@ -1,16 +1,18 @@
 // The few things the core asks of the world. Slack, the console and the tests each provide them.
-import type { MessageRef, RequestRecord, RunRecord, StepResult } from './records.js';
+import type { MessageRef, RequestRecord, RunRecord, RunStatus, StepResult } from './records.js';
 import type { Plan } from './runbook/planner.js';
 import type { Agent, Role } from './types.js';
 
 /** What a message shows, as data. Each adapter renders it its own way (Block Kit, terminal text). */
 export type View =
-  | { kind: 'plan'; request: RequestRecord; rule: ApprovalRule; dryRun: boolean }
+  | { kind: 'plan'; request: RequestRecord; rule: ApprovalRule; dryRun: boolean; run?: { id: string; status: RunStatus; summary?: string } }
   | { kind: 'refused-plan'; runbook: string; requester: string; plan: Plan }
   | { kind: 'nothing-to-change'; runbook: string; requester: string; plan: Plan }
   | { kind: 'run'; run: RunRecord }
   | { kind: 'report'; title: string; requester: string; steps: StepResult[]; verdict?: 'pass' | 'fail'; items?: VerifyItem[]; agents?: AgentRow[] }
-  | { kind: 'history'; requests: RequestRecord[]; runs: RunRecord[] }
+  | { kind: 'history'; requests: RequestRecord[]; runs: RunRecord[]; names?: Record<string, string> }
+  /** more about one step of a run (a long error, the per-Edge comparison), posted in the run's thread */
+  | { kind: 'detail'; runId: string; title: string; lines: string[]; part?: { n: number; of: number } }
   | { kind: 'text'; text: string };
 
 export interface VerifyItem {
@@ -38,16 +40,63 @@ export interface ApprovalRule {
   approvers: string;
 }
 
+export interface PostOptions {
+  /** post as a reply in this message's thread */
+  thread?: MessageRef;
+}
+
 export interface Notifier {
-  post(channel: string, view: View): Promise<MessageRef>;
+  post(channel: string, view: View, options?: PostOptions): Promise<MessageRef>;
   update(ref: MessageRef, view: View): Promise<void>;
   /** A reply only `user` sees: refusals and acknowledgements. */
   ephemeral(channel: string, user: string, text: string): Promise<void>;
 }
 
+/**
+ * What a failed delivery means, so the core can decide without knowing Slack: the bot cannot write there
+ * (`not_in_channel`, `channel_not_found`, `is_archived`), the message is gone (`message_not_found`), slow down
+ * (`rate_limited`, with how long), never going to work as sent (`rejected`), or try again later (`unavailable`).
+ */
+export type DeliveryProblem = 'not_in_channel' | 'channel_not_found' | 'is_archived' | 'message_not_found' | 'rate_limited' | 'rejected' | 'unavailable';
+
+export class NotifierError extends Error {
+  constructor(
+    readonly problem: DeliveryProblem,
+    message: string,
+    readonly retryAfterMs?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'NotifierError';
+  }
+}
+
+export const problemOf = (err: unknown): DeliveryProblem => (err instanceof NotifierError ? err.problem : 'unavailable');
+
+/** The sentence a person reads when lync-exo cannot write where they asked. */
+export function describeProblem(problem: DeliveryProblem, channel: string): string | undefined {
+  switch (problem) {
+    case 'not_in_channel':
+      return `lync-exo is not a member of <#${channel}>, so it cannot post the plan there. Invite it with \`/invite @lync-exo\` in that channel, or use the channel configured for lync-exo`;
+    case 'channel_not_found':
+      return `lync-exo cannot see <#${channel}> (a private channel it was not added to, or a channel that no longer exists). Add the app to the channel, or use the channel configured for lync-exo`;
+    case 'is_archived':
+      return `<#${channel}> is archived, so lync-exo cannot post there. Unarchive it, or use the channel configured for lync-exo`;
+    case 'message_not_found':
+      return 'the message lync-exo wanted to update was deleted; it posts a new one instead';
+    default:
+      return undefined;
+  }
+}
+
+/** An answer to the person who typed a command or clicked, wherever they did it (Slack: the response_url). */
+export type Reply = (view: View) => Promise<void>;
+
 /** Who belongs to a user group (Slack: usergroups.users.list). */
 export interface Directory {
   groupMembers(groupId: string): Promise<string[]>;
+  /** a person's display name, to name them without a mention (Slack: users.info); undefined when unknown */
+  userName?(userId: string): Promise<string | undefined>;
 }
 
 export interface Clock {

@@ -3,9 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { helpText } from './command/vocabulary.js';
 import { parseCommand, type Command } from './command/parse.js';
-import type { AgentPool, Clock, Directory, Notifier, Scheduler, View, VerifyItem } from './ports.js';
+import { Courier, type CourierOptions } from './outbox.js';
+import { describeProblem, type AgentPool, type Clock, type Directory, type Notifier, type Reply, type Scheduler, type View, type VerifyItem } from './ports.js';
 import { checkApprover, checkChannel, checkRequester, describeApprovers, type PolicyConfig } from './policy.js';
-import type { RequestRecord, RunRecord } from './records.js';
+import type { MessageRef, RequestRecord, RunRecord } from './records.js';
 import { executePlan, newRunSteps, readState, runChecks, skipRest, type RunContext } from './run/execute.js';
 import { resolveInputs } from './runbook/inputs.js';
 import { inverseTargets, isNoop, plan, type Plan, type PreState, type Target } from './runbook/planner.js';
@@ -35,14 +36,30 @@ export interface ServiceDeps {
   /** the slash command as people type it, for help and hints */
   commandName?: string;
   newId?: (prefix: 'r' | 'run') => string;
+  /** how the outbox is delivered (coalescing interval, backoff, a test clock) */
+  delivery?: Partial<Pick<CourierOptions, 'minIntervalMs' | 'maxAgeMs' | 'backoffMs' | 'maxBackoffMs' | 'now' | 'setTimer'>>;
 }
 
 export interface Actor {
   user: string;
   channel: string;
+  /** answers this person wherever they typed or clicked (Slack: the response_url); else an ephemeral in `channel` */
+  reply?: Reply;
 }
 
+/** Outbox keys: one per message. A run's message is a reply in its request's thread. */
+export const messageKey = {
+  request: (id: string) => `request:${id}`,
+  run: (id: string) => `run:${id}`,
+  detail: (runId: string, n: number) => `run:${runId}:detail:${n}`,
+};
+
 const defaultId = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
+
+/** an error longer than this is shown whole in the thread, besides its first lines in the run message */
+const DETAIL_AFTER_CHARS = 600;
+/** one detail message at most: under the smallest per-message limit of the front ends (Slack's ~12,000 in all) */
+const DETAIL_CHARS = 8000;
 
 export class LyncExoService {
   private readonly newId: (prefix: 'r' | 'run') => string;
@@ -50,10 +67,24 @@ export class LyncExoService {
   /** runs started by this process and not finished: shutdown waits for them */
   private readonly active = new Map<string, RunRecord>();
   private accepting = true;
+  readonly courier: Courier;
 
   constructor(private readonly deps: ServiceDeps) {
     this.newId = deps.newId ?? defaultId;
     this.commandName = deps.commandName ?? '/lync-exo';
+    this.courier = new Courier({
+      store: deps.store,
+      notifier: deps.notifier,
+      log: deps.log,
+      now: () => deps.clock.now().getTime(),
+      ...deps.delivery,
+      onDelivered: (key, ref) => this.delivered(key, ref),
+    });
+  }
+
+  /** Where a plan was posted is kept on its request (history, recovery and the process tests read it). */
+  async delivered(key: string, ref: MessageRef): Promise<void> {
+    if (key.startsWith('request:')) await this.deps.store.setRequestMessage(key.slice('request:'.length), ref);
   }
 
   private runbook(name: string): Runbook {
@@ -66,8 +97,25 @@ export class LyncExoService {
     return { agents: this.deps.agents, clock: this.deps.clock, replication: this.deps.policy.replication, edgeStandIns: this.deps.policy.edgeStandIns };
   }
 
+  /** A reply to the person; a failure to deliver it is logged, never a reason to stop what was decided. */
   private tell(actor: Actor, text: string): Promise<void> {
-    return this.deps.notifier.ephemeral(actor.channel, actor.user, text);
+    return this.answer(actor, { kind: 'text', text });
+  }
+
+  /** A view for the person who asked (dry runs, refused plans, verify, status, history): wherever they asked. */
+  private async answer(actor: Actor, view: View): Promise<void> {
+    try {
+      if (actor.reply) await actor.reply(view);
+      else if (view.kind === 'text') await this.deps.notifier.ephemeral(actor.channel, actor.user, view.text);
+      else await this.deps.notifier.post(actor.channel, view);
+    } catch (err) {
+      this.deps.log.warn({ err, user: actor.user, channel: actor.channel, view: view.kind }, `reply to ${actor.user}: could not be delivered`);
+    }
+  }
+
+  /** The latest view of a message, into the outbox: a store write, never a wait for Slack. */
+  private show(key: string, channel: string, view: View, parent?: string): Promise<void> {
+    return this.courier.put({ key, channel, view, ...(parent ? { parent } : {}) });
   }
 
   private async audit(actor: string, action: string, extra: { channel?: string; requestId?: string; runId?: string; fingerprint?: string; detail?: string } = {}): Promise<void> {
@@ -130,13 +178,10 @@ export class LyncExoService {
 
   private async offerPlan(actor: Actor, runbook: Runbook, p: Plan, dryRun: boolean, rollbackOf?: string): Promise<void> {
     if (p.refusals.length) {
-      await this.deps.notifier.post(actor.channel, { kind: 'refused-plan', runbook: runbook.name, requester: actor.user, plan: p });
-      return this.audit(actor.user, 'plan-refused', { channel: actor.channel, fingerprint: p.fingerprint, detail: p.refusals.join('; ') });
+      await this.audit(actor.user, 'plan-refused', { channel: actor.channel, fingerprint: p.fingerprint, detail: p.refusals.join('; ') });
+      return this.answer(actor, { kind: 'refused-plan', runbook: runbook.name, requester: actor.user, plan: p });
     }
-    if (isNoop(p)) {
-      await this.deps.notifier.post(actor.channel, { kind: 'nothing-to-change', runbook: runbook.name, requester: actor.user, plan: p });
-      return;
-    }
+    if (isNoop(p)) return this.answer(actor, { kind: 'nothing-to-change', runbook: runbook.name, requester: actor.user, plan: p });
     const now = this.deps.clock.now();
     const request: RequestRecord = {
       id: dryRun ? 'dry-run' : this.newId('r'),
@@ -152,28 +197,69 @@ export class LyncExoService {
       expiresAt: new Date(now.getTime() + this.deps.policy.expiresAfterMs).toISOString(),
       ...(rollbackOf ? { rollbackOf } : {}),
     };
-    if (dryRun) {
-      await this.deps.notifier.post(actor.channel, this.planView(request, true));
-      return;
-    }
+    if (dryRun) return this.answer(actor, this.planView(request, true));
     await this.deps.store.createRequest(request);
     await this.audit(actor.user, 'requested', { channel: actor.channel, requestId: request.id, fingerprint: p.fingerprint, detail: runbook.name });
-    const ref = await this.deps.notifier.post(actor.channel, this.planView(request, false));
-    await this.deps.store.setRequestMessage(request.id, ref);
+    const key = messageKey.request(request.id);
+    await this.show(key, actor.channel, this.planView(request, false));
+    // the one wait on Slack in the flow, and only for the person's sake: can the plan be posted where they asked?
+    const posted = await this.courier.deliverNow(key);
+    if (posted.ok) return;
+    const sentence = describeProblem(posted.problem, actor.channel);
+    if (sentence && posted.problem !== 'message_not_found') {
+      // nobody could approve a plan nobody can see: it is closed, and the person told what to do
+      await this.deps.store.close(request.id, 'cancelled', 'lync-exo', `the plan could not be posted in ${actor.channel}: ${posted.problem}`, this.deps.clock.now());
+      await this.audit('lync-exo', 'cancelled', { channel: actor.channel, requestId: request.id, detail: posted.problem });
+      await this.deps.store.outboxDrop(key);
+      return this.tell(actor, `${sentence}. Request ${request.id} was not kept.`);
+    }
+    if (posted.problem === 'unavailable' || posted.problem === 'rate_limited') {
+      return this.tell(actor, `request ${request.id} is saved; Slack did not take its plan message yet, so it appears in <#${actor.channel}> as soon as Slack answers`);
+    }
   }
 
-  private planView(request: RequestRecord, dryRun: boolean): View {
-    return { kind: 'plan', request, dryRun, rule: { required: this.deps.policy.required, approvers: describeApprovers(this.deps.policy) } };
+  private planView(request: RequestRecord, dryRun: boolean, run?: RunRecord): View {
+    return {
+      kind: 'plan',
+      request,
+      dryRun,
+      rule: { required: this.deps.policy.required, approvers: describeApprovers(this.deps.policy) },
+      ...(run ? { run: { id: run.id, status: run.status, ...(run.summary ? { summary: run.summary } : {}) } } : {}),
+    };
   }
 
-  private async refreshPlanMessage(request: RequestRecord): Promise<void> {
+  /** The plan message shows the request's decision (and its run's outcome): queued, delivered when Slack answers. */
+  private async refreshPlanMessage(request: RequestRecord, run?: RunRecord): Promise<void> {
     const current = (await this.deps.store.getRequest(request.id)) ?? request;
-    if (current.message) await this.deps.notifier.update(current.message, this.planView(current, false));
+    await this.show(messageKey.request(current.id), current.channel, this.planView(current, false, run));
+  }
+
+  /** A decision counts only where the request was posted: a click from another channel (a forwarded or copied
+   * message, a forged payload) is refused. */
+  private wrongChannel(actor: Actor, request: RequestRecord): string | undefined {
+    if (actor.channel === request.channel) return undefined;
+    return `request ${request.id} was posted in <#${request.channel}>; decide on it there. Nothing was changed`;
+  }
+
+  /** Whether `actor` may deny the request: the Deny form opens only for them. */
+  async mayDeny(actor: Actor, requestId: string): Promise<{ ok: true } | { ok: false; message: string }> {
+    const request = await this.deps.store.getRequest(requestId);
+    if (!request) return { ok: false, message: `there is no request ${requestId}` };
+    const elsewhere = this.wrongChannel(actor, request);
+    if (elsewhere) return { ok: false, message: elsewhere };
+    if (request.status !== 'pending') return { ok: false, message: `request ${requestId} is already ${request.status}; nothing was changed` };
+    const allowed = await checkApprover(this.deps.policy, actor.user, '', this.deps.directory);
+    return allowed.ok ? { ok: true } : { ok: false, message: allowed.message.replace('approve it', 'deny it') };
   }
 
   async approve(actor: Actor, requestId: string): Promise<void> {
     const request = await this.deps.store.getRequest(requestId);
     if (!request) return this.tell(actor, `there is no request ${requestId}`);
+    const elsewhere = this.wrongChannel(actor, request);
+    if (elsewhere) {
+      await this.audit(actor.user, 'approval-refused', { channel: actor.channel, requestId, detail: `clicked in ${actor.channel}, posted in ${request.channel}` });
+      return this.tell(actor, elsewhere);
+    }
     const allowed = await checkApprover(this.deps.policy, actor.user, request.requester, this.deps.directory);
     if (!allowed.ok) {
       await this.audit(actor.user, 'approval-refused', { channel: actor.channel, requestId, detail: allowed.message });
@@ -195,15 +281,19 @@ export class LyncExoService {
         await this.refreshPlanMessage(result.request);
         return this.tell(actor, `approval recorded; ${requestId} needs ${this.deps.policy.required - result.request.approvals.length} more`);
       case 'completed':
+        // the store's approval is the run's schedule (an approved request without a run); it starts now, and after a
+        // restart if this process dies first. The plan message follows from the outbox.
+        this.deps.scheduler.run(`run for ${requestId}`, () => this.startRun(result.request));
         await this.audit(actor.user, 'approved', { channel: actor.channel, requestId, fingerprint: result.request.plan.fingerprint, detail: 'approval complete' });
         await this.refreshPlanMessage(result.request);
-        this.deps.scheduler.run(`run for ${requestId}`, () => this.startRun(result.request));
     }
   }
 
   async deny(actor: Actor, requestId: string, reason: string): Promise<void> {
     const request = await this.deps.store.getRequest(requestId);
     if (!request) return this.tell(actor, `there is no request ${requestId}`);
+    const elsewhere = this.wrongChannel(actor, request);
+    if (elsewhere) return this.tell(actor, elsewhere);
     const allowed = await checkApprover(this.deps.policy, actor.user, '', this.deps.directory);
     if (!allowed.ok) return this.tell(actor, allowed.message.replace('approve it', 'deny it'));
     if (!reason.trim()) return this.tell(actor, 'a denial needs a reason');
@@ -273,6 +363,10 @@ export class LyncExoService {
       values: request.values,
       steps: newRunSteps(request.plan),
     };
+    if (!(await this.deps.store.claimRun(request.id, run))) {
+      log.info({}, 'run: the request was already started by another call; nothing to do');
+      return;
+    }
     const lock = await this.deps.store.acquireLock({ deployment: request.deployment, runId, requestId: request.id, requester: request.requester, since: now.toISOString() });
     if (!lock.ok) {
       run.status = 'refused';
@@ -282,16 +376,8 @@ export class LyncExoService {
     }
     this.active.set(runId, run);
     try {
-      await this.deps.store.createRun(run);
-      await this.deps.store.setRequestRun(request.id, runId);
-      await this.refreshPlanMessage(request);
-      try {
-        run.message = await this.deps.notifier.post(run.channel, { kind: 'run', run });
-      } catch (err) {
-        // Slack being away does not stop an approved change; the report is posted when the run ends
-        log.warn({ err }, 'run: posting the progress message failed; going on without it');
-      }
-      await this.deps.store.saveRun(run);
+      await this.refreshPlanMessage(request, run);
+      await this.showRun(run);
       await this.audit('lync-exo', 'run-started', { requestId: request.id, runId, fingerprint: request.plan.fingerprint });
       const fresh = await this.replan(request);
       if (!fresh.ok) {
@@ -302,7 +388,7 @@ export class LyncExoService {
         run.summary = `the deployment changed after the plan was approved (fingerprint ${request.plan.fingerprint} → ${fresh.plan.fingerprint}); nothing ran. Ask for a new plan with ${this.commandName} ${request.runbook === 'rollback' ? 'rollback' : 'setup'}`;
       } else {
         run.preState = fresh.plan.preState;
-        await executePlan({ ...this.runContext, progress: (r) => this.progress(r, log), stopping: () => !this.accepting }, run, fresh.plan);
+        await executePlan({ ...this.runContext, progress: (r) => this.progress(r), stopping: () => !this.accepting }, run, fresh.plan);
       }
     } catch (err) {
       log.error({ err }, 'run: internal error');
@@ -315,15 +401,50 @@ export class LyncExoService {
     }
   }
 
-  private async progress(run: RunRecord, log: Log): Promise<void> {
+  /** Progress: saved, and the run's message queued (coalesced by the courier). Slack is never awaited here. */
+  private async progress(run: RunRecord): Promise<void> {
     await this.deps.store.saveRun(run);
-    if (!run.message) return;
-    try {
-      await this.deps.notifier.update(run.message, { kind: 'run', run });
-    } catch (err) {
-      // the run goes on and its state is saved; the next update or the final report catches the message up
-      log.warn({ err }, 'run: updating the progress message failed');
+    await this.showRun(run);
+  }
+
+  /**
+   * What a run message can only summarise goes whole into the thread: a long error (with its hints) and the
+   * per-Edge comparison. Split into parts of DETAIL_CHARS, the most one message of any front end shows.
+   */
+  private async showDetails(run: RunRecord): Promise<void> {
+    const details: { title: string; lines: string[] }[] = [];
+    for (const step of run.steps) {
+      if (step.error && step.error.length > DETAIL_AFTER_CHARS) details.push({ title: `${step.title}: the whole error`, lines: [...step.error.split('\n'), ...(step.hints ?? []).map((h) => `hint: ${h}`)] });
+      if (step.edges?.length) {
+        const lines: string[] = [];
+        for (const e of step.edges) {
+          lines.push(`${e.agent}: ${e.ok ? 'as expected' : e.found ? 'differs' : 'provider absent'}${e.error ? ` (${e.error})` : ''}`);
+          for (const c of e.checks) lines.push(`  ${c.ok ? '✓' : '✗'} ${c.property}: expected ${JSON.stringify(c.expected)}, actual ${JSON.stringify(c.actual)}`);
+        }
+        details.push({ title: `${step.title}: per Edge`, lines });
+      }
     }
+    let n = 0;
+    for (const d of details) {
+      const parts: string[][] = [[]];
+      let size = 0;
+      for (const line of d.lines) {
+        if (size + line.length > DETAIL_CHARS && parts.at(-1)!.length) {
+          parts.push([]);
+          size = 0;
+        }
+        parts.at(-1)!.push(line);
+        size += line.length + 1;
+      }
+      for (const [i, lines] of parts.entries()) {
+        const view: View = { kind: 'detail', runId: run.id, title: d.title, lines, ...(parts.length > 1 ? { part: { n: i + 1, of: parts.length } } : {}) };
+        await this.show(messageKey.detail(run.id, ++n), run.channel, view, messageKey.request(run.requestId));
+      }
+    }
+  }
+
+  private showRun(run: RunRecord): Promise<void> {
+    return this.show(messageKey.run(run.id), run.channel, { kind: 'run', run }, messageKey.request(run.requestId));
   }
 
   private async finish(run: RunRecord, log: Log): Promise<void> {
@@ -332,13 +453,11 @@ export class LyncExoService {
     await this.deps.store.saveRun(run);
     await this.audit('lync-exo', `run-${run.status}`, { runId: run.id, requestId: run.requestId, detail: run.summary });
     log.info({ status: run.status }, `run: ${run.status}`);
-    try {
-      if (run.message) await this.deps.notifier.update(run.message, { kind: 'run', run });
-      else run.message = await this.deps.notifier.post(run.channel, { kind: 'run', run });
-      await this.deps.store.saveRun(run);
-    } catch (err) {
-      log.error({ err }, 'run: posting the report failed; the run is saved and `history` shows it');
-    }
+    // the report and the plan message's verdict go out from the outbox, now or when Slack is back
+    await this.showRun(run);
+    await this.showDetails(run);
+    const request = await this.deps.store.getRequest(run.requestId);
+    if (request) await this.refreshPlanMessage(request, run);
   }
 
   private async requestRollback(actor: Actor, runId: string | undefined): Promise<void> {
@@ -372,7 +491,7 @@ export class LyncExoService {
     const steps = newRunSteps(p).filter((s) => s.kind !== 'change');
     await runChecks({ ...this.runContext, progress: async () => undefined }, p, steps, async () => undefined, false);
     const ok = items.every((i) => i.ok) && steps.every((s) => s.status === 'succeeded');
-    await this.deps.notifier.post(actor.channel, { kind: 'report', title: 'verify', requester: actor.user, steps, items, verdict: ok ? 'pass' : 'fail' });
+    await this.answer(actor, { kind: 'report', title: 'verify', requester: actor.user, steps, items, verdict: ok ? 'pass' : 'fail' });
   }
 
   private async status(actor: Actor): Promise<void> {
@@ -380,19 +499,31 @@ export class LyncExoService {
     const p = plan({ runbook: status, values: {}, preState: {} });
     const steps = newRunSteps(p);
     await runChecks({ ...this.runContext, progress: async () => undefined }, p, steps, async () => undefined, false);
-    await this.deps.notifier.post(actor.channel, { kind: 'report', title: 'status', requester: actor.user, steps, agents: this.deps.agents.describe() });
+    await this.answer(actor, { kind: 'report', title: 'status', requester: actor.user, steps, agents: this.deps.agents.describe() });
   }
 
   private async history(actor: Actor, limit: number): Promise<void> {
     const { requests, runs } = await this.deps.store.history(limit);
-    await this.deps.notifier.post(actor.channel, { kind: 'history', requests, runs });
+    // people are named in a listing, not mentioned: names come from the directory when it knows them
+    const names: Record<string, string> = {};
+    const lookup = this.deps.directory.userName?.bind(this.deps.directory);
+    if (lookup) {
+      const ids = new Set([...requests.flatMap((r) => [r.requester, ...r.approvals.map((a) => a.user), ...(r.decidedBy ? [r.decidedBy] : [])]), ...runs.map((r) => r.requester)]);
+      await Promise.all(
+        [...ids].map(async (id) => {
+          const name = await lookup(id).catch(() => undefined);
+          if (name) names[id] = name;
+        }),
+      );
+    }
+    await this.answer(actor, { kind: 'history', requests, runs, names });
   }
 
   /**
    * Start-up recovery: runs cut off by a dead process are marked interrupted and reported in their channel (never
    * re-run), and locks they held are released.
    */
-  async recover(): Promise<{ interrupted: RunRecord[]; locks: number }> {
+  async recover(): Promise<{ interrupted: RunRecord[]; locks: number; started: string[] }> {
     const interrupted = await this.deps.store.markInterrupted(this.deps.clock.now());
     for (const run of interrupted) {
       const last = run.steps.filter((s) => s.status === 'succeeded').at(-1);
@@ -404,16 +535,21 @@ export class LyncExoService {
       run.summary = `interrupted: lync-exo stopped during this run; last completed step: ${last ? `"${last.title}"` : 'none'}${cut}; not run: ${notRun.map((s) => `"${s.title}"`).join(', ') || 'none'}. It will not be re-run by itself: check with status, then ask again`;
       await this.deps.store.saveRun(run);
       await this.audit('lync-exo', 'run-interrupted', { runId: run.id, requestId: run.requestId, detail: run.summary });
-      try {
-        if (run.message) await this.deps.notifier.update(run.message, { kind: 'run', run });
-        else await this.deps.notifier.post(run.channel, { kind: 'run', run });
-      } catch (err) {
-        this.deps.log.error({ err, runId: run.id }, 'recovery: reporting the interrupted run failed');
-      }
+      await this.showRun(run);
+      const request = await this.deps.store.getRequest(run.requestId);
+      if (request) await this.refreshPlanMessage(request, run);
     }
     const locks = await this.deps.store.recoverLocks();
     for (const l of locks) await this.audit('lync-exo', 'lock-recovered', { runId: l.runId, requestId: l.requestId, detail: `held since ${l.since}` });
-    return { interrupted, locks: locks.length };
+    // approved before the stop, never started: their approval is their schedule
+    const unstarted = await this.deps.store.listUnstarted();
+    for (const r of unstarted) {
+      await this.audit('lync-exo', 'run-resumed', { requestId: r.id, detail: 'approved before a restart; starting its run now' });
+      this.deps.scheduler.run(`run for ${r.id}`, () => this.startRun(r));
+    }
+    // what the outbox still holds from before the stop goes out now
+    this.courier.kick();
+    return { interrupted, locks: locks.length, started: unstarted.map((r) => r.id) };
   }
 
   /** Runs in flight in this process (shutdown waits for their current step). */

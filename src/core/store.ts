@@ -1,7 +1,8 @@
 // The store the core talks to. Every decision is a compare-and-set on a pending request, so a double click, two
 // approvers at once or a Slack retry can complete an approval only once; only the call that completed it starts
 // the run. Implementations: memoryStore below (tests, console), SQLite (src/store/).
-import type { AuditRecord, LockHolder, RequestRecord, RunRecord } from './records.js';
+import type { View } from './ports.js';
+import type { AuditRecord, LockHolder, MessageRef, RequestRecord, RunRecord } from './records.js';
 
 export type ApproveOutcome =
   | { outcome: 'recorded'; request: RequestRecord } // counted; more approvals needed
@@ -13,6 +14,37 @@ export type ApproveOutcome =
 export type CloseOutcome = { outcome: 'closed'; request: RequestRecord } | { outcome: 'not-pending'; request: RequestRecord };
 
 export type LockOutcome = { ok: true } | { ok: false; holder: LockHolder };
+
+/**
+ * A message to bring up to date in Slack (or any Notifier), kept until it is delivered: the outbox. One entry per
+ * message (`key`, such as `request:r-1` or `run:run-1`); a newer view of the same message replaces the older one, so
+ * the latest state wins and a message that could not be updated for an hour is updated once, not sixty times.
+ */
+export interface OutboxEntry {
+  key: string;
+  channel: string;
+  view: View;
+  /** the key of the message whose thread this one is posted in */
+  parent?: string;
+  /** bumped by every put: a delivery only clears the entry when no newer view arrived meanwhile */
+  version: number;
+  /** failed deliveries since the last success */
+  attempts: number;
+  /** epoch ms before which it is not tried (coalescing interval, backoff, Retry-After) */
+  dueMs: number;
+  lastError?: string;
+  /** when the first undelivered view was put */
+  since: string;
+}
+
+export interface OutboxPut {
+  key: string;
+  channel: string;
+  view: View;
+  parent?: string;
+  /** when a new entry is first due (the coalescing interval after the last delivery); now by default */
+  dueMs?: number;
+}
 
 export interface Store {
   createRequest(request: RequestRecord): Promise<void>;
@@ -43,6 +75,33 @@ export interface Store {
   /** Start-up, after markInterrupted: locks whose run is not running are released and returned. */
   recoverLocks(): Promise<LockHolder[]>;
 
+  /**
+   * Records the run an approved request starts, in one step with claiming the request: true when this call claimed
+   * it (the request is approved and had no run), false when another did. Creates the run record.
+   */
+  claimRun(requestId: string, run: RunRecord): Promise<boolean>;
+  /** Approved requests whose run was never started (the process stopped in between): start-up starts them. */
+  listUnstarted(): Promise<RequestRecord[]>;
+
+  /** Puts the latest view of a message; keeps its place in line and its due time when one is already waiting. */
+  outboxPut(entry: OutboxPut, now: Date): Promise<void>;
+  /** Entries due at `now`, oldest first. */
+  outboxDue(now: Date): Promise<OutboxEntry[]>;
+  /** Every waiting entry, oldest first. */
+  outboxList(): Promise<OutboxEntry[]>;
+  /**
+   * A delivery of `version` succeeded: the message's ref is kept; the entry goes unless a newer view came meanwhile
+   * (then it is due at `nextDueMs`, the coalescing interval) .
+   */
+  outboxDelivered(key: string, version: number, ref: MessageRef, nextDueMs: number): Promise<void>;
+  /** A delivery failed: tried again at `dueMs`. */
+  outboxRetry(key: string, dueMs: number, error: string): Promise<void>;
+  outboxDrop(key: string): Promise<void>;
+  /** Where a message was posted, by its outbox key. */
+  messageRef(key: string): Promise<MessageRef | undefined>;
+  /** The message is gone from Slack (deleted): the next delivery posts it again. */
+  forgetMessage(key: string): Promise<void>;
+
   audit(record: AuditRecord): Promise<void>;
   listAudit(since?: Date): Promise<AuditRecord[]>;
   /** Newest first. */
@@ -59,7 +118,12 @@ export function memoryStore(): Store {
   const runs = new Map<string, RunRecord>();
   const locks = new Map<string, LockHolder>();
   const audits: AuditRecord[] = [];
+  const outbox = new Map<string, OutboxEntry & { seq: number }>();
+  const refs = new Map<string, MessageRef>();
+  let seq = 0;
   const pending = (r: RequestRecord) => r.status === 'pending';
+  const inLine = () => [...outbox.values()].sort((a, b) => a.seq - b.seq);
+  const entry = ({ seq: _seq, ...e }: OutboxEntry & { seq: number }): OutboxEntry => clone(e);
 
   return {
     async createRequest(request) {
@@ -143,6 +207,55 @@ export function memoryStore(): Store {
       const stale = [...locks.values()].filter((l) => runs.get(l.runId)?.status !== 'running');
       for (const l of stale) locks.delete(l.deployment);
       return stale.map(clone);
+    },
+    async claimRun(requestId, run) {
+      const r = requests.get(requestId);
+      if (!r || r.status !== 'approved' || r.runId) return false;
+      r.runId = run.id;
+      runs.set(run.id, clone(run));
+      return true;
+    },
+    async listUnstarted() {
+      return [...requests.values()].filter((r) => r.status === 'approved' && !r.runId).map(clone);
+    },
+    async outboxPut(put, now) {
+      const current = outbox.get(put.key);
+      if (current) {
+        Object.assign(current, { view: clone(put.view), channel: put.channel, version: current.version + 1 });
+        if (put.parent !== undefined) current.parent = put.parent;
+        return;
+      }
+      outbox.set(put.key, { key: put.key, channel: put.channel, view: clone(put.view), ...(put.parent !== undefined && { parent: put.parent }), version: 1, attempts: 0, dueMs: put.dueMs ?? now.getTime(), since: now.toISOString(), seq: ++seq });
+    },
+    async outboxDue(now) {
+      return inLine().filter((e) => e.dueMs <= now.getTime()).map(entry);
+    },
+    async outboxList() {
+      return inLine().map(entry);
+    },
+    async outboxDelivered(key, version, ref, nextDueMs) {
+      refs.set(key, clone(ref));
+      const current = outbox.get(key);
+      if (!current) return;
+      if (current.version === version) outbox.delete(key);
+      else {
+        Object.assign(current, { attempts: 0, dueMs: nextDueMs });
+        delete current.lastError;
+      }
+    },
+    async outboxRetry(key, dueMs, error) {
+      const current = outbox.get(key);
+      if (current) Object.assign(current, { attempts: current.attempts + 1, dueMs, lastError: error });
+    },
+    async outboxDrop(key) {
+      outbox.delete(key);
+    },
+    async messageRef(key) {
+      const ref = refs.get(key);
+      return ref && clone(ref);
+    },
+    async forgetMessage(key) {
+      refs.delete(key);
     },
     async audit(record) {
       audits.push(clone(record));

@@ -7,7 +7,11 @@ import type { SlackEnv } from '../config/env.js';
 import { closeServer, createBoundedServer, DEFAULT_HTTP_BOUNDS, listen as listenOn, type HttpBounds, type TlsFiles } from '../http/bounded.js';
 import type { Config } from '../config/file.js';
 import { boltLogger } from './boltLogger.js';
+import { boundedClientOptions, WEB_API_TIMEOUT_MS } from './client.js';
 import { registerListeners, type SlackService } from './listeners/index.js';
+import { oncePerDelivery } from './listeners/once.js';
+import { ResponseUrlBudget } from './reply.js';
+import { guardRequests } from './requestGuard.js';
 
 export type { SlackEnv };
 
@@ -26,6 +30,8 @@ export interface CreateSlackAppOptions {
   customRoutes?: CustomRoute[];
   /** HTTP mode: the address to bind (default 0.0.0.0), TLS, and the bounds applied before a signature is checked */
   http?: { host?: string; tls?: TlsFiles; bounds?: Partial<HttpBounds> };
+  /** tests: the fetch response_url answers go through */
+  fetch?: typeof fetch;
 }
 
 export interface SlackApp {
@@ -44,24 +50,36 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
   const mode = env.mode;
   const bounds: HttpBounds = { ...DEFAULT_HTTP_BOUNDS, ...options.http?.bounds };
   let server: Server | undefined;
-  const receiver: Receiver =
-    env.mode === 'socket'
-      ? new SocketModeReceiver({
-          appToken: env.appToken,
-          logger,
-          autoReconnectEnabled: options.autoReconnect ?? true,
-          installerOptions: { clientOptions: options.clientOptions },
-        })
-      : new HTTPReceiver({ signingSecret: env.signingSecret, logger, endpoints: '/slack/events', port: env.port, customRoutes: options.customRoutes ?? [], bodyLimit: bounds.maxBodyBytes });
+  const slackLog = log.child({ component: 'slack' });
+  let receiver: Receiver;
+  if (env.mode === 'socket') {
+    receiver = new SocketModeReceiver({
+      appToken: env.appToken,
+      logger,
+      autoReconnectEnabled: options.autoReconnect ?? true,
+      // the socket's own client keeps its reconnect retries (apps.connections.open); each call is still bounded
+      installerOptions: { clientOptions: { timeout: WEB_API_TIMEOUT_MS, ...options.clientOptions } },
+    });
+  } else {
+    const http = new HTTPReceiver({ signingSecret: env.signingSecret, logger, endpoints: '/slack/events', port: env.port, customRoutes: options.customRoutes ?? [], bodyLimit: bounds.maxBodyBytes });
+    // signature, timestamps both ways and the payload's shape, checked before Bolt reads the body (requestGuard.ts);
+    // the bounded listener in start() limits time and size before that
+    http.requestListener = guardRequests(http.requestListener, {
+      signingSecret: env.signingSecret,
+      endpoints: ['/slack/events'],
+      onRefused: (status, reason) => slackLog.warn({ status, reason }, `slack: refused a request: ${reason}`),
+    });
+    receiver = http;
+  }
   const app = new App({
     receiver,
     token: env.botToken,
     logger,
-    clientOptions: options.clientOptions,
+    clientOptions: boundedClientOptions(options.clientOptions),
     ...(options.bot ? { tokenVerificationEnabled: false, botId: options.bot.botId, botUserId: options.bot.botUserId } : {}),
   });
-  const slackLog = log.child({ component: 'slack' });
-  registerListeners(app, { service, log: slackLog, command: config.slack.command });
+  app.use(oncePerDelivery(slackLog));
+  registerListeners(app, { service, log: slackLog, command: config.slack.command, budget: new ResponseUrlBudget(), ...(options.fetch ? { fetch: options.fetch } : {}) });
   // listeners catch their own errors (guard.ts); this catches what escapes them, such as a failed ack
   app.error(async (err) => {
     slackLog.error({ err, code: err.code }, `slack: unhandled error in a listener: ${err.message}`);
@@ -117,5 +135,5 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
 
 /** The WebClient the notifier and directory use (the same options Bolt's own client gets). */
 export function createWebClient(env: SlackEnv, log: Logger, clientOptions: webApi.WebClientOptions = {}): webApi.WebClient {
-  return new webApi.WebClient(env.botToken, { logger: boltLogger(log, 'slack-web'), ...clientOptions });
+  return new webApi.WebClient(env.botToken, { logger: boltLogger(log, 'slack-web'), ...boundedClientOptions(clientOptions) });
 }

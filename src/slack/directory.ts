@@ -12,6 +12,7 @@ export interface SlackDirectoryOptions {
 
 export class SlackDirectory implements Directory {
   private readonly cache = new Map<string, { at: number; users: Promise<string[]> }>();
+  private readonly names = new Map<string, { at: number; name: string | undefined }>();
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly log: Logger;
@@ -36,5 +37,20 @@ export class SlackDirectory implements Directory {
     // a failure is not cached: the next check asks again
     users.catch(() => this.cache.delete(groupId));
     return users;
+  }
+
+  /** A display name for naming someone without a mention; cached for an hour, undefined when Slack does not say. */
+  async userName(userId: string): Promise<string | undefined> {
+    const hit = this.names.get(userId);
+    if (hit && this.now() - hit.at < 3600_000) return hit.name;
+    try {
+      const res = await callSlack(this.log, 'users.info', { user: userId }, () => this.client.users.info({ user: userId }));
+      const u = res.user;
+      const name = u?.profile?.display_name || u?.profile?.real_name || u?.real_name || u?.name || undefined;
+      this.names.set(userId, { at: this.now(), name });
+      return name;
+    } catch {
+      return undefined;
+    }
   }
 }

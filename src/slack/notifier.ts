@@ -1,8 +1,9 @@
-// The core's Notifier over Slack's Web API. A failed call is logged with its method and channel and rethrown:
-// the core decides what a lost message means (its state is saved either way).
+// The core's Notifier over Slack's Web API. A failed call is logged with its method and channel and rethrown as a
+// NotifierError that says what it means (not in the channel, message gone, rate limited for how long, rejected,
+// or Slack unavailable): the core's courier decides what to do, and its state is saved either way.
 import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { Notifier, View } from '../core/ports.js';
+import { NotifierError, type DeliveryProblem, type Notifier, type PostOptions, type View } from '../core/ports.js';
 import type { MessageRef } from '../core/records.js';
 import { renderView, type RenderOptions } from './blocks/renderView.js';
 
@@ -15,12 +16,48 @@ export function slackErrorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Slack's answers that will not change by sending the same thing again. */
+const REJECTED = new Set([
+  'invalid_blocks',
+  'invalid_blocks_format',
+  'msg_blocks_too_long',
+  'msg_too_long',
+  'no_text',
+  'invalid_arguments',
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'missing_scope',
+  'cant_update_message',
+  'edit_window_closed',
+  'restricted_action',
+]);
+
+/** What a Web API failure means for a message (see DeliveryProblem). */
+export function toNotifierError(err: unknown, method: string): NotifierError {
+  const e = err as { code?: string; retryAfter?: number; statusCode?: number; data?: { error?: unknown } };
+  const text = `slack ${method}: ${slackErrorText(err)}`;
+  if (e.code === 'slack_webapi_rate_limited_error') return new NotifierError('rate_limited', text, (e.retryAfter ?? 1) * 1000, { cause: err });
+  const code = typeof e.data?.error === 'string' ? e.data.error : undefined;
+  let problem: DeliveryProblem = 'unavailable';
+  if (code === 'not_in_channel' || code === 'channel_not_found' || code === 'is_archived' || code === 'message_not_found') problem = code;
+  else if (code === 'thread_not_found') problem = 'message_not_found';
+  else if (code === 'ratelimited' || code === 'rate_limited') return new NotifierError('rate_limited', text, 1000, { cause: err });
+  else if (code && REJECTED.has(code)) problem = 'rejected';
+  else if (e.code === 'slack_webapi_http_error' && e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500 && e.statusCode !== 408) problem = 'rejected';
+  return new NotifierError(problem, text, undefined, { cause: err });
+}
+
 export async function callSlack<T>(log: Logger, method: string, context: Record<string, unknown>, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    log.error({ err, method, ...context }, `slack ${method}${typeof context.channel === 'string' ? ` in ${context.channel}` : ''}: ${slackErrorText(err)}`);
-    throw err;
+    const mapped = toNotifierError(err, method);
+    const level = mapped.problem === 'unavailable' || mapped.problem === 'rate_limited' || mapped.problem === 'message_not_found' ? 'warn' : 'error';
+    log[level]({ err, method, problem: mapped.problem, ...context }, `slack ${method}${typeof context.channel === 'string' ? ` in ${context.channel}` : ''}: ${slackErrorText(err)}`);
+    throw mapped;
   }
 }
 
@@ -35,10 +72,11 @@ export class SlackNotifier implements Notifier {
     this.log = log.child({ component: 'slack-notifier' });
   }
 
-  async post(channel: string, view: View): Promise<MessageRef> {
+  async post(channel: string, view: View, options: PostOptions = {}): Promise<MessageRef> {
     const { text, blocks } = renderView(view, this.render);
-    const res = await callSlack(this.log, 'chat.postMessage', { channel, view: view.kind }, () =>
-      this.client.chat.postMessage({ channel, text, blocks, unfurl_links: false, unfurl_media: false }),
+    const thread = options.thread ? { thread_ts: options.thread.ts } : {};
+    const res = await callSlack(this.log, 'chat.postMessage', { channel, view: view.kind, ...thread }, () =>
+      this.client.chat.postMessage({ channel, text, blocks, unfurl_links: false, unfurl_media: false, ...thread }),
     );
     if (!res.ts) throw new Error(`slack chat.postMessage in ${channel}: no ts in the response`);
     return { channel: res.channel ?? channel, ts: res.ts };

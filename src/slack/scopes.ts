@@ -5,6 +5,8 @@ export const METHOD_SCOPES: Readonly<Record<string, string | null>> = {
   'chat.update': 'chat:write',
   'chat.postEphemeral': 'chat:write',
   'usergroups.users.list': 'usergroups:read',
+  // names in `history`, so a listing names people without mentioning (and notifying) them
+  'users.info': 'users:read',
   // a trigger_id is the permission: no scope
   'views.open': null,
 };

@@ -101,6 +101,33 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_by_runbook_status ON runs (runbook, status, started_at);
     `,
   },
+  {
+    version: 3,
+    description: 'the outbox: Slack messages to bring up to date, kept until delivered; where each message was posted',
+    sql: `
+      -- one row per message waiting to be posted or updated; a newer view replaces the older (version + 1)
+      CREATE TABLE outbox (
+        key        TEXT PRIMARY KEY,
+        seq        INTEGER NOT NULL,
+        channel    TEXT NOT NULL,
+        parent     TEXT,
+        view_json  TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        due_ms     INTEGER NOT NULL,
+        last_error TEXT,
+        since      TEXT NOT NULL
+      );
+      CREATE INDEX outbox_by_due ON outbox (due_ms, seq);
+
+      -- where each message lives once posted, by the same key
+      CREATE TABLE messages (
+        key     TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        ts      TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -6,7 +6,7 @@ import { accessSync, constants, mkdirSync, statSync, type Stats } from 'node:fs'
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Log } from '../core/service.js';
-import { INTERRUPTED_SUMMARY, type ApproveOutcome, type CloseOutcome, type LockOutcome, type Store } from '../core/store.js';
+import { INTERRUPTED_SUMMARY, type ApproveOutcome, type CloseOutcome, type LockOutcome, type OutboxEntry, type OutboxPut, type Store } from '../core/store.js';
 import type { Approval, AuditRecord, LockHolder, MessageRef, RequestRecord, RunRecord } from '../core/records.js';
 import { LATEST_VERSION, migrate, schemaVersion } from './migrations.js';
 
@@ -116,6 +116,31 @@ interface AuditRow {
   fingerprint: string | null;
   detail: string | null;
 }
+
+interface OutboxRow {
+  key: string;
+  seq: number;
+  channel: string;
+  parent: string | null;
+  view_json: string;
+  version: number;
+  attempts: number;
+  due_ms: number;
+  last_error: string | null;
+  since: string;
+}
+
+const toOutbox = (row: OutboxRow): OutboxEntry => ({
+  key: row.key,
+  channel: row.channel,
+  view: JSON.parse(row.view_json) as OutboxEntry['view'],
+  ...(row.parent !== null && { parent: row.parent }),
+  version: row.version,
+  attempts: row.attempts,
+  dueMs: row.due_ms,
+  ...(row.last_error !== null && { lastError: row.last_error }),
+  since: row.since,
+});
 
 /** Epoch ms of an ISO time, or null when it is not one (memoryStore's Date.parse gives NaN: never before `now`). */
 const ms = (iso: string): number | null => {
@@ -335,6 +360,24 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     releaseLock: db.prepare<[string, string]>('DELETE FROM locks WHERE deployment = ? AND run_id = ?'),
     orphanLocks: db.prepare<[], LockRow>("SELECT * FROM locks l WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = l.run_id AND r.status = 'running') ORDER BY rowid"),
 
+    claimRun: db.prepare<[string, string]>("UPDATE requests SET run_id = ? WHERE id = ? AND status = 'approved' AND run_id IS NULL"),
+    unstarted: db.prepare<[], RequestRow>("SELECT * FROM requests WHERE status = 'approved' AND run_id IS NULL ORDER BY rowid"),
+    outboxGet: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE key = ?'),
+    outboxInsert: db.prepare(
+      `INSERT INTO outbox (key, seq, channel, parent, view_json, version, attempts, due_ms, since)
+       VALUES (@key, (SELECT coalesce(max(seq), 0) + 1 FROM outbox), @channel, @parent, @view_json, 1, 0, @due_ms, @since)`,
+    ),
+    outboxReplace: db.prepare<[string, string, string | null, string]>('UPDATE outbox SET view_json = ?, channel = ?, parent = coalesce(?, parent), version = version + 1 WHERE key = ?'),
+    outboxDue: db.prepare<[number], OutboxRow>('SELECT * FROM outbox WHERE due_ms <= ? ORDER BY seq'),
+    outboxAll: db.prepare<[], OutboxRow>('SELECT * FROM outbox ORDER BY seq'),
+    outboxClear: db.prepare<[string, number]>('DELETE FROM outbox WHERE key = ? AND version = ?'),
+    outboxAgain: db.prepare<[number, string]>('UPDATE outbox SET attempts = 0, last_error = NULL, due_ms = ? WHERE key = ?'),
+    outboxRetry: db.prepare<[number, string, string]>('UPDATE outbox SET attempts = attempts + 1, due_ms = ?, last_error = ? WHERE key = ?'),
+    outboxDrop: db.prepare<[string]>('DELETE FROM outbox WHERE key = ?'),
+    messageGet: db.prepare<[string], { channel: string; ts: string }>('SELECT channel, ts FROM messages WHERE key = ?'),
+    messageSet: db.prepare<[string, string, string]>('INSERT INTO messages (key, channel, ts) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET channel = excluded.channel, ts = excluded.ts'),
+    messageForget: db.prepare<[string]>('DELETE FROM messages WHERE key = ?'),
+
     insertAudit: db.prepare(
       'INSERT INTO audit (at, at_ms, actor, action, channel, request_id, run_id, fingerprint, detail) VALUES (@at, @at_ms, @actor, @action, @channel, @request_id, @run_id, @fingerprint, @detail)',
     ),
@@ -421,6 +464,23 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     return orphans.map(toLock);
   });
 
+  const claimRun = writing((requestId: string, run: RunRecord): boolean => {
+    if (q.claimRun.run(run.id, requestId).changes !== 1) return false;
+    q.saveRun.run(runParams(run));
+    return true;
+  });
+
+  const outboxPut = writing((put: OutboxPut, now: Date): void => {
+    const view = JSON.stringify(put.view);
+    if (q.outboxGet.get(put.key)) q.outboxReplace.run(view, put.channel, put.parent ?? null, put.key);
+    else q.outboxInsert.run({ key: put.key, channel: put.channel, parent: put.parent ?? null, view_json: view, due_ms: put.dueMs ?? now.getTime(), since: now.toISOString() });
+  });
+
+  const outboxDelivered = writing((key: string, version: number, ref: MessageRef, nextDueMs: number): void => {
+    q.messageSet.run(key, ref.channel, ref.ts);
+    if (q.outboxClear.run(key, version).changes === 0) q.outboxAgain.run(nextDueMs, key);
+  });
+
   const history = (limit: number) => {
     // LIMIT -1 is SQLite's "no limit": what slice() gives for Infinity
     const n = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : -1;
@@ -479,6 +539,37 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     async getLock(deployment) {
       const row = q.lock.get(deployment);
       return row && toLock(row);
+    },
+    async claimRun(requestId, run) {
+      return claimRun(requestId, run);
+    },
+    async listUnstarted() {
+      return q.unstarted.all().map(request);
+    },
+    async outboxPut(put, now) {
+      outboxPut(put, now);
+    },
+    async outboxDue(now) {
+      return q.outboxDue.all(now.getTime()).map(toOutbox);
+    },
+    async outboxList() {
+      return q.outboxAll.all().map(toOutbox);
+    },
+    async outboxDelivered(key, version, ref, nextDueMs) {
+      outboxDelivered(key, version, ref, nextDueMs);
+    },
+    async outboxRetry(key, dueMs, error) {
+      q.outboxRetry.run(dueMs, error, key);
+    },
+    async outboxDrop(key) {
+      q.outboxDrop.run(key);
+    },
+    async messageRef(key) {
+      const row = q.messageGet.get(key);
+      return row && { channel: row.channel, ts: row.ts };
+    },
+    async forgetMessage(key) {
+      q.messageForget.run(key);
     },
     async audit(record) {
       q.insertAudit.run({

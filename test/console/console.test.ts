@@ -75,7 +75,8 @@ describeWithPwsh('lync-exo console', { timeout: 240_000 }, () => {
     expect(run).toContain('(update of message 1)');
     expect(run).toContain('✓ Approved by @bob');
     expect(run).toContain('── message 2 · run');
-    expect(run).toMatch(/\(update of message 2\) run run-1 · step 1\/4 · ✓ Allow federated users .*: succeeded/);
+    // progress goes through the outbox, latest state first: a state that was replaced before delivery is not printed
+    expect(run).toMatch(/\(update of message 2\) run run-1 · step \d\/4 · /);
     expect(run).toContain('Run run-1: setup — succeeded');
     // the replica column is as wide as the longest name LyncSim lists
     expect(run).toMatch(/│ edge01\.contoso\.local\s+│ yes\s+│/);

@@ -168,9 +168,15 @@ describeWithPwsh('the setup flow against LyncSim', () => {
       }
     }
     const notifier = new FlakyNotifier();
-    const { world: w } = start({ notifier });
+    // the outbox's clock: moved past its backoff once the run is over, instead of waiting it out
+    let skew = 0;
+    const { world: w } = start({ notifier, delivery: { now: () => Date.now() + skew } });
     await requestAndApprove(w, notifier);
-    expect(notifier.failures).toBe(1);
+    skew += 61_000;
+    w.courier.kick();
+    await w.scheduler.idle();
+    // the outbox tried the progress message while the run went on, then delivered the finished run once
+    expect(notifier.failures).toBeGreaterThanOrEqual(1);
     const posted = notifier.views('run');
     expect(posted).toHaveLength(1);
     expect(posted[0]!.run.status).toBe('succeeded');

@@ -29,7 +29,7 @@ afterEach(async () => {
 async function slackApp(hub?: AgentHub) {
   const logs = memoryLog();
   let commands = 0;
-  const service = { command: async () => void commands++, approve: async () => {}, deny: async () => {} };
+  const service = { command: async () => void commands++, approve: async () => {}, deny: async () => {}, mayDeny: async () => ({ ok: true as const }) };
   const slack: SlackApp = createSlackApp({
     env: { mode: 'http', botToken: 'xoxb-bounds', signingSecret: '8f742231b10e8888abcd99yyyzzz85a5', port: 0 },
     config: { slack: { command: '/lync-exo' } },
@@ -103,7 +103,7 @@ describe('bounds before authentication', () => {
   it("serves Slack's endpoint over HTTPS when given a certificate", async () => {
     const ca = createTestCa();
     const logs = memoryLog();
-    const service = { command: async () => {}, approve: async () => {}, deny: async () => {} };
+    const service = { command: async () => {}, approve: async () => {}, deny: async () => {}, mayDeny: async () => ({ ok: true as const }) };
     const slack = createSlackApp({
       env: { mode: 'http', botToken: 'xoxb-bounds', signingSecret: '8f742231b10e8888abcd99yyyzzz85a5', port: 0 },
       config: { slack: { command: '/lync-exo' } },

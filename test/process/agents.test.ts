@@ -160,8 +160,8 @@ describeWithPwsh('the agent channel against the bot process and real agent proce
 
   it('no secret appears anywhere after failures of every kind: Slack, agents, hub refusals', async () => {
     // Slack failing: the channel message cannot be posted, updates get HTTP 500
-    h.slack.failures.set('chat.postMessage', 'not_in_channel');
-    h.slack.failures.set('chat.update', 'http_500');
+    h.slack.failNext('chat.postMessage', 'not_in_channel');
+    h.slack.rateLimitNext('chat.update', 1, 3);
     expect((await h.command(USERS.alice, 'status')).status).toBe(200);
     // an unsigned and a wrongly signed Slack request
     const { send } = await import('../slack/support/signing.js');

@@ -3,7 +3,6 @@
 // by a local HTTP server that records every call. Tests send it signed Slack requests, kill it, and restart it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { stringify } from 'yaml';
 import { createSimState, LYNCSIM_MODULE, readSimState, SIM_FRONT_END, type SimOverrides, type SimState } from '../../src/simulator.js';
 import { blockAction, interactiveBody, slashCommandFields } from '../slack/support/payloads.js';
 import { send, SIGNING_SECRET } from '../slack/support/signing.js';
+import { startSlackStandIn, type ApiCall, type SlackStandIn } from '../slack/support/slackApi.js';
 import { pwshExecutable } from '../support/pwsh.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -21,98 +21,11 @@ export const USERS = { alice: 'U0ALICE', bob: 'U0BOB001', carol: 'U0CAROL', dave
 /** everyone but alice, who asks for the changes (a requester never counts as an approver) */
 export const APPROVERS = [USERS.bob, USERS.carol, USERS.dave, USERS.erin];
 
-// --- Slack's Web API, played on loopback -------------------------------------------------------------------------
+// --- Slack's Web API: the strict stand-in, on loopback ------------------------------------------------------------
 
-export interface ApiCall {
-  method: string;
-  body: Record<string, unknown>;
-  at: number;
-  /** what the stand-in answered */
-  answer?: Record<string, unknown>;
-}
-
-export interface FakeSlack {
-  url: string;
-  /** what apps.connections.open answers (Socket Mode): a ws:// URL */
-  socketUrl?: string;
-  calls: ApiCall[];
-  /** method → the Slack error it answers with ({ok: false, error}); 'http_500' answers HTTP 500 */
-  failures: Map<string, string>;
-  of(method: string): ApiCall[];
-  close(): Promise<void>;
-}
-
-function decode(raw: string, contentType: string | undefined): Record<string, unknown> {
-  const fields: Record<string, unknown> = contentType?.includes('json') ? (JSON.parse(raw || '{}') as Record<string, unknown>) : Object.fromEntries(new URLSearchParams(raw));
-  for (const key of ['blocks', 'view', 'attachments']) {
-    if (typeof fields[key] === 'string') fields[key] = JSON.parse(fields[key]);
-  }
-  return fields;
-}
-
-export async function startFakeSlack(): Promise<FakeSlack> {
-  const calls: ApiCall[] = [];
-  const failures = new Map<string, string>();
-  let seq = 0;
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0]!;
-      const body = decode(Buffer.concat(chunks).toString('utf8'), req.headers['content-type']);
-      const call: ApiCall = { method, body, at: Date.now() };
-      calls.push(call);
-      const failure = failures.get(method);
-      if (failure === 'http_500') {
-        res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end('internal error');
-        return;
-      }
-      if (failure) {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ ok: false, error: failure }));
-        return;
-      }
-      const answer: Record<string, unknown> = (() => {
-        switch (method) {
-          case 'auth.test':
-            return { ok: true, url: 'https://contoso.slack.com/', team: 'contoso', user: 'lync-exo', team_id: 'T0CONTOSO', user_id: 'U0LYNCEXO', bot_id: 'B0LYNCEXO' };
-          case 'chat.postMessage':
-            return { ok: true, channel: body.channel, ts: `${1740823000 + ++seq}.000100`, message: {} };
-          case 'chat.update':
-            return { ok: true, channel: body.channel, ts: body.ts };
-          case 'chat.postEphemeral':
-            return { ok: true, message_ts: `${1740900000 + ++seq}.000200` };
-          case 'views.open':
-            return { ok: true, view: { id: 'V0DENY' } };
-          case 'usergroups.users.list':
-            return { ok: true, users: [] };
-          case 'apps.connections.open':
-            return fake.socketUrl ? { ok: true, url: fake.socketUrl } : { ok: false, error: 'not_allowed_token_type' };
-          default:
-            return { ok: true };
-        }
-      })();
-      call.answer = answer;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  const fake: FakeSlack = {
-    url: `http://127.0.0.1:${port}/api/`,
-    calls,
-    failures,
-    of: (method) => calls.filter((c) => c.method === method),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-  return fake;
-}
+export type { ApiCall } from '../slack/support/slackApi.js';
+export type FakeSlack = SlackStandIn;
+export const startFakeSlack = (): Promise<SlackStandIn> => startSlackStandIn({ members: [CHANNEL] });
 
 /** What a message says: its fallback text and its blocks, as one searchable string. */
 export const said = (call: ApiCall): string => `${typeof call.body.text === 'string' ? call.body.text : ''}\n${JSON.stringify(call.body.blocks ?? [])}`;
@@ -298,12 +211,12 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     },
 
     command(user, text, commandOptions = {}) {
-      const fields = { ...slashCommandFields({ user, channel: CHANNEL, text }), trigger_id: commandOptions.triggerId ?? `trigger-${++triggers}-${user}` };
+      const fields = { ...slashCommandFields({ user, channel: CHANNEL, text, responseUrl: slack.responseUrl('commands') }), trigger_id: commandOptions.triggerId ?? `trigger-${++triggers}-${user}` };
       return send(harness.bot!.url, new URLSearchParams(fields).toString(), { headers: commandOptions.headers, secret: signingSecret });
     },
 
     approve(user, requestId, messageTs) {
-      return send(harness.bot!.url, interactiveBody(blockAction({ user, channel: CHANNEL, requestId, messageTs }, 'approve')), { secret: signingSecret });
+      return send(harness.bot!.url, interactiveBody(blockAction({ user, channel: CHANNEL, requestId, messageTs, responseUrl: slack.responseUrl('actions') }, 'approve')), { secret: signingSecret });
     },
 
     agents,
@@ -417,7 +330,7 @@ export async function requestSetup(h: Harness): Promise<RequestRow> {
     },
     90_000,
     'a pending request with its plan message',
-    () => `${JSON.stringify(h.slack.of('chat.postEphemeral').map((c) => c.body.text))}\n${h.logs()}`,
+    () => `${JSON.stringify(h.slack.of('respond').map((c) => c.body.text))}\n${h.logs()}`,
   );
 }
 

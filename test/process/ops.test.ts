@@ -49,7 +49,7 @@ describeWithPwsh('health and metrics of the bot process', () => {
     const report = await waitFor(() => h.slack.of('chat.update').find((c) => said(c).includes('Report: status')), 90_000, 'the status report', () => h.logs());
     const placeholder = h.slack.of('chat.postMessage').find((c) => said(c).includes('reading the deployment for `status`…'));
     expect(placeholder, JSON.stringify(h.slack.calls.map((c) => c.method))).toBeDefined();
-    expect(report.body.ts).toBe(placeholder!.answer?.ts);
+    expect(report.body.ts).toBe(placeholder!.response?.ts);
     expect(h.slack.of('chat.postMessage').filter((c) => said(c).includes('status'))).toEqual([placeholder]);
     expect(said(report)).toMatch(/started at boot in \d+\.\d s/);
     // dave may approve but not ask: refused

@@ -66,7 +66,7 @@ describeWithPwsh('the bot process killed and restarted', () => {
     // the lock is free: a new setup gets a plan, not "a change is already running"
     const again = await requestSetup(h);
     expect(again.id).not.toBe(request.id);
-    expect(h.slack.of('chat.postEphemeral').map((e) => String(e.body.text))).not.toContainEqual(expect.stringMatching(/already running/));
+    expect(h.slack.of('respond').map((e) => String(e.body.text))).not.toContainEqual(expect.stringMatching(/already running/));
 
     // nothing ran twice, and the restarted bot ran nothing by itself (its reads are not logged as calls)
     const sim = h.sim();

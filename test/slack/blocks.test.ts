@@ -169,8 +169,8 @@ describe("Slack's limits", () => {
     const big = { ...base, steps: Array.from({ length: 80 }, (_, i) => ({ ...base.steps[1]!, stepId: `p${i}`, target: `Provider ${i}`, invocations: Array.from({ length: 30 }, () => base.steps[1]!.invocations[0]!) })), warnings: Array.from({ length: 200 }, (_, i) => `warning ${i}: a user is homed on the provider that will be removed`) };
     const out = render({ kind: 'plan', request: request({ plan: big }), rule, dryRun: false });
     expect(actions(out.blocks)).toHaveLength(1);
-    expect(allText(out.blocks)).toMatch(/more steps cut; see history/);
-    expect(allText(out.blocks)).toMatch(/more lines cut; see history/);
+    expect(allText(out.blocks)).toMatch(/more steps cut; the full details are in the thread/);
+    expect(allText(out.blocks)).toMatch(/more lines cut; the full text is in the thread/);
   });
 
   it('a huge run stays within limits and keeps its verdict', () => {
@@ -179,7 +179,7 @@ describe("Slack's limits", () => {
     r.steps = Array.from({ length: 70 }, (_, i) => ({ ...run().steps[2]!, stepId: `s${i}`, replicas }));
     const out = render({ kind: 'run', run: r });
     expect(allText(out.blocks)).toContain(':white_check_mark: *Succeeded*');
-    expect(allText(out.blocks)).toMatch(/more lines cut; see history/);
+    expect(allText(out.blocks)).toMatch(/more lines cut; the full text is in the thread/);
     expect(out.text.length).toBeLessThanOrEqual(3000);
   });
 
@@ -189,7 +189,7 @@ describe("Slack's limits", () => {
     expect(out.length).toBeLessThanOrEqual(300);
     expect((out.match(/^```/gm) ?? []).length).toBe(2);
     const kept = out.split('\n').filter((l) => l.startsWith('line ')).length;
-    expect(out).toContain(`… ${502 - 1 - kept} more lines cut; see history`);
+    expect(out).toContain(`… ${502 - 1 - kept} more lines cut; the full text is in the thread`);
     expect(clip('x'.repeat(5000), 100).length).toBeLessThanOrEqual(100);
     expect(clip('short')).toBe('short');
   });

@@ -7,7 +7,7 @@ import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
 import { memoryLog } from './support/memoryLog.js';
 import { blockAction, interactiveBody, slashCommandBody, viewSubmission } from './support/payloads.js';
 import { send, SIGNING_SECRET } from './support/signing.js';
-import { fakeSlackApi, type FakeSlackApi } from './support/slackApi.js';
+import { startSlackStandIn, type SlackStandIn } from './support/slackApi.js';
 import { stubService } from './support/stubService.js';
 
 const ALICE = 'U0ALICE';
@@ -22,7 +22,7 @@ const eventually = (check: () => void): Promise<void> => vi.waitFor(check, { tim
 
 let slack: SlackApp;
 let url: string;
-let api: FakeSlackApi;
+let api: SlackStandIn;
 
 async function start(service: ReturnType<typeof stubService>, log = memoryLog().log): Promise<void> {
   slack = createSlackApp({
@@ -30,21 +30,22 @@ async function start(service: ReturnType<typeof stubService>, log = memoryLog().
     config: { slack: { command: '/lync-exo' } },
     service,
     log,
-    clientOptions: { retryConfig: { retries: 0 } },
+    clientOptions: { retryConfig: { retries: 0 }, slackApiUrl: api.url },
     bot: { botId: 'B0LYNCEXO', botUserId: 'U0LYNCEXO' },
   });
   const server = (await slack.start({ port: 0, host: '127.0.0.1' })) as Server;
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   nock.disableNetConnect();
   nock.enableNetConnect('127.0.0.1');
-  api = fakeSlackApi();
+  api = await startSlackStandIn();
 });
 
 afterEach(async () => {
   await slack?.stop();
+  await api.close();
   nock.cleanAll();
   nock.enableNetConnect();
 });
@@ -73,6 +74,48 @@ describe('request signatures', () => {
   });
 });
 
+describe('bad requests never crash the process', () => {
+  const bodies: [string, string, string?][] = [
+    ['payload=null', new URLSearchParams({ payload: 'null' }).toString()],
+    ['payload=[] (an array)', new URLSearchParams({ payload: '[{"type":"block_actions"}]' }).toString()],
+    ['payload="a string"', new URLSearchParams({ payload: '"block_actions"' }).toString()],
+    ['payload=42', new URLSearchParams({ payload: '42' }).toString()],
+    ['payload that is not JSON', new URLSearchParams({ payload: '{"type":' }).toString()],
+    ['block_actions without a user or actions', new URLSearchParams({ payload: '{"type":"block_actions"}' }).toString()],
+    ['block_actions whose user is null', new URLSearchParams({ payload: '{"type":"block_actions","user":null,"actions":[{"action_id":"lync_exo_approve"}]}' }).toString()],
+    ['a view_submission without its view', new URLSearchParams({ payload: '{"type":"view_submission","user":{"id":"U0BOB"}}' }).toString()],
+    ['a slash command without a channel', new URLSearchParams({ command: '/lync-exo', user_id: ALICE, team_id: 'T0CONTOSO', text: 'setup' }).toString()],
+    ['a form with nothing lync-exo knows', 'a=1&b=2'],
+    ['a JSON body: null', 'null', 'application/json'],
+    ['a JSON body: an array', '[]', 'application/json'],
+    ['a JSON body: a string', '"x"', 'application/json'],
+  ];
+
+  it.each(bodies)('a signed %s gets 400, reaches no handler, and the next request is served', async (_name, body, contentType) => {
+    const { log, lines } = memoryLog();
+    const service = stubService();
+    await start(service, log);
+    const res = await send(url, body, contentType ? { headers: { 'content-type': contentType } } : {});
+    expect(res.status).toBe(400);
+    const next = await send(url, slashCommandBody({ user: ALICE, channel: CHANNEL, text: 'status' }));
+    expect(next.status).toBe(200);
+    await eventually(() => expect(service.calls).toEqual([{ call: 'command', user: ALICE, channel: CHANNEL, text: 'status' }]));
+    expect(lines.some((l) => l.level === 40 && String(l.msg).startsWith('slack: refused a request'))).toBe(true);
+  });
+
+  it.each([
+    ['6 minutes in the future', 360, 401],
+    ['5 minutes in the future (at the limit)', 295, 200],
+    ['a malformed timestamp', Number.NaN, 401],
+  ])('a timestamp %s gets %i', async (_name, ahead, status) => {
+    const service = stubService();
+    await start(service);
+    const timestamp = Number.isNaN(ahead) ? undefined : Math.floor(Date.now() / 1000) + ahead;
+    const res = await send(url, slashCommandBody({ user: ALICE, channel: CHANNEL, text: 'status' }), timestamp === undefined ? { headers: { 'x-slack-request-timestamp': 'soon' } } : { timestamp });
+    expect(res.status).toBe(status);
+  });
+});
+
 describe('interactivity', () => {
   it('Approve: the core hears who approved which request', async () => {
     const service = stubService();
@@ -82,13 +125,26 @@ describe('interactivity', () => {
     await eventually(() => expect(service.calls).toEqual([{ call: 'approve', user: BOB, channel: CHANNEL, requestId: 'r-1' }]));
   });
 
-  it('a repeated Approve delivery (x-slack-retry-num) reaches the core again and nothing breaks: the core dedupes', async () => {
+  it('a byte-identical Approve delivery repeated within 5 minutes (a Slack retry) is acked and acts once', async () => {
     const service = stubService();
     await start(service);
     const body = interactiveBody(blockAction({ user: BOB, channel: CHANNEL, requestId: 'r-1' }, 'approve'));
-    const [a, b] = await Promise.all([send(url, body), send(url, body, { headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } })]);
+    const a = await send(url, body);
+    const b = await send(url, body, { headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } });
     expect([a.status, b.status]).toEqual([200, 200]);
+    // a different click (another action_ts) by the same person still reaches the core
+    const other = blockAction({ user: BOB, channel: CHANNEL, requestId: 'r-1' }, 'approve');
+    (other.actions as { action_ts: string }[])[0]!.action_ts = '1740823599.000200';
+    expect((await send(url, interactiveBody(other))).status).toBe(200);
     await eventually(() => expect(service.calls.filter((c) => c.call === 'approve')).toHaveLength(2));
+  });
+
+  it('Deny from someone who may not deny opens no modal: they are told why', async () => {
+    const service = stubService({ mayDeny: false });
+    await start(service);
+    await send(url, interactiveBody(blockAction({ user: 'U0MALLORY', channel: CHANNEL, requestId: 'r-7', responseUrl: api.responseUrl('actions') }, 'deny')));
+    await eventually(() => expect(api.calls.map((c) => c.method)).toEqual(['respond']));
+    expect(api.calls[0]!.body.text).toMatch(/cannot deny it/);
   });
 
   it('Deny opens a modal with a required reason, carrying the request and channel', async () => {
@@ -98,7 +154,7 @@ describe('interactivity', () => {
     await eventually(() => expect(api.calls.map((c) => c.method)).toEqual(['views.open']));
     const { trigger_id, view } = api.calls[0]!.body as { trigger_id: string; view: { private_metadata: string; blocks: { type: string; optional?: boolean }[] } };
     expect(trigger_id).toBe(`trigger-${BOB}`);
-    expect(JSON.parse(view.private_metadata)).toEqual({ requestId: 'r-7', channel: CHANNEL });
+    expect(JSON.parse(view.private_metadata)).toEqual({ requestId: 'r-7', channel: CHANNEL, responseUrl: 'https://hooks.slack.com/actions/T0CONTOSO/1/abc' });
     expect(view.blocks.find((b) => b.type === 'input')?.optional).toBeUndefined();
     expect(service.calls).toEqual([]);
   });

@@ -1,5 +1,7 @@
-// Slack's published limits, checked on a rendered message: what Slack would reject with invalid_blocks.
+// Slack's limits, checked on a rendered message: what Slack would reject with invalid_blocks, and the cumulative
+// limit (msg_blocks_too_long) as the strict stand-in enforces it.
 import type { Block } from '../../src/slack/blocks/kit.js';
+import { checkBlocks } from './support/slackApi.js';
 
 export function limitViolations(blocks: Block[]): string[] {
   const problems: string[] = [];
@@ -16,5 +18,7 @@ export function limitViolations(blocks: Block[]): string[] {
     }
     if (b.type === 'actions' && b.elements.length > 25) problems.push(`block ${i}: ${b.elements.length} actions`);
   });
+  const slack = checkBlocks(blocks);
+  if (slack) problems.push(`slack answers ${slack}`);
   return problems;
 }

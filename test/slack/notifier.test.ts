@@ -5,16 +5,21 @@ import { SlackDirectory } from '../../src/slack/directory.js';
 import { SlackNotifier } from '../../src/slack/notifier.js';
 import { request, rule, run } from './fixtures.js';
 import { memoryLog } from './support/memoryLog.js';
-import { fakeSlackApi, type FakeSlackApi } from './support/slackApi.js';
+import { boundedClientOptions } from '../../src/slack/client.js';
+import { NotifierError } from '../../src/core/ports.js';
+import { startSlackStandIn, type SlackStandIn } from './support/slackApi.js';
 
-const client = () => new webApi.WebClient('xoxb-test', { retryConfig: { retries: 0 } });
-let api: FakeSlackApi;
+let api: SlackStandIn;
+const client = (over: webApi.WebClientOptions = {}) => new webApi.WebClient('xoxb-test', boundedClientOptions({ slackApiUrl: api?.url, ...over }));
+const directoryClient = () => new webApi.WebClient('xoxb-test', { retryConfig: { retries: 0 } });
 
-beforeEach(() => {
+beforeEach(async () => {
   nock.disableNetConnect();
-  api = fakeSlackApi();
+  nock.enableNetConnect('127.0.0.1');
+  api = await startSlackStandIn();
 });
-afterEach(() => {
+afterEach(async () => {
+  await api.close();
   nock.cleanAll();
   nock.enableNetConnect();
 });
@@ -35,12 +40,36 @@ describe('SlackNotifier', () => {
     expect(eph).toEqual({ channel: 'C0LYNCOPS', user: 'U0BOB', text: 'you made this request, so someone else must approve it' });
   });
 
-  it('a Web API failure is logged with method and channel, and rethrown', async () => {
+  it('a Web API failure is logged with method and channel, and rethrown as what it means', async () => {
     const { log, lines } = memoryLog();
     const notifier = new SlackNotifier(client(), log);
-    api.failNext('chat.postMessage', 'not_in_channel');
-    await expect(notifier.post('C0ELSEWHERE', { kind: 'text', text: 'hi' })).rejects.toMatchObject({ data: { error: 'not_in_channel' } });
+    await expect(notifier.post('C0ELSEWHERE', { kind: 'text', text: 'hi' })).rejects.toMatchObject({ problem: 'not_in_channel' });
     expect(lines.find((l) => l.level === 50)).toMatchObject({ method: 'chat.postMessage', channel: 'C0ELSEWHERE', msg: 'slack chat.postMessage in C0ELSEWHERE: not_in_channel' });
+    await expect(notifier.post('G0SECRET', { kind: 'text', text: 'hi' })).rejects.toMatchObject({ problem: 'channel_not_found' });
+  });
+
+  it('posts in a thread; an update of a deleted message is message_not_found', async () => {
+    const notifier = new SlackNotifier(client(), memoryLog().log);
+    const parent = await notifier.post('C0LYNCOPS', { kind: 'text', text: 'the change' });
+    const reply = await notifier.post('C0LYNCOPS', { kind: 'text', text: 'its progress' }, { thread: parent });
+    expect(api.messages.get(reply.ts)?.threadTs).toBe(parent.ts);
+    api.deleteMessage(parent.ts);
+    await expect(notifier.update(parent, { kind: 'text', text: 'approved' })).rejects.toMatchObject({ problem: 'message_not_found' });
+  });
+
+  it("a 429 is thrown at once with its Retry-After (no sleeping inside the call); 500s, resets and hangs are 'unavailable', bounded", async () => {
+    const notifier = new SlackNotifier(client({ timeout: 300 }), memoryLog().log);
+    const view = { kind: 'text' as const, text: 'progress' };
+    api.rateLimitNext('chat.postMessage', 30);
+    const limited = await notifier.post('C0LYNCOPS', view).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(NotifierError);
+    expect(limited).toMatchObject({ problem: 'rate_limited', retryAfterMs: 30_000 });
+    for (const outage of ['http500', 'reset', 'hang'] as const) {
+      api.setOutage(outage);
+      await expect(notifier.post('C0LYNCOPS', view)).rejects.toMatchObject({ problem: 'unavailable' });
+    }
+    api.setOutage(false);
+    expect(api.of('chat.postMessage')).toHaveLength(4);
   });
 });
 
@@ -48,7 +77,7 @@ describe('SlackDirectory', () => {
   it('asks Slack once a minute per group; a failure is logged, rethrown and not cached', async () => {
     let now = 0;
     const { log, lines } = memoryLog();
-    const directory = new SlackDirectory(client(), log, { now: () => now });
+    const directory = new SlackDirectory(directoryClient(), log, { now: () => now });
     nock.cleanAll(); // this test scripts its answers one by one
     const scope = nock('https://slack.com')
       .post('/api/usergroups.users.list', (b: Record<string, string>) => b.usergroup === 'S0LYNC')
@@ -61,7 +90,7 @@ describe('SlackDirectory', () => {
     now = 59_000;
     expect(await directory.groupMembers('S0LYNC')).toEqual(['U0BOB', 'U0CAROL']);
     now = 61_000;
-    await expect(directory.groupMembers('S0LYNC')).rejects.toMatchObject({ data: { error: 'missing_scope' } });
+    await expect(directory.groupMembers('S0LYNC')).rejects.toMatchObject({ problem: 'rejected' });
     expect(lines.find((l) => l.level === 50)).toMatchObject({ method: 'usergroups.users.list', usergroup: 'S0LYNC' });
     expect(await directory.groupMembers('S0LYNC')).toEqual(['U0CAROL']);
     scope.done();

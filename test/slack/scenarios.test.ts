@@ -27,7 +27,7 @@ async function start(world: HarnessOptions['world'] = {}, who: Record<string, st
 const sim = (x: Harness): SimState => readSimState(x.world.statePath);
 const posts = (x: Harness) => x.api.calls.filter((c) => c.method === 'chat.postMessage');
 const runPosts = (x: Harness) => posts(x).filter((c) => String(c.body.text).startsWith('Run '));
-const ephemeralsTo = (x: Harness, user: string) => x.api.calls.filter((c) => c.method === 'chat.postEphemeral' && c.body.user === user).map((c) => String(c.body.text));
+const ephemeralsTo = (x: Harness, user: string) => x.answersTo(user);
 const hasButtons = (call: { body: Record<string, unknown> }) => ((call.body.blocks ?? []) as { type: string }[]).some((b) => b.type === 'actions');
 const lastUpdateOf = (x: Harness, ts: unknown) => x.api.calls.filter((c) => c.method === 'chat.update' && c.body.ts === ts).at(-1);
 const planTs = (x: Harness) => posts(x)[0]!.response!.ts;
@@ -169,9 +169,12 @@ describeWithPwsh('Slack transcripts against LyncSim: the other conversations', (
     await x.say(USERS.alice, 'setup');
     await expect(x.transcript()).toMatchFileSnapshot('./transcripts/nothing-to-change.txt');
 
-    expect(posts(x)).toHaveLength(1);
-    expect(String(posts(x)[0]!.body.text)).toMatch(/nothing to change/i);
-    expect(hasButtons(posts(x)[0]!)).toBe(false);
+    // an answer to alice alone, wherever she typed: nothing was posted in the channel
+    expect(posts(x)).toHaveLength(0);
+    const answers = x.api.of('respond');
+    expect(answers).toHaveLength(1);
+    expect(String(answers[0]!.body.text)).toMatch(/nothing to change/i);
+    expect(hasButtons(answers[0]!)).toBe(false);
     expect((await x.world.store.history(10)).requests).toEqual([]);
     expect(sim(x).calls).toEqual([]);
   });

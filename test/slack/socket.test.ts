@@ -4,15 +4,21 @@ import type { AddressInfo } from 'node:net';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { webApi } from '@slack/bolt';
 import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
+import { boundedClientOptions } from '../../src/slack/client.js';
+import { SlackNotifier } from '../../src/slack/notifier.js';
+import { describeWithPwsh, pwshExecutable } from '../support/pwsh.js';
+import { CHANNEL, createWorld, USERS } from '../support/world.js';
 import { memoryLog } from './support/memoryLog.js';
 import { blockAction, slashCommandFields, viewSubmission } from './support/payloads.js';
-import { fakeSlackApi } from './support/slackApi.js';
+import { startSlackStandIn, type SlackStandIn } from './support/slackApi.js';
 import { stubService } from './support/stubService.js';
 
 let server: WebSocketServer;
 let slack: SlackApp | undefined;
 let socket: Promise<WebSocket>;
+let api: SlackStandIn;
 const received: Record<string, unknown>[] = [];
 
 /**
@@ -35,13 +41,14 @@ beforeEach(async () => {
     }),
   );
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/link`;
-  nock('https://slack.com').post('/api/apps.connections.open').matchHeader('authorization', 'Bearer xapp-test').reply(200, { ok: true, url });
+  api = await startSlackStandIn({ socketUrl: url });
 });
 
 afterEach(async () => {
   await slack?.stop();
   slack = undefined;
   await new Promise((resolve) => server.close(resolve));
+  await api.close();
   nock.cleanAll();
   nock.enableNetConnect();
 });
@@ -52,7 +59,7 @@ async function start(service: ReturnType<typeof stubService>): Promise<WebSocket
     config: { slack: { command: '/lync-exo' } },
     service,
     log: memoryLog().log,
-    clientOptions: { retryConfig: { retries: 0 } },
+    clientOptions: { retryConfig: { retries: 0 }, slackApiUrl: api.url },
     bot: { botId: 'B0LYNCEXO', botUserId: 'U0LYNCEXO' },
     autoReconnect: false,
   });
@@ -74,14 +81,13 @@ describe('Socket Mode', () => {
   });
 
   it('acks interactive envelopes: Approve, Deny (opens the modal) and the reason', async () => {
-    const api = fakeSlackApi();
     const service = stubService();
     const ws = await start(service);
     envelope(ws, 'env-approve', 'interactive', blockAction({ user: 'U0BOB', channel: 'C0LYNCOPS', requestId: 'r-1' }, 'approve'));
     envelope(ws, 'env-deny', 'interactive', blockAction({ user: 'U0CAROL', channel: 'C0LYNCOPS', requestId: 'r-1' }, 'deny'));
     envelope(ws, 'env-reason', 'interactive', viewSubmission({ user: 'U0CAROL', channel: 'C0LYNCOPS', requestId: 'r-1', reason: 'wrong cloud' }));
     await eventually(() => expect(received.map((r) => r.envelope_id).sort()).toEqual(['env-approve', 'env-deny', 'env-reason']));
-    await eventually(() => expect(api.calls.map((c) => c.method)).toEqual(['views.open']));
+    await eventually(() => expect(api.calls.map((c) => c.method)).toEqual(['apps.connections.open', 'views.open']));
     await eventually(() =>
       expect(service.calls).toEqual(
         expect.arrayContaining([
@@ -100,4 +106,65 @@ describe('Socket Mode', () => {
     expect(received[0]).toMatchObject({ envelope_id: 'env-empty', payload: { response_action: 'errors' } });
     expect(service.calls).toEqual([]);
   });
+});
+
+describeWithPwsh('Socket Mode: the socket dropped mid-run', () => {
+  it('the bot reconnects, the run goes on to its report, and acks continue on the new socket', async () => {
+    const world = createWorld({
+      executable: pwshExecutable()!,
+      notifier: new SlackNotifier(new webApi.WebClient('xoxb-test', boundedClientOptions({ slackApiUrl: api.url })), memoryLog().log),
+      policy: { replication: { pollIntervalMs: 250, timeoutMs: 20_000 } },
+      // replication takes 3 s on LyncSim: time enough to drop the socket while the run waits on it
+      sim: { replicationLagSeconds: 3 },
+    });
+    const sockets: WebSocket[] = [];
+    server.on('connection', (ws) => {
+      sockets.push(ws);
+      if (sockets.length > 1) {
+        ws.on('message', (data) => received.push(JSON.parse((data as Buffer).toString('utf8')) as Record<string, unknown>));
+        ws.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0LYNCEXO' }, debug_info: { host: 'local' } }));
+      }
+    });
+    try {
+      slack = createSlackApp({
+        env: { mode: 'socket', botToken: 'xoxb-test', appToken: 'xapp-test' },
+        config: { slack: { command: '/lync-exo' } },
+        service: world.service,
+        log: memoryLog().log,
+        clientOptions: { slackApiUrl: api.url },
+        bot: { botId: 'B0LYNCEXO', botUserId: 'U0LYNCEXO' },
+        autoReconnect: true,
+      });
+      await slack.start();
+      const first = await socket;
+      envelope(first, 'env-setup', 'slash_commands', slashCommandFields({ user: USERS.alice, channel: CHANNEL, text: 'setup', responseUrl: api.responseUrl() }));
+      const request = await vi.waitFor(
+        async () => {
+          const [r] = await world.store.listPending();
+          expect(r?.message).toBeDefined();
+          return r!;
+        },
+        { timeout: 60_000, interval: 100 },
+      );
+      envelope(first, 'env-approve', 'interactive', blockAction({ user: USERS.bob, channel: CHANNEL, requestId: request.id, responseUrl: api.responseUrl('actions') }, 'approve'));
+      // the run is waiting for replication: drop the socket under it
+      await vi.waitFor(async () => expect((await world.store.listRunning()).flatMap((r) => r.steps.filter((s) => s.kind === 'replication' && s.status === 'running'))).toHaveLength(1), { timeout: 60_000, interval: 50 });
+      first.terminate();
+      // a new connection (apps.connections.open again), and an envelope on it is acked
+      await vi.waitFor(() => expect(sockets).toHaveLength(2), { timeout: 30_000, interval: 100 });
+      envelope(sockets[1]!, 'env-status', 'slash_commands', slashCommandFields({ user: USERS.alice, channel: CHANNEL, text: 'history 1', responseUrl: api.responseUrl() }));
+      await vi.waitFor(() => expect(received.map((r) => r.envelope_id)).toContain('env-status'), { timeout: 30_000, interval: 100 });
+      await world.scheduler.idle();
+      const run = (await world.store.history(1)).runs[0]!;
+      expect(run.status).toBe('succeeded');
+      expect(received.map((r) => r.envelope_id)).toEqual(['env-setup', 'env-approve', 'env-status']);
+      expect(api.of('apps.connections.open')).toHaveLength(2);
+      expect(api.of('chat.update').at(-1)?.response).toMatchObject({ ok: true });
+    } finally {
+      await slack?.stop();
+      slack = undefined;
+      await world.close();
+    }
+    // a bound for a loaded machine (a plan, a run, a reconnect that waits 5 s), not a speed goal
+  }, 240_000);
 });

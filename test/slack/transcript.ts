@@ -1,6 +1,6 @@
 // Transcripts: whole conversations through the real Slack adapter and the real core (PowerShell agents on
-// LyncSim). People act by signed HTTP requests to the receiver; every Web API call the bot makes is caught by
-// nock; the calls, normalised (message ts, dates, durations, fingerprints, error ids), are the transcript that a
+// LyncSim). People act by signed HTTP requests to the receiver; every Web API call and response_url answer the bot
+// makes goes to the strict Slack stand-in (support/slackApi.ts); the calls, normalised (message ts, dates, durations, fingerprints, error ids), are the transcript that a
 // test compares with a fixture under test/slack/transcripts/.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -8,6 +8,7 @@ import nock from 'nock';
 import { pino } from 'pino';
 import { webApi } from '@slack/bolt';
 import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
+import { boundedClientOptions } from '../../src/slack/client.js';
 import type { Block } from '../../src/slack/blocks/kit.js';
 import { SlackDirectory } from '../../src/slack/directory.js';
 import { SlackNotifier } from '../../src/slack/notifier.js';
@@ -16,7 +17,7 @@ import { ACTIONS } from '../../src/slack/ids.js';
 import { CHANNEL, createWorld, type World, type WorldOptions } from '../support/world.js';
 import { blockAction, interactiveBody, slashCommandBody, viewSubmission } from './support/payloads.js';
 import { send, SIGNING_SECRET } from './support/signing.js';
-import { fakeSlackApi, type ApiCall, type FakeSlackApi } from './support/slackApi.js';
+import { startSlackStandIn, type ApiCall, type SlackStandIn, type StandInOptions } from './support/slackApi.js';
 
 export { CHANNEL };
 
@@ -25,11 +26,15 @@ export type Entry = { kind: 'person'; line: string } | { kind: 'api'; call: ApiC
 
 export interface Harness {
   world: World;
-  api: FakeSlackApi;
-  /** `/lync-exo <text>` typed by `user` */
-  say(user: string, text: string): Promise<void>;
-  click(user: string, button: keyof typeof ACTIONS, requestId: string): Promise<void>;
+  api: SlackStandIn;
+  /** `/lync-exo <text>` typed by `user` (in the lync-ops channel unless told) */
+  say(user: string, text: string, channel?: string): Promise<void>;
+  click(user: string, button: keyof typeof ACTIONS, requestId: string, channel?: string): Promise<void>;
   submitDenial(user: string, requestId: string, reason: string): Promise<void>;
+  /** what `user` was answered (response_url answers and ephemerals): each answer's text */
+  answersTo(user: string): string[];
+  /** waits for the work in flight and the outbox (returns when the outbox is paused: Slack away) */
+  settle(): Promise<void>;
   /** the request id on the newest message that has buttons */
   pendingRequestId(): string;
   entries(): Entry[];
@@ -42,16 +47,16 @@ export interface HarnessOptions {
   executable: string;
   names: Record<string, string>;
   world?: Partial<Omit<WorldOptions, 'executable' | 'notifier' | 'directory'>>;
+  slack?: StandInOptions;
 }
-
-const clientOptions = { retryConfig: { retries: 0 } };
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   nock.disableNetConnect();
   nock.enableNetConnect('127.0.0.1');
-  const api = fakeSlackApi();
+  const api = await startSlackStandIn({ names: options.names, ...options.slack });
+  const clientOptions = { slackApiUrl: api.url, retryConfig: { retries: 0 } };
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
-  const client = new webApi.WebClient('xoxb-test', clientOptions);
+  const client = new webApi.WebClient('xoxb-test', boundedClientOptions(clientOptions));
   const world = createWorld({ ...options.world, executable: options.executable, notifier: new SlackNotifier(client, log), directory: new SlackDirectory(client, log) });
 
   // listeners finish after the ack: track each core call so the harness can wait for it, like scheduler.idle()
@@ -65,6 +70,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     command: (actor, text) => track(world.service.command(actor, text)),
     approve: (actor, id) => track(world.service.approve(actor, id)),
     deny: (actor, id, reason) => track(world.service.deny(actor, id, reason)),
+    mayDeny: (actor, id) => world.service.mayDeny(actor, id),
   };
   const slack: SlackApp = createSlackApp({
     env: { mode: 'http', botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, port: 0 },
@@ -85,7 +91,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const order: { at: number; entry: Entry }[] = [];
   let seen = 0;
   const absorb = () => {
-    for (; seen < api.calls.length; seen++) order.push({ at: order.length, entry: { kind: 'api', call: api.calls[seen]!, collapsed: 1 } });
+    for (; seen < api.calls.length; seen++) {
+      const call = api.calls[seen]!;
+      // a response_url answer names whom it answers, as an ephemeral does
+      if (call.method === 'respond') call.body.user = replyTo.get(String(call.body.response_url_id)) ?? '?';
+      order.push({ at: order.length, entry: { kind: 'api', call, collapsed: 1 } });
+    }
   };
   const settle = async () => {
     for (;;) {
@@ -109,16 +120,31 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     await settle();
   };
   const name = (user: string) => options.names[user] ?? user;
+  /** response_url id → who it answers */
+  const replyTo = new Map<string, string>();
+  const responseUrl = (user: string, kind: 'commands' | 'actions') => {
+    const url = api.responseUrl(kind);
+    replyTo.set(url.split('/respond/')[1]!, user);
+    return url;
+  };
+  const where = (channel: string) => (channel === CHANNEL ? '' : ` in ${channel}`);
 
   return {
     world,
     api,
-    say: (user, text) => act(`${name(user)}: /lync-exo ${text}`, slashCommandBody({ user, channel: CHANNEL, text })),
-    click: (user, button, requestId) => act(`${name(user)} clicks ${button} on ${requestId}`, interactiveBody(blockAction({ user, channel: CHANNEL, requestId }, button))),
+    settle,
+    say: (user, text, channel = CHANNEL) => act(`${name(user)}${where(channel)}: /lync-exo ${text}`, slashCommandBody({ user, channel, text, responseUrl: responseUrl(user, 'commands') })),
+    click: (user, button, requestId, channel = CHANNEL) =>
+      act(`${name(user)} clicks ${button} on ${requestId}${where(channel)}`, interactiveBody(blockAction({ user, channel, requestId, responseUrl: responseUrl(user, 'actions') }, button))),
+    answersTo: (user) =>
+      api.calls
+        .filter((c) => (c.method === 'respond' && replyTo.get(String(c.body.response_url_id)) === user) || (c.method === 'chat.postEphemeral' && c.body.user === user))
+        .map((c) => (typeof c.body.text === 'string' ? c.body.text : JSON.stringify(c.body.blocks ?? []))),
     submitDenial: (user, requestId, reason) =>
       act(`${name(user)} submits the denial of ${requestId}: "${reason}"`, interactiveBody(viewSubmission({ user, channel: CHANNEL, requestId, reason }))),
     pendingRequestId() {
       for (const call of [...api.calls].reverse()) {
+        if (call.response?.ok !== true) continue;
         const blocks = (call.body.blocks ?? []) as Block[];
         for (const b of blocks) if (b.type === 'actions') for (const e of b.elements) if (e.type === 'button' && e.action_id === ACTIONS.approve && e.value) return e.value;
       }
@@ -129,9 +155,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       return renderTranscript(collapse(order.map((o) => o.entry)), options.names);
     },
     async close() {
+      api.setOutage(false);
       await settle();
       await slack.stop();
       await world.close();
+      await api.close();
       nock.cleanAll();
       nock.enableNetConnect();
     },
@@ -139,17 +167,37 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
 }
 
 /**
- * Consecutive chat.update calls on one message become its last state: how many progress updates a run makes
- * depends on replication timing, what it ends up showing does not.
+ * Between two things people do, the updates of one message become its last state, shown where the last one was
+ * made: how many progress updates a run makes (and how they interleave with the plan message's) depends on
+ * replication timing and coalescing; what each message ends up showing does not.
  */
 export function collapse(entries: Entry[]): Entry[] {
   const out: Entry[] = [];
+  let span: Entry[] = [];
+  const flush = () => {
+    const last = new Map<string, number>();
+    const count = new Map<string, number>();
+    span.forEach((e, i) => {
+      if (e.kind === 'api' && e.call.method === 'chat.update' && e.call.response?.ok === true) {
+        const ts = String(e.call.body.ts);
+        last.set(ts, i);
+        count.set(ts, (count.get(ts) ?? 0) + 1);
+      }
+    });
+    span.forEach((e, i) => {
+      if (e.kind !== 'api' || e.call.method !== 'chat.update' || e.call.response?.ok !== true) return void out.push(e);
+      const ts = String(e.call.body.ts);
+      if (last.get(ts) === i) out.push({ ...e, collapsed: count.get(ts)! });
+    });
+    span = [];
+  };
   for (const e of entries) {
-    const prev = out.at(-1);
-    if (e.kind === 'api' && e.call.method === 'chat.update' && prev?.kind === 'api' && prev.call.method === 'chat.update' && prev.call.body.ts === e.call.body.ts) {
-      out[out.length - 1] = { ...e, collapsed: prev.collapsed + 1 };
-    } else out.push(e);
+    if (e.kind === 'person') {
+      flush();
+      out.push(e);
+    } else span.push(e);
   }
+  flush();
   return out;
 }
 
@@ -193,6 +241,7 @@ export function normalise(text: string, tsNames: Map<string, string>): string {
     .replace(/\b\d+ min \d+ s\b|\b\d+(?:\.\d)? s\b|\b\d+ ms\b/g, 'DURATION')
     .replace(/\b[0-9a-f]{12}\b/g, 'FINGERPRINT')
     .replace(/\be-[0-9a-f]{6}\b/g, 'e-ERRORID')
+    .replace(/http:\/\/127\.0\.0\.1:\d+\/respond\/[a-z]+-\d+/g, 'RESPONSE_URL')
     .replace(/[ \t]+$/gm, '');
 }
 
@@ -206,13 +255,23 @@ export function renderTranscript(entries: Entry[], names: Record<string, string>
       continue;
     }
     const { method, body } = e.call;
-    const target = [typeof body.channel === 'string' ? body.channel : '', body.user ? `to ${who(body.user)}` : '', typeof body.ts === 'string' ? `message ${body.ts}` : '']
+    const answeredTo = method === 'respond' ? `(${typeof body.response_type === 'string' ? body.response_type : 'ephemeral'}, via response_url)` : '';
+    const target = [
+      typeof body.channel === 'string' ? body.channel : '',
+      body.user ? `to ${who(body.user)}` : '',
+      answeredTo,
+      typeof body.ts === 'string' ? `message ${body.ts}` : '',
+      typeof body.thread_ts === 'string' ? `in the thread of ${body.thread_ts}` : '',
+    ]
       .filter(Boolean)
       .join(' ');
     const posted = typeof e.call.response?.ts === 'string' && method === 'chat.postMessage' ? ` → message ${e.call.response.ts}` : '';
-    out.push(`< ${method}${target ? ` ${target}` : ''}${posted}${e.collapsed > 1 ? ' (last of a series of progress updates)' : ''}`);
+    const failed = e.call.response?.ok === false ? ` ✗ ${String(e.call.response.error)}` : e.call.status !== undefined && e.call.status >= 400 ? ` ✗ HTTP ${e.call.status}` : !e.call.response ? ' ✗ (no answer)' : '';
+    out.push(`< ${method}${target ? ` ${target}` : ''}${posted}${failed}${e.collapsed > 1 ? ' (last of a series of updates)' : ''}`);
     if (typeof body.text === 'string') out.push(`  text: ${body.text}`);
-    if (Array.isArray(body.blocks)) out.push(...blockLines(body.blocks as Block[]).map((l) => `  ${l}`));
+    const blocks = Array.isArray(body.blocks) ? (body.blocks as Block[]) : undefined;
+    const justText = blocks?.length === 1 && blocks[0]!.type === 'section' && blocks[0].text?.text === body.text;
+    if (blocks && !justText) out.push(...blockLines(blocks).map((l) => `  ${l}`));
     if (body.view && typeof body.view === 'object') {
       const view = body.view as { callback_id?: string; private_metadata?: string; blocks?: Block[] };
       out.push(`  view ${view.callback_id ?? ''} metadata ${view.private_metadata ?? ''}`, ...blockLines(view.blocks ?? []).map((l) => `  ${l}`));
@@ -222,7 +281,7 @@ export function renderTranscript(entries: Entry[], names: Record<string, string>
 }
 
 /** Each update of one message, before collapsing: the status emoji of its step sections, in order. */
-export function progressOf(api: FakeSlackApi, ts: string): string[][] {
+export function progressOf(api: SlackStandIn, ts: string): string[][] {
   return api.calls
     .filter((c) => c.method === 'chat.update' && c.body.ts === ts)
     .map((c) =>

@@ -201,6 +201,69 @@ export function describeStoreContract(name: string, makeStore: Factory<Store>): 
       });
     });
 
+    describe('claimRun: an approved request starts one run', () => {
+      it('the first claim of an approved request wins and creates the run; a second claim and a pending request lose', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1', { status: 'approved' }));
+        await s.createRequest(request('req-2'));
+        expect((await s.listUnstarted()).map((r) => r.id)).toEqual(['req-1']);
+        expect(await s.claimRun('req-1', run('run-1', { requestId: 'req-1' }))).toBe(true);
+        expect(await s.claimRun('req-1', run('run-2', { requestId: 'req-1' }))).toBe(false);
+        expect(await s.claimRun('req-2', run('run-3', { requestId: 'req-2' }))).toBe(false);
+        expect(await s.claimRun('nope', run('run-4'))).toBe(false);
+        expect((await s.getRequest('req-1'))?.runId).toBe('run-1');
+        expect(await s.getRun('run-1')).toEqual(run('run-1', { requestId: 'req-1' }));
+        expect(await s.getRun('run-2')).toBeUndefined();
+        expect(await s.listUnstarted()).toEqual([]);
+      });
+    });
+
+    describe('outbox: messages to bring up to date', () => {
+      const view = (text: string) => ({ kind: 'text' as const, text });
+
+      it('keeps one entry per message: the latest view wins, its place in line and due time stay', async () => {
+        const s = await makeStore();
+        await s.outboxPut({ key: 'request:r-1', channel: 'C0LYNCOPS', view: view('plan v1') }, at(0));
+        await s.outboxPut({ key: 'run:run-1', channel: 'C0LYNCOPS', view: view('run v1'), parent: 'request:r-1' }, at(1));
+        await s.outboxPut({ key: 'request:r-1', channel: 'C0LYNCOPS', view: view('plan v2') }, at(2));
+        const all = await s.outboxList();
+        expect(all.map((e) => [e.key, e.view, e.version, e.dueMs])).toEqual([
+          ['request:r-1', view('plan v2'), 2, at(0).getTime()],
+          ['run:run-1', view('run v1'), 1, at(1).getTime()],
+        ]);
+        expect(all[1]).toMatchObject({ parent: 'request:r-1', attempts: 0, since: iso(1) });
+        expect((await s.outboxDue(at(0))).map((e) => e.key)).toEqual(['request:r-1']);
+      });
+
+      it('a delivery clears its version only: a view put meanwhile waits for the coalescing interval', async () => {
+        const s = await makeStore();
+        await s.outboxPut({ key: 'run:run-1', channel: 'C0LYNCOPS', view: view('step 1') }, at(0));
+        const [first] = await s.outboxDue(at(0));
+        await s.outboxPut({ key: 'run:run-1', channel: 'C0LYNCOPS', view: view('step 2') }, at(0));
+        await s.outboxDelivered('run:run-1', first!.version, { channel: 'C0LYNCOPS', ts: '1.1' }, at(1).getTime());
+        expect(await s.outboxList()).toMatchObject([{ key: 'run:run-1', view: view('step 2'), dueMs: at(1).getTime() }]);
+        expect(await s.messageRef('run:run-1')).toEqual({ channel: 'C0LYNCOPS', ts: '1.1' });
+        const [second] = await s.outboxDue(at(1));
+        await s.outboxDelivered('run:run-1', second!.version, { channel: 'C0LYNCOPS', ts: '1.1' }, at(2).getTime());
+        expect(await s.outboxList()).toEqual([]);
+      });
+
+      it('a failure counts an attempt and moves the due time; drop and forget remove entry and ref', async () => {
+        const s = await makeStore();
+        await s.outboxPut({ key: 'request:r-1', channel: 'C0LYNCOPS', view: view('plan') }, at(0));
+        await s.outboxRetry('request:r-1', at(5).getTime(), 'ratelimited');
+        expect(await s.outboxDue(at(4))).toEqual([]);
+        expect(await s.outboxDue(at(5))).toMatchObject([{ attempts: 1, lastError: 'ratelimited' }]);
+        await s.outboxDelivered('request:r-1', 99, { channel: 'C0LYNCOPS', ts: '2.2' }, at(6).getTime());
+        expect(await s.outboxDue(at(6))).toMatchObject([{ attempts: 0 }]);
+        expect((await s.outboxDue(at(6)))[0]?.lastError).toBeUndefined();
+        await s.outboxDrop('request:r-1');
+        await s.forgetMessage('request:r-1');
+        expect(await s.outboxList()).toEqual([]);
+        expect(await s.messageRef('request:r-1')).toBeUndefined();
+      });
+    });
+
     describe('locks', () => {
       it('one holder per deployment; a second attempt is told who holds it', async () => {
         const s = await makeStore();

@@ -8,6 +8,7 @@ import { compose, type Composition } from '../../src/compose.js';
 import { loadRunbooks } from '../../src/config/runbooks.js';
 import type { AgentPool, Directory, Notifier } from '../../src/core/ports.js';
 import type { PolicyConfig } from '../../src/core/policy.js';
+import type { ServiceDeps } from '../../src/core/service.js';
 import type { Store } from '../../src/core/store.js';
 import { createSimulatedDeployment, type SimOverrides } from '../../src/simulator.js';
 
@@ -38,6 +39,7 @@ export interface WorldOptions {
   sim?: SimOverrides;
   store?: Store;
   invocationTimeoutMs?: number;
+  delivery?: ServiceDeps['delivery'];
 }
 
 export interface World extends Composition {
@@ -71,6 +73,8 @@ export function createWorld(options: WorldOptions): World {
     runbooks,
     store: options.store,
     newId: (prefix) => `${prefix}-${++n}`,
+    // every state a message goes through is delivered, so tests can read each one; the tests of coalescing set it
+    delivery: { minIntervalMs: 0, ...options.delivery },
   });
   return {
     ...composition,
@@ -79,6 +83,7 @@ export function createWorld(options: WorldOptions): World {
     dir,
     async close() {
       await composition.scheduler.idle();
+      composition.courier.stop();
       await sim.close();
       rmSync(dir, { recursive: true, force: true });
     },

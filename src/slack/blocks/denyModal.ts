@@ -5,6 +5,8 @@ import { DENY_INPUT, VIEWS } from '../ids.js';
 export interface DenyMetadata {
   requestId: string;
   channel: string;
+  /** the Deny click's response_url: the outcome is answered there */
+  responseUrl?: string;
 }
 
 export function denyModal(meta: DenyMetadata): types.ModalView {
@@ -31,7 +33,10 @@ export function denyModal(meta: DenyMetadata): types.ModalView {
 export function readDenyMetadata(raw: string): DenyMetadata | undefined {
   try {
     const v = JSON.parse(raw) as Partial<DenyMetadata>;
-    return typeof v.requestId === 'string' && typeof v.channel === 'string' ? { requestId: v.requestId, channel: v.channel } : undefined;
+    if (typeof v.requestId !== 'string' || typeof v.channel !== 'string') return undefined;
+    // private_metadata comes back only inside a request signed by Slack
+    const responseUrl = typeof v.responseUrl === 'string' && /^https?:\/\//.test(v.responseUrl) ? v.responseUrl : undefined;
+    return { requestId: v.requestId, channel: v.channel, ...(responseUrl ? { responseUrl } : {}) };
   } catch {
     return undefined;
   }

@@ -3,8 +3,13 @@ import type { types } from '@slack/bolt';
 
 export type Block = types.KnownBlock;
 
-/** Slack's limits: blocks per message, characters per section text and per header. */
-export const LIMITS = { blocks: 50, section: 3000, header: 150, contextElement: 3000, fallback: 3000 } as const;
+/**
+ * Slack's limits: blocks per message, characters per section text and per header, and the undocumented cumulative
+ * one: a message whose blocks carry more than about 12,000 characters of text in all is refused with
+ * `msg_blocks_too_long` (bolt-js issues 2509 and 2867 measured it lower than 12,000 once block containers are
+ * counted). Messages here keep their text plus `blockAllowance` per block under `messageText`, with room to spare.
+ */
+export const LIMITS = { blocks: 50, section: 3000, header: 150, contextElement: 3000, fallback: 3000, messageText: 11_000, blockAllowance: 50 } as const;
 
 /** Text from PowerShell or a user, made safe for mrkdwn: Slack reads only &, < and > as markup. */
 export function esc(value: string): string {
@@ -12,6 +17,26 @@ export function esc(value: string): string {
 }
 
 export const user = (id: string): string => `<@${id}>`;
+
+/** A person named without a mention (no notification): their name when known, else their id. */
+export const named = (id: string, names: Readonly<Record<string, string>> = {}): string => (names[id] ? `*${esc(names[id])}*` : `\`${esc(id)}\``);
+
+/** Text from the core (summaries, refusals) made safe for mrkdwn, with its <@U…> and <#C…> mentions kept as mentions. */
+export function escText(value: string): string {
+  return esc(value).replace(/&lt;([@#][UWCG][A-Z0-9]+)&gt;/g, '<$1>');
+}
+
+/** Sums every `text` string in a block tree: what Slack counts against the cumulative limit. */
+export function textSize(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + textSize(v), 0);
+  if (!value || typeof value !== 'object') return 0;
+  let n = 0;
+  for (const [k, v] of Object.entries(value)) n += k === 'text' && typeof v === 'string' ? v.length : textSize(v);
+  return n;
+}
+
+/** What a message costs against the cumulative limit. */
+export const messageSize = (blocks: readonly Block[]): number => textSize(blocks) + LIMITS.blockAllowance * blocks.length;
 
 /** A timestamp each reader sees in their own time zone; the ISO text is the fallback. */
 export function slackDate(iso: string): string {
@@ -27,7 +52,7 @@ export function duration(ms: number | undefined): string {
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
-const cutNote = (n: number): string => `_… ${n} more line${n === 1 ? '' : 's'} cut; see history_`;
+const cutNote = (n: number): string => `_… ${n} more line${n === 1 ? '' : 's'} cut; the full text is in the thread_`;
 
 /**
  * Cuts text to `limit` characters on line boundaries, closing a code fence left open and saying how many lines
@@ -91,12 +116,23 @@ export function table(rows: string[][]): string[] {
 }
 
 /**
- * A message of at most 50 blocks: the head and the tail (actions, verdict) are always kept; body blocks beyond the
- * room left are replaced by one note that says how many were cut.
+ * A message within Slack's limits: at most 50 blocks and at most `messageText` in all. The head and the tail
+ * (actions, verdict) are always kept; body blocks beyond the room left are replaced by one note that says how many
+ * were cut and where the rest is (`where`: the thread, or a narrower question).
  */
-export function assemble(head: Block[], body: Block[], tail: Block[], what = 'sections'): Block[] {
+export function assemble(head: Block[], body: Block[], tail: Block[], what = 'sections', where = 'the full details are in the thread'): Block[] {
+  const fixed = messageSize([...head, ...tail]);
+  const note = (n: number) => context(`_… ${n} more ${what} cut; ${where}_`);
+  const noteSize = messageSize([note(body.length)]);
   const room = LIMITS.blocks - head.length - tail.length;
-  if (body.length <= room) return [...head, ...body, ...tail];
-  const keep = Math.max(0, room - 1);
-  return [...head, ...body.slice(0, keep), context(`_… ${body.length - keep} more ${what} cut; see history_`), ...tail];
+  if (body.length <= room && fixed + messageSize(body) <= LIMITS.messageText) return [...head, ...body, ...tail];
+  const kept: Block[] = [];
+  let size = fixed + noteSize;
+  for (const b of body) {
+    const cost = messageSize([b]);
+    if (kept.length + 1 > room - 1 || size + cost > LIMITS.messageText) break;
+    kept.push(b);
+    size += cost;
+  }
+  return [...head, ...kept, note(body.length - kept.length), ...tail];
 }

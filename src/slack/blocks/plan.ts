@@ -1,10 +1,10 @@
 // The plan message: what will change, the exact cmdlets, who may approve, and (while pending) the buttons.
 import type { ApprovalRule } from '../../core/ports.js';
-import type { RequestRecord } from '../../core/records.js';
+import type { RequestRecord, RunStatus } from '../../core/records.js';
 import type { PlannedStep } from '../../core/runbook/planner.js';
 import { renderInvocation, renderValueForPeople } from '../../core/runbook/render.js';
 import { ACTIONS } from '../ids.js';
-import { assemble, type Block, code, context, esc, header, section, slackDate, user } from './kit.js';
+import { assemble, type Block, code, context, esc, escText, header, section, slackDate, user } from './kit.js';
 import { ACTION_WORDS } from './steps.js';
 
 export interface RenderOptions {
@@ -29,13 +29,22 @@ export function targetFields(deployment: string | undefined, values: Record<stri
   return parts.join(' · ');
 }
 
-function decision(r: RequestRecord, command: string): string {
+const RUN_WORDS: Record<RunStatus, string> = {
+  running: ':arrows_counterclockwise: running',
+  succeeded: ':white_check_mark: succeeded',
+  failed: ':x: failed',
+  refused: ':no_entry: refused',
+  interrupted: ':warning: interrupted',
+  stopped: ':octagonal_sign: stopped',
+};
+
+function decision(r: RequestRecord, command: string, run?: PlanRun): string {
   const approvals = r.approvals.map((a) => `${user(a.user)} (${slackDate(a.at)})`).join(', ');
   switch (r.status) {
     case 'pending':
       return approvals ? `:hourglass_flowing_sand: Approved so far by ${approvals}` : ':hourglass_flowing_sand: Waiting for approval';
     case 'approved':
-      return `:white_check_mark: *Approved* by ${approvals}${r.runId ? ` → run \`${esc(r.runId)}\`` : ''}`;
+      return `:white_check_mark: *Approved* by ${approvals}${r.runId ? ` → run \`${esc(r.runId)}\`` : ''}${run ? ` ${RUN_WORDS[run.status]}${run.status === 'running' ? '; progress in the thread' : '; the report is in the thread'}` : ''}`;
     case 'denied':
       return `:no_entry: *Denied* by ${r.decidedBy ? user(r.decidedBy) : 'someone'}${r.decidedAt ? ` (${slackDate(r.decidedAt)})` : ''}: ${esc(r.reason ?? '(no reason)')}`;
     case 'cancelled':
@@ -45,7 +54,9 @@ function decision(r: RequestRecord, command: string): string {
   }
 }
 
-export function renderPlan(r: RequestRecord, rule: ApprovalRule, dryRun: boolean, opts: RenderOptions): { text: string; blocks: Block[] } {
+type PlanRun = { id: string; status: RunStatus; summary?: string };
+
+export function renderPlan(r: RequestRecord, rule: ApprovalRule, dryRun: boolean, opts: RenderOptions, run?: PlanRun): { text: string; blocks: Block[] } {
   const p = r.plan;
   const title = dryRun ? `Dry run: ${p.runbook}` : r.rollbackOf ? `Plan: rollback of ${r.rollbackOf}` : `Plan: ${p.runbook}`;
   const head: Block[] = [
@@ -55,7 +66,7 @@ export function renderPlan(r: RequestRecord, rule: ApprovalRule, dryRun: boolean
   const body: Block[] = p.steps.map((s) => section(plannedStepText(s)));
   if (p.checks.length) body.push(context(`Then: ${p.checks.map((c) => `${esc(c.title)} (${c.role})`).join(' → ')}`));
   const tail: Block[] = [];
-  if (p.warnings.length) tail.push(section([':warning: *Warnings*', ...p.warnings.map((w) => `• ${esc(w)}`)].join('\n')));
+  if (p.warnings.length) tail.push(section([':warning: *Warnings*', ...p.warnings.map((w) => `• ${escText(w)}`)].join('\n')));
   if (dryRun) {
     tail.push(context(`Fingerprint \`${p.fingerprint}\` · a dry run: nothing will run. Request it with \`${opts.command} ${p.runbook}\`.`));
   } else {
@@ -65,14 +76,14 @@ export function renderPlan(r: RequestRecord, rule: ApprovalRule, dryRun: boolean
         `Needs *${rule.required}* approval${rule.required === 1 ? '' : 's'} from ${rule.approvers || '(no approvers configured)'}; the requester cannot approve`,
         `Expires ${slackDate(r.expiresAt)}`,
       ),
-      section(decision(r, opts.command)),
+      section(decision(r, opts.command, run)),
     );
     if (r.status === 'pending') tail.push(actionsBlock(r));
   }
   const changes = p.steps.filter((s) => s.action !== 'no-op').length;
   const text = dryRun
     ? `Dry run of ${p.runbook} by <@${r.requester}>: ${changes} change${changes === 1 ? '' : 's'}`
-    : `Plan ${r.id} (${p.runbook}) by <@${r.requester}>: ${changes} change${changes === 1 ? '' : 's'}, ${r.status === 'pending' ? 'waiting for approval' : r.status}`;
+    : `Plan ${r.id} (${p.runbook}) by <@${r.requester}>: ${changes} change${changes === 1 ? '' : 's'}, ${r.status === 'pending' ? 'waiting for approval' : r.status}${run ? `, run ${run.id} ${run.status}` : ''}`;
   return { text, blocks: assemble(head, body, tail, 'steps') };
 }
 

@@ -1,13 +1,13 @@
 // Plans that ask for nothing: refused (the change cannot work as the deployment stands) or already as desired.
 import type { Plan } from '../../core/runbook/planner.js';
-import { assemble, type Block, context, esc, header, section, user } from './kit.js';
+import { assemble, type Block, context, esc, escText, header, section, user } from './kit.js';
 import { plannedStepText, targetFields } from './plan.js';
 
 export function renderRefusedPlan(runbook: string, requester: string, plan: Plan): { text: string; blocks: Block[] } {
   const head: Block[] = [
     header(`Plan refused: ${runbook}`),
     section(`Requested by ${user(requester)} · runbook *${esc(runbook)}*\n${targetFields(undefined, plan.values)}`),
-    section([':no_entry: *Nothing was requested, because:*', ...plan.refusals.map((r) => `• ${esc(r)}`)].join('\n')),
+    section([':no_entry: *Nothing was requested, because:*', ...plan.refusals.map((r) => `• ${escText(r)}`)].join('\n')),
   ];
   const body = plan.steps.map((s) => section(plannedStepText(s)));
   return {

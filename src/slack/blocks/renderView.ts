@@ -1,6 +1,7 @@
 // Every View the core emits, as a Slack message: fallback text (notifications, screen readers) plus blocks.
 import type { View } from '../../core/ports.js';
-import { renderHistory } from './history.js';
+import { renderDetail } from './detail.js';
+import { renderHistory, renderHistoryPages } from './history.js';
 import { type Block, clip, LIMITS, section } from './kit.js';
 import { renderPlan, type RenderOptions } from './plan.js';
 import { renderNothingToChange, renderRefusedPlan } from './refusals.js';
@@ -14,10 +15,16 @@ export function renderView(view: View, opts: RenderOptions = { command: '/lync-e
   return { text: clip(out.text, LIMITS.fallback), blocks: out.blocks };
 }
 
+/** A view as one or more messages: history pages; everything else is one message. */
+export function renderViewPages(view: View, opts: RenderOptions = { command: '/lync-exo' }): { text: string; blocks: Block[] }[] {
+  if (view.kind !== 'history') return [renderView(view, opts)];
+  return renderHistoryPages(view.requests, view.runs, view.names).map((p) => ({ text: clip(p.text, LIMITS.fallback), blocks: p.blocks }));
+}
+
 function renderKind(view: View, opts: RenderOptions): { text: string; blocks: Block[] } {
   switch (view.kind) {
     case 'plan':
-      return renderPlan(view.request, view.rule, view.dryRun, opts);
+      return renderPlan(view.request, view.rule, view.dryRun, opts, view.run);
     case 'refused-plan':
       return renderRefusedPlan(view.runbook, view.requester, view.plan);
     case 'nothing-to-change':
@@ -27,7 +34,9 @@ function renderKind(view: View, opts: RenderOptions): { text: string; blocks: Bl
     case 'report':
       return renderReport(view);
     case 'history':
-      return renderHistory(view.requests, view.runs);
+      return renderHistory(view.requests, view.runs, view.names);
+    case 'detail':
+      return renderDetail(view);
     case 'text':
       return { text: view.text, blocks: [section(view.text)] };
   }

@@ -1,6 +1,6 @@
 // The run message, updated in place as the run goes: per-step status, cmdlets, replicas, Edge comparison, verdict.
 import type { RunRecord, RunStatus } from '../../core/records.js';
-import { assemble, type Block, context, duration, esc, header, section, slackDate, user } from './kit.js';
+import { assemble, type Block, context, duration, esc, escText, header, section, slackDate, user } from './kit.js';
 import { stepBlock } from './steps.js';
 import { targetFields } from './plan.js';
 
@@ -24,7 +24,7 @@ export function renderRun(run: RunRecord): { text: string; blocks: Block[] } {
   ];
   const body = run.steps.map(stepBlock);
   const tail: Block[] = [
-    section(`${VERDICT[run.status]}${run.summary ? `: ${esc(run.summary)}` : ''}`),
+    section(`${VERDICT[run.status]}${run.summary ? `: ${escText(run.summary)}` : ''}`),
     context(
       `Run \`${esc(run.id)}\``,
       `Started ${slackDate(run.startedAt)}${run.finishedAt ? ` · finished ${slackDate(run.finishedAt)} (${duration(took)})` : ''}`,

@@ -4,7 +4,7 @@
 import type { EdgeRow, ReplicaRow, StepResult, StepStatus } from '../../core/records.js';
 import { replicaVerdict } from '../../core/records.js';
 import { renderValueForPeople } from '../../core/runbook/render.js';
-import { type Block, code, duration, esc, section, table } from './kit.js';
+import { type Block, code, duration, esc, escText, section, table } from './kit.js';
 
 export const STEP_EMOJI: Record<StepStatus, string> = {
   pending: ':white_small_square:',
@@ -87,8 +87,8 @@ export function stepBlock(step: StepResult): Block {
   if (step.replicas?.length) parts.push(code(replicaLines(step.replicas)));
   if (step.edges?.length) parts.push(code(edgeLines(step.edges)));
   if (step.objects?.length) parts.push(code(objectLines(step.objects)));
-  if (step.error) parts.push(`:warning: ${esc(step.error)}`);
-  if (step.hints?.length) parts.push(['*What to check:*', ...step.hints.map((h) => `• ${esc(h)}`)].join('\n'));
+  if (step.error) parts.push(`:warning: ${escText(step.error)}`);
+  if (step.hints?.length) parts.push(['*What to check:*', ...step.hints.map((h) => `• ${escText(h)}`)].join('\n'));
   if (step.warnings?.length) parts.push(warningLines(step.warnings));
   return section(parts.join('\n'));
 }

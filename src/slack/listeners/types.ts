@@ -1,12 +1,21 @@
+import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
+import type { Reply } from '../../core/ports.js';
 import type { LyncExoService } from '../../core/service.js';
+import type { ReplyTarget, ResponseUrlBudget } from '../reply.js';
 
-/** The three calls the Slack adapter makes into the core. */
-export type SlackService = Pick<LyncExoService, 'command' | 'approve' | 'deny'>;
+/** The calls the Slack adapter makes into the core. */
+export type SlackService = Pick<LyncExoService, 'command' | 'approve' | 'deny' | 'mayDeny'>;
 
 export interface ListenerDeps {
   service: SlackService;
   log: Logger;
   /** the slash command registered, e.g. /lync-exo */
   command: string;
+  /** response_url uses, shared by every listener */
+  budget: ResponseUrlBudget;
+  /** tests: the fetch the response_url answers go through */
+  fetch?: typeof fetch;
 }
+
+export type ReplyFor = (client: webApi.WebClient, target: ReplyTarget) => Reply;

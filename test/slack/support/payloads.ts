@@ -9,6 +9,8 @@ export interface SlashCommand {
   channel: string;
   text: string;
   command?: string;
+  /** where the bot answers this command (the stand-in's, in tests that read the answers) */
+  responseUrl?: string;
 }
 
 export function slashCommandFields(c: SlashCommand): Record<string, string> {
@@ -24,7 +26,7 @@ export function slashCommandFields(c: SlashCommand): Record<string, string> {
     text: c.text,
     api_app_id: APP_ID,
     is_enterprise_install: 'false',
-    response_url: `https://hooks.slack.com/commands/${TEAM}/1/abc`,
+    response_url: c.responseUrl ?? `https://hooks.slack.com/commands/${TEAM}/1/abc`,
     trigger_id: `trigger-${c.user}`,
   };
 }
@@ -36,6 +38,7 @@ export interface Click {
   channel: string;
   requestId: string;
   messageTs?: string;
+  responseUrl?: string;
 }
 
 export function blockAction(click: Click, which: keyof typeof ACTIONS): Record<string, unknown> {
@@ -49,7 +52,7 @@ export function blockAction(click: Click, which: keyof typeof ACTIONS): Record<s
     trigger_id: `trigger-${click.user}`,
     channel: { id: click.channel, name: 'lync-ops' },
     message: { type: 'message', ts: click.messageTs ?? '1.000', text: 'plan' },
-    response_url: `https://hooks.slack.com/actions/${TEAM}/1/abc`,
+    response_url: click.responseUrl ?? `https://hooks.slack.com/actions/${TEAM}/1/abc`,
     actions: [
       {
         type: 'button',

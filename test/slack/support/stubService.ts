@@ -6,24 +6,25 @@ export type ServiceCall =
   | { call: 'approve'; user: string; channel: string; requestId: string }
   | { call: 'deny'; user: string; channel: string; requestId: string; reason: string };
 
-export function stubService(behaviour: { fail?: Error } = {}): SlackService & { calls: ServiceCall[] } {
+export function stubService(behaviour: { fail?: Error; mayDeny?: boolean } = {}): SlackService & { calls: ServiceCall[] } {
   const calls: ServiceCall[] = [];
   const done = async () => {
     if (behaviour.fail) throw behaviour.fail;
   };
   return {
     calls,
-    command: async (actor, text) => {
-      calls.push({ call: 'command', ...actor, text });
+    command: async ({ user, channel }, text) => {
+      calls.push({ call: 'command', user, channel, text });
       await done();
     },
-    approve: async (actor, requestId) => {
-      calls.push({ call: 'approve', ...actor, requestId });
+    approve: async ({ user, channel }, requestId) => {
+      calls.push({ call: 'approve', user, channel, requestId });
       await done();
     },
-    deny: async (actor, requestId, reason) => {
-      calls.push({ call: 'deny', ...actor, requestId, reason });
+    deny: async ({ user, channel }, requestId, reason) => {
+      calls.push({ call: 'deny', user, channel, requestId, reason });
       await done();
     },
+    mayDeny: async () => (behaviour.mayDeny === false ? { ok: false, message: 'you are not an approver, so you cannot deny it' } : { ok: true }),
   };
 }

@@ -1,7 +1,10 @@
-// The slash command: ack at once (Slack waits 3 seconds at most), then hand the text to the core.
+// The slash command: ack at once (Slack waits 3 seconds at most), then hand the decoded text to the core, with a
+// reply that goes through the command's response_url (it works in any channel or DM).
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { esc } from '../../blocks/kit.js';
+import { decodeSlackText } from '../../decode.js';
 import { guard } from '../guard.js';
+import { replyFor } from '../reply.js';
 import type { ListenerDeps } from '../types.js';
 
 /** How long a delivery's trigger_id is remembered, to recognise Slack's retries of it (they come within minutes). */
@@ -12,9 +15,10 @@ export function lyncExoCommand(deps: ListenerDeps) {
   const seen = new Map<string, number>();
   return async ({ ack, command, client, context }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
     await ack();
+    const text = decodeSlackText(command.text ?? '');
     // the child logger is made only when a line is written (a retry, an error): not on every command
     let child: typeof deps.log | undefined;
-    const log = () => (child ??= deps.log.child({ surface: 'command', user: command.user_id, channel: command.channel_id, text: command.text }));
+    const log = () => (child ??= deps.log.child({ surface: 'command', user: command.user_id, channel: command.channel_id, text }));
     // A retry (x-slack-retry-num over HTTP, retry_attempt in Socket Mode) of a delivery this process already took
     // would plan and post a second request; it is dropped. A retry whose first delivery never arrived still runs.
     const now = Date.now();
@@ -28,7 +32,8 @@ export function lyncExoCommand(deps: ListenerDeps) {
       return;
     }
     if (trigger && !seen.has(trigger)) seen.set(trigger, now);
-    const actor = { user: command.user_id, channel: command.channel_id };
-    await guard(log, client, actor, `\`${esc(`${deps.command} ${command.text}`.slice(0, 200))}\``, () => deps.service.command(actor, command.text));
+    const reply = replyFor(deps, client, { user: command.user_id, channel: command.channel_id, responseUrl: command.response_url });
+    const actor = { user: command.user_id, channel: command.channel_id, reply };
+    await guard(log, reply, actor, `\`${esc(`${deps.command} ${text}`.slice(0, 200))}\``, () => deps.service.command(actor, text));
   };
 }

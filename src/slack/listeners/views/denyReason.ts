@@ -3,6 +3,7 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } fro
 import { readDenyMetadata } from '../../blocks/denyModal.js';
 import { DENY_INPUT } from '../../ids.js';
 import { guard } from '../guard.js';
+import { replyFor } from '../reply.js';
 import type { ListenerDeps } from '../types.js';
 
 export function denyReasonView(deps: ListenerDeps) {
@@ -15,9 +16,10 @@ export function denyReasonView(deps: ListenerDeps) {
     }
     await ack();
     const log = deps.log.child({ surface: 'deny-reason', user: body.user.id, channel: meta?.channel, requestId: meta?.requestId });
-    await guard(log, client, { user: body.user.id, channel: meta?.channel }, `the denial of ${meta?.requestId ?? 'a request'}`, async () => {
+    const reply = replyFor(deps, client, { user: body.user.id, channel: meta?.channel, ...(meta?.responseUrl ? { responseUrl: meta.responseUrl } : {}) });
+    await guard(log, reply, { user: body.user.id, channel: meta?.channel }, `the denial of ${meta?.requestId ?? 'a request'}`, async () => {
       if (!meta) throw new Error(`deny form: private_metadata is not ours: ${view.private_metadata.slice(0, 80)}`);
-      await deps.service.deny({ user: body.user.id, channel: meta.channel }, meta.requestId, reason);
+      await deps.service.deny({ user: body.user.id, channel: meta.channel, reply }, meta.requestId, reason);
     });
   };
 }
