@@ -160,11 +160,10 @@ export function instrumentNotifier(notifier: Notifier, metrics: Metrics): Notifi
     }
   };
   return {
-    // options (a thread) pass through: a wrapper that drops them would post every thread reply at the top level
-    post: (channel, view, options) => {
+    post: (channel, view) => {
       const t = trace.getStore();
       if (t) t.posted = true;
-      return counted('chat.postMessage', () => notifier.post(channel, view, options));
+      return counted('chat.postMessage', () => notifier.post(channel, view));
     },
     update: (ref, view) => counted('chat.update', () => notifier.update(ref, view)),
     ephemeral: (channel, user, text) => {
