@@ -150,7 +150,11 @@ describeWithPwsh('the agent channel against the bot process and real agent proce
     const report = await waitFor(() => h.slack.calls.slice(before).find((c) => said(c).includes('Central Management Store replication') && /fe01/.test(said(c))), 60_000, 'the run report', () => h.logs());
     expect(said(report)).toMatch(/fe01/);
     for (const c of h.slack.calls.slice(before)) expect(said(c)).not.toContain('FORGED');
-    const refused = audit('agent-refused').filter((r) => r.d.jobId === jobId);
+    // the audit record of a refusal is written beside the answer, not before it: wait for both, bounded against a hang
+    const refused = await waitFor(() => {
+      const rows = audit('agent-refused').filter((r) => r.d.jobId === jobId);
+      return rows.length >= 2 ? rows : undefined;
+    }, 60_000, 'both refusals audited', () => h.logs());
     expect(refused.map((r) => [r.actor, r.d.reason, r.d.status])).toEqual([
       ['agent:edge01', 'not-holder', 409],
       ['agent:fe01', 'replayed', 409],
