@@ -6,5 +6,10 @@ export function pwshExecutable(): string | undefined {
   return 'executable' in found ? found.executable : undefined;
 }
 
-/** `describe` for tests that need a real PowerShell: skips (loudly, in the global setup) only off CI. */
-export const describeWithPwsh: typeof describe.skip = pwshExecutable() ? describe : describe.skip;
+const ci = process.env.CI === 'true' || process.env.CI === '1';
+
+/**
+ * `describe` for tests that need a real PowerShell. Off CI, on a machine without one, they skip (the global setup
+ * says so loudly); under CI=true they always run, so a missing PowerShell fails them instead of skipping them.
+ */
+export const describeWithPwsh: typeof describe.skip = ci || pwshExecutable() ? describe : describe.skip;
