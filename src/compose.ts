@@ -1,4 +1,5 @@
 // Composition: the pieces every front end (Slack, console, tests) wires the same way.
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { PowerShellAgent } from './agent/session.js';
 import { cmdletAllowlist, loadRunbooks, type Runbooks } from './config/runbooks.js';
@@ -23,6 +24,11 @@ export function embeddedAgent(options: EmbeddedAgentOptions, runbooks: Runbooks,
   return new PowerShellAgent({ ...options, allowlist: cmdletAllowlist(runbooks), logger });
 }
 
+/** The server the embedded agent (and the bot) runs on. */
+export function embeddedHost(config: Config): string {
+  return config.agents.embedded.host ?? hostname();
+}
+
 /** The policy the core applies, from the validated config file (minutes and seconds become milliseconds). */
 export function policyFromConfig(config: Config): PolicyConfig {
   const { approval, replication } = config;
@@ -39,6 +45,8 @@ export function policyFromConfig(config: Config): PolicyConfig {
       require: replication.require,
       ignore: replication.ignore,
     },
+    // the embedded agent runs where the bot runs, never on an Edge Server
+    ...(config.agents.embedded.roles.includes('edge') ? { edgeStandIns: { [config.agents.embedded.name]: embeddedHost(config) } } : {}),
   };
 }
 

@@ -2,26 +2,36 @@
 // a terminal; `demo` plays a scripted one against the simulator; `agent` runs a remote Windows agent.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { locatePowerShell } from './agent/locatePowerShell.js';
-import { compose, embeddedAgent, policyFromConfig, staticAgentPool } from './compose.js';
+import { warmStart, withWarmState } from './agent/warm.js';
+import { compose, embeddedAgent, embeddedHost, policyFromConfig, staticAgentPool } from './compose.js';
 import { resolveRemoteAgents } from './config/agents.js';
 import { LOG_LEVELS, readEnv, type LogLevel } from './config/env.js';
 import { readConfigFile, type Config } from './config/file.js';
 import { ConfigError, loadRunbooks } from './config/runbooks.js';
 import { isLoopbackHost, plainHttpProblem } from './http/bounded.js';
 import { createLogger } from './log.js';
+import { acquireInstanceLock, describeHeldLock } from './store/instanceLock.js';
 import { openSqliteStore, StoreError } from './store/sqlite.js';
 
 /** how long shutdown waits for a running step to finish */
 const SHUTDOWN_GRACE_MS = 150_000;
 
-const USAGE = `usage: lync-exo [slack|console|demo|agent|audit|help]
+const USAGE = `usage: lync-exo [slack|console|demo|agent|audit|service|help|--version]
   slack     run the Slack bot (default): SLACK_BOT_TOKEN, SLACK_APP_TOKEN or SLACK_SIGNING_SECRET, LYNC_EXO_CONFIG
   console   the same conversations in this terminal, against the Lync simulator (policy from LYNC_EXO_CONFIG)
   demo      a scripted setup, approval, verification and rollback against the Lync simulator
   agent     a remote Windows agent that connects out to the bot (LYNC_EXO_BOT_URL, LYNC_EXO_AGENT_*)
-  audit     print the audit log as JSON lines: lync-exo audit [--since 2026-11-01]`;
+  audit     print the audit log as JSON lines: lync-exo audit [--since 2026-11-01]
+  service   print the Windows service definition (WinSW): lync-exo service --kind bot|agent --account DOMAIN\\user --dir DIR`;
+
+/** The version in the package.json beside src/ or dist/ (the installed package's own). */
+function packageVersion(): string {
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
 
 /** The PowerShell the embedded agent drives: the configured one, or one found on this machine. */
 function powershellFor(config: Config): string {
@@ -40,6 +50,11 @@ function readPem(variable: string, file: string): Buffer {
 async function runSlack(log: Logger): Promise<void> {
   const env = readEnv(process.env, 'slack');
   const config = readConfigFile(env.configPath);
+  const dbFile = path.join(env.dataDir, 'lync-exo.db');
+  // one bot per store: a second one would mark the first one's running change interrupted and take its lock
+  const instance = acquireInstanceLock(dbFile);
+  if (!instance.ok) throw new StoreError('store_in_use', describeHeldLock(instance));
+  log.info({ holder: instance.holder }, 'store: instance lock taken');
   const runbooks = loadRunbooks();
   const { createSlackApp, createSlackPorts } = await import('./slack/index.js');
   const clientOptions = env.slackApiUrl ? { slackApiUrl: env.slackApiUrl } : {};
@@ -57,12 +72,14 @@ async function runSlack(log: Logger): Promise<void> {
     runbooks,
     log,
   );
+  // warm start: the session starts now, while the rest starts up; status shows how it went (issue 13)
+  const warm = warmStart([agent], runbooks, log);
   // Remote agents (an Edge Server, say) connect out to the bot: only those in agents.remote, each with its token.
   const remote = resolveRemoteAgents(config.agents.remote, env.agentTokens, process.env);
   const listener = env.agentListener;
   const tls = listener.tls ? { cert: readPem('LYNC_EXO_TLS_CERT', listener.tls.certPath), key: readPem('LYNC_EXO_TLS_KEY', listener.tls.keyPath) } : undefined;
   const { agentHubRoutes, createAgentHub, startAgentHubServer } = await import('./remote/hub.js');
-  const store = openSqliteStore(path.join(env.dataDir, 'lync-exo.db'), { log });
+  const store = openSqliteStore(dbFile, { log });
   const hub = remote.length ? createAgentHub({ agents: remote, log, audit: (record) => store.audit(record) }) : undefined;
   if (hub && env.slack.mode === 'http') {
     // the agents' routes share Slack's listener: the same rule, plain HTTP only on loopback unless told
@@ -70,27 +87,34 @@ async function runSlack(log: Logger): Promise<void> {
     if (problem) throw new ConfigError(problem);
     if (!tls && !isLoopbackHost(listener.httpHost)) log.error({ host: listener.httpHost }, 'remote agents: INSECURE: plain HTTP off loopback (LYNC_EXO_INSECURE_HTTP=1): agent tokens cross the network in clear');
   }
+  // health and metrics: the ports counted as the core uses them (issue 13)
+  const { instrumentPorts, startOpsServer } = await import('./ops/index.js');
+  const ops = instrumentPorts({ store, agents: withWarmState(hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]), warm, { [agent.name]: embeddedHost(config) }), notifier: ports.notifier, directory: ports.directory, log });
   const { service, scheduler } = compose({
-    store,
+    store: ops.store,
     policy: policyFromConfig(config),
-    agents: hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]),
-    notifier: ports.notifier,
-    directory: ports.directory,
+    agents: ops.agents,
+    notifier: ops.notifier,
+    directory: ops.directory,
     log,
     runbooks,
     commandName: config.slack.command,
   });
   const recovered = await service.recover();
   if (recovered.interrupted.length || recovered.locks) log.warn({ interrupted: recovered.interrupted.map((r) => r.id), locks: recovered.locks }, 'recovered after an unclean stop');
+  const opsRoutes = ops.routes(() => slack.connected(), runbooks);
   const slack = createSlackApp({
     env: env.slack,
     config,
-    service,
+    service: ops.service(service, config.slack.command),
     log,
     clientOptions,
-    customRoutes: hub && env.slack.mode === 'http' ? agentHubRoutes(hub) : [],
+    customRoutes: env.slack.mode === 'http' ? [...(hub ? agentHubRoutes(hub) : []), ...opsRoutes] : [],
     http: { host: listener.httpHost, ...(tls ? { tls } : {}) },
   });
+  // Socket Mode has no inbound port: health and metrics get a listener of their own (loopback by default)
+  const opsServer = env.slack.mode === 'socket' ? await startOpsServer(opsRoutes, env.opsListener) : undefined;
+  if (opsServer) log.info({ url: opsServer.url }, 'health and metrics: listening');
   await slack.start();
   let hubServer: Awaited<ReturnType<typeof startAgentHubServer>> | undefined;
   if (hub && env.slack.mode === 'socket') {
@@ -117,9 +141,11 @@ async function runSlack(log: Logger): Promise<void> {
     service.courier.stop();
     await slack.stop().catch((err: unknown) => log.warn({ err }, 'stopping slack'));
     await hubServer?.close();
+    await opsServer?.close();
     await hub?.close();
     await agent.close();
     store.closeDatabase();
+    instance.release();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
@@ -164,8 +190,14 @@ export async function main(argv: string[]): Promise<number> {
         return (await import('./remote/cli.js')).agentMain(argv.slice(1), process.env);
       case 'console':
         return (await import('./console/runConsole.js')).runConsole();
+      case 'service':
+        return (await import('./service/winsw.js')).serviceMain(argv.slice(1));
       case 'demo':
         return (await import('./demo.js')).runDemo();
+      case '--version':
+      case 'version':
+        console.log(packageVersion());
+        return 0;
       case 'help':
       case '--help':
       case '-h':

@@ -37,6 +37,8 @@ export interface EnvConfig {
   /** tokens that remote agents present; empty when none are configured */
   agentTokens: AgentToken[];
   agentListener: AgentListener;
+  /** /healthz, /readyz and /metrics in Socket Mode (HTTP mode serves them on Slack's listener) */
+  opsListener: { port: number; host: string };
   slackApiUrl?: string;
 }
 
@@ -104,6 +106,8 @@ const Schema = z.object({
   LYNC_EXO_SLACK_API_URL: optional.pipe(z.url({ error: 'must be a URL such as https://slack.com/api/' }).optional()),
   LYNC_EXO_TLS_CERT: optional,
   LYNC_EXO_TLS_KEY: optional,
+  LYNC_EXO_METRICS_PORT: port('9464'),
+  LYNC_EXO_METRICS_HOST: withDefault('127.0.0.1'),
   /** HTTP mode: the address Slack's listener (and the agents' routes on it) binds to */
   LYNC_EXO_HOST: withDefault('0.0.0.0'),
   /** 1: listen for agents over plain HTTP off loopback (logged as an error at every start) */
@@ -195,6 +199,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, mode: RunMode = 's
     logLevel: e.LOG_LEVEL,
     agentTokens: readAgentTokens(e.LYNC_EXO_AGENT_TOKENS),
     agentListener: readAgentListener(e),
+    opsListener: { port: e.LYNC_EXO_METRICS_PORT, host: e.LYNC_EXO_METRICS_HOST },
     ...(e.LYNC_EXO_SLACK_API_URL ? { slackApiUrl: e.LYNC_EXO_SLACK_API_URL } : {}),
   };
 }

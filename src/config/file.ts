@@ -50,6 +50,8 @@ const moduleName = z
 
 const embeddedAgent = strict({
   name: name.default('embedded'),
+  /** the server this bot runs on, as the replication status names it; null: this machine's name */
+  host: fqdn.nullable().default(null),
   roles: roles.default(['internal', 'edge']),
   module: moduleName.default('Lync'),
   /** the PowerShell executable; null: find one */

@@ -227,7 +227,12 @@ export function renderReport(view: Extract<View, { kind: 'report' }>, opts: Text
   const v = view.verdict ? ` · verdict ${view.verdict === 'pass' ? st.green(st.bold('✓ pass')) : st.red(st.bold('✗ fail'))}` : '';
   const lines = [title(`Report: ${view.title}`, st), `Asked by ${mention(view.requester)}${v}`];
   if (view.items?.length) lines.push('Desired configuration', ...itemTable(view.items, st));
-  if (view.agents?.length) lines.push('Agents', ...box([['agent', 'roles', 'state', 'last seen'], ...view.agents.map((a) => [a.name, a.roles.join(', '), a.online ? 'online' : 'OFFLINE', a.lastSeen ?? 'embedded'])], st));
+  if (view.agents?.length) {
+    const withSession = view.agents.some((a) => a.session);
+    const withHost = view.agents.some((a) => a.host);
+    const head = ['agent', ...(withHost ? ['host'] : []), 'roles', 'state', 'last seen', ...(withSession ? ['session'] : [])];
+    lines.push('Agents', ...box([head, ...view.agents.map((a) => [a.name, ...(withHost ? [a.host ?? ''] : []), a.roles.join(', '), a.online ? 'online' : 'OFFLINE', a.lastSeen ?? 'embedded', ...(withSession ? [a.session ?? ''] : [])])], st));
+  }
   if (view.steps.length) lines.push(...stepTable(view.steps, st), ...view.steps.flatMap((s) => stepDetails(s, st)));
   return lines;
 }

@@ -12,6 +12,11 @@ export interface PolicyConfig {
   expiresAfterMs: number;
   /** require / ignore: replica FQDNs waited for besides the Edges, and never waited for (see run/execute.ts) */
   replication: { pollIntervalMs: number; timeoutMs: number; require?: string[]; ignore?: string[] };
+  /**
+   * Agents with the edge role that do not run on an Edge Server (the embedded agent on a Front End), by name, with
+   * the host they run on: their -LocalStore reads that host's store, which proves nothing about an Edge.
+   */
+  edgeStandIns?: Record<string, string>;
 }
 
 export type Check = { ok: true } | { ok: false; message: string };

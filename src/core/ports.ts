@@ -29,6 +29,10 @@ export interface AgentRow {
   online: boolean;
   lastSeen?: string;
   version?: string;
+  /** the server it runs on, where known (the embedded agent: the bot's host) */
+  host?: string;
+  /** how its PowerShell session's start at boot went (the embedded agents) */
+  session?: string;
 }
 
 export interface ApprovalRule {

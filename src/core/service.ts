@@ -94,7 +94,7 @@ export class LyncExoService {
   }
 
   private get runContext(): Omit<RunContext, 'progress'> {
-    return { agents: this.deps.agents, clock: this.deps.clock, replication: this.deps.policy.replication };
+    return { agents: this.deps.agents, clock: this.deps.clock, replication: this.deps.policy.replication, edgeStandIns: this.deps.policy.edgeStandIns };
   }
 
   /** A reply to the person; a failure to deliver it is logged, never a reason to stop what was decided. */

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { locatePowerShell } from '../agent/locatePowerShell.js';
 import { childEnv, PowerShellAgent } from '../agent/session.js';
+import { warmStart } from '../agent/warm.js';
 import { cmdletAllowlist, ConfigError, loadRunbooks, type Runbooks } from '../config/runbooks.js';
 import { ROLES, type Agent, type InvocationResult, type Role } from '../core/types.js';
 import { isLoopbackHost } from '../http/bounded.js';
@@ -290,6 +291,8 @@ export async function runAgent(options: RunAgentOptions): Promise<void> {
   const powershell = (options.powershell ?? defaultPowerShell(log, env))(settings, runbooks);
   const client = new BotClient(settings);
   log.info({ bot: settings.botUrl.origin, roles: settings.roles, module: settings.module, version: AGENT_VERSION }, 'agent starting');
+  // warm start: the session starts now, not on the first job (jobs queue behind it)
+  void warmStart([powershell], runbooks, log).done;
 
   let failures = 0;
   try {

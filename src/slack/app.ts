@@ -40,6 +40,8 @@ export interface SlackApp {
   /** HTTP: resolves with the listening server; Socket Mode: once connected. */
   start(listen?: { port: number; host?: string }): Promise<unknown>;
   stop(): Promise<void>;
+  /** Socket Mode: the WebSocket to Slack is open; HTTP mode: the listener is up (for /readyz) */
+  connected(): boolean;
 }
 
 export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
@@ -82,9 +84,16 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
   app.error(async (err) => {
     slackLog.error({ err, code: err.code }, `slack: unhandled error in a listener: ${err.message}`);
   });
+  // --- readiness (issue 13): what /readyz reports as "Slack connected"
+  let connected = false;
+  if (receiver instanceof SocketModeReceiver) {
+    receiver.client.on('connected', () => (connected = true));
+    for (const state of ['disconnected', 'reconnecting', 'disconnecting']) receiver.client.on(state, () => (connected = false));
+  }
   return {
     app,
     mode,
+    connected: () => connected,
     async start(listen) {
       if (env.mode === 'http') {
         // our own listener, not Bolt's: its bounds apply before Bolt buffers a body to check its signature
@@ -104,6 +113,7 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
         const host = listen?.host ?? options.http?.host ?? '0.0.0.0';
         await listenOn(bounded, port, host);
         server = bounded;
+        connected = true;
         log.info({ mode, port: listen?.port ?? env.port, host, tls: !!options.http?.tls }, 'slack: listening for signed HTTP requests');
         return bounded;
       }
@@ -112,6 +122,7 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
       return res;
     },
     async stop() {
+      connected = false;
       if (env.mode === 'http') {
         if (server) await closeServer(server);
         server = undefined;

@@ -16,7 +16,9 @@ export type StoreErrorCode =
   | 'store_not_a_database'
   | 'store_corrupt'
   | 'store_schema_newer'
-  | 'store_open_failed';
+  | 'store_open_failed'
+  /** another lync-exo holds the store's instance lock (instanceLock.ts) */
+  | 'store_in_use';
 
 /** A database that cannot be opened. The message names the file and says what is wrong with it. */
 export class StoreError extends Error {

@@ -41,7 +41,7 @@ describe('config file', () => {
       },
       replication: { pollIntervalSeconds: 10, timeoutSeconds: 300 },
       agents: {
-        embedded: { name: 'lync01', roles: ['internal', 'edge'], module: 'Lync', powershell: null, env: {}, invocationTimeoutSeconds: 120 },
+        embedded: { name: 'lync01', host: 'fe01.contoso.local', roles: ['internal', 'edge'], module: 'Lync', powershell: null, env: {}, invocationTimeoutSeconds: 120 },
         remote: [],
         expectedEdges: ['lync01'],
       },
@@ -55,7 +55,7 @@ describe('config file', () => {
       approval: { requesters: { users: [], groups: [], anyone: true }, approvers: { users: ['U0123456789'], groups: [] }, required: 1, expiresAfterMinutes: 60 },
       replication: { pollIntervalSeconds: 10, timeoutSeconds: 300 },
       agents: {
-        embedded: { name: 'embedded', roles: ['internal', 'edge'], module: 'Lync', powershell: null, env: {}, invocationTimeoutSeconds: 120 },
+        embedded: { name: 'embedded', host: null, roles: ['internal', 'edge'], module: 'Lync', powershell: null, env: {}, invocationTimeoutSeconds: 120 },
         remote: [],
         expectedEdges: [],
       },
@@ -125,6 +125,7 @@ describe('environment', () => {
       logLevel: 'info',
       agentTokens: [],
       agentListener: { port: 8443, host: '0.0.0.0', insecure: false, httpHost: '0.0.0.0' },
+      opsListener: { port: 9464, host: '127.0.0.1' },
     });
   });
 
@@ -135,6 +136,8 @@ describe('environment', () => {
     expect(() => readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_INSECURE_HTTP: signing })).toThrow(/^environment: LYNC_EXO_INSECURE_HTTP: must be 1 \(or 0, or unset\)$/);
     expect(() => readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_TLS_CERT: '/etc/c.pem' })).toThrow(/LYNC_EXO_TLS_CERT and LYNC_EXO_TLS_KEY: set both/);
     expect(() => readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_AGENT_PORT: '99999' })).toThrow(/LYNC_EXO_AGENT_PORT: must be a port number/);
+    expect(readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_METRICS_PORT: '9100', LYNC_EXO_METRICS_HOST: '0.0.0.0' }).opsListener).toEqual({ port: 9100, host: '0.0.0.0' });
+    expect(() => readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, LYNC_EXO_METRICS_PORT: 'x' })).toThrow(/LYNC_EXO_METRICS_PORT: must be a port number/);
   });
 
   it('uses HTTP mode with a signing secret, on PORT', () => {
@@ -145,6 +148,7 @@ describe('environment', () => {
       logLevel: 'debug',
       agentTokens: [],
       agentListener: { port: 8443, host: '0.0.0.0', insecure: false, httpHost: '0.0.0.0' },
+      opsListener: { port: 9464, host: '127.0.0.1' },
     });
     expect(readEnv({ SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, SLACK_SIGNING_SECRET: signing, LYNC_EXO_SLACK_MODE: 'http' }).slack.mode).toBe('http');
   });

@@ -1,6 +1,7 @@
 // The whole flow through the service with real PowerShell agents on LyncSim; the notifier records views.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
+import { standInNote } from '../../src/core/run/execute.js';
 import { describeWithPwsh, pwshExecutable } from '../support/pwsh.js';
 import { RecordingNotifier } from '../support/recordingNotifier.js';
 import type { CheckedReplicaRow } from '../../src/core/run/execute.js';
@@ -32,6 +33,26 @@ async function requestAndApprove(w: World, notifier: RecordingNotifier, text = '
 }
 
 describeWithPwsh('the setup flow against LyncSim', () => {
+  it('an edge agent that is not on an Edge Server: the run and status say its -LocalStore proves nothing about an Edge, and what to configure', async () => {
+    // as in the example policy: the one agent (here edge01, pretending) runs on the Front End
+    const { notifier, world: w } = start({ policy: { edgeStandIns: { edge01: 'fe01.contoso.local' } } });
+    await requestAndApprove(w, notifier);
+    const run = notifier.views('run').at(-1)!.run;
+    expect(run.status).toBe('succeeded');
+    expect(run.summary).toBe(
+      "the change is in the Central Management Store; no Edge Server was checked: edge01 read the local store of fe01.contoso.local, not an Edge's. To prove replication to an Edge, run an agent with the edge role on each Edge Server (agents.remote, agents.expectedEdges)",
+    );
+    expect(run.summary).not.toContain('every Edge');
+    const note = standInNote('edge01', 'fe01.contoso.local');
+    expect(note).toContain('run `lync-exo agent` with LYNC_EXO_AGENT_ROLES=edge on each Edge Server');
+    expect(run.steps.find((s) => s.kind === 'edge-check')!.warnings).toContain(note);
+
+    await w.service.command(alice, 'status');
+    const status = notifier.views('report').at(-1)!;
+    expect(status.steps.find((s) => s.stepId === 'edge-providers')!.warnings).toContain(note);
+    expect(status.steps.find((s) => s.stepId === 'replication')!.warnings ?? []).not.toContain(note);
+  });
+
   it('plans, refuses self-approval, runs on approval, waits for replication and checks the Edge', async () => {
     const { notifier, world: w } = start();
     await w.service.command(alice, 'setup');

@@ -45,7 +45,7 @@ export interface BotProcess {
   killHard(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createNetServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -66,6 +66,8 @@ export async function waitFor<T>(check: () => T | undefined | false, ms: number,
 export interface HarnessOptions {
   /** the starting deployment (lag 1 s unless told) */
   sim?: SimOverrides;
+  /** how long a run waits for replication (default 30 s) */
+  replicationTimeoutSeconds?: number;
   /** remote agents in the config file; the embedded agent's roles (default internal and edge) and the expected Edges */
   agents?: { remote: { name: string; roles: ('internal' | 'edge')[]; tokenEnv?: string }[]; embeddedRoles?: ('internal' | 'edge')[]; expectedEdges?: string[] };
   /** the Slack secrets the bot gets and the requests are signed with */
@@ -120,7 +122,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         required: 1,
         expiresAfterMinutes: 60,
       },
-      replication: { pollIntervalSeconds: 1, timeoutSeconds: 30 },
+      replication: { pollIntervalSeconds: 1, timeoutSeconds: options.replicationTimeoutSeconds ?? 30 },
       agents: {
         embedded: {
           name: 'lync01',

@@ -27,6 +27,33 @@ export interface RunContext {
   progress: (run: RunRecord) => Promise<void>;
   /** true once the process is shutting down: the run stops between steps, never inside one */
   stopping?: () => boolean;
+  /** edge-role agents not on an Edge Server, with the host they run on (PolicyConfig.edgeStandIns) */
+  edgeStandIns?: Record<string, string>;
+}
+
+/** What an Edge read on a stand-in shows, and what to configure instead. */
+export function standInNote(agent: string, host: string): string {
+  return (
+    `${agent} is not an Edge Server: -LocalStore there reads the local store of ${host}, the host it runs on, which does not prove that the change reached an Edge. ` +
+    'To check the Edges, run `lync-exo agent` with LYNC_EXO_AGENT_ROLES=edge on each Edge Server, list each in agents.remote and agents.expectedEdges, and take the edge role off the embedded agent'
+  );
+}
+
+function noteStandIns(ctx: RunContext, step: StepResult, agents: readonly string[]): void {
+  const notes = agents.filter((a) => ctx.edgeStandIns?.[a] !== undefined).map((a) => standInNote(a, ctx.edgeStandIns![a]!));
+  if (notes.length) step.warnings = [...new Set([...(step.warnings ?? []), ...notes])];
+}
+
+/** The summary of a run whose checks passed: where the change was seen, and no more than that. */
+function succeededSummary(ctx: RunContext, steps: readonly StepResult[]): string {
+  const checked = [...new Set(steps.filter((s) => s.kind === 'edge-check').flatMap((s) => (s.edges ?? []).map((e) => e.agent)))];
+  const standIns = checked.filter((a) => ctx.edgeStandIns?.[a] !== undefined);
+  const edges = checked.filter((a) => ctx.edgeStandIns?.[a] === undefined);
+  if (standIns.length === 0) return 'the change is in the Central Management Store and on every Edge';
+  const read = standIns.map((a) => `${a} read the local store of ${ctx.edgeStandIns![a]!}`).join('; ');
+  const todo = 'To prove replication to an Edge, run an agent with the edge role on each Edge Server (agents.remote, agents.expectedEdges)';
+  if (edges.length) return `the change is in the Central Management Store and on the Edges checked (${edges.join(', ')}); ${read}, not an Edge's. ${todo}`;
+  return `the change is in the Central Management Store; no Edge Server was checked: ${read}, not an Edge's. ${todo}`;
 }
 
 export const REPLICATION_HINTS = [
@@ -328,6 +355,7 @@ export async function checkEdges(
   const read = await Promise.all(agents.map((agent) => readEdge(ctx, spec, step, agent, expected, attempts)));
   step.invocations = read.map((r) => r.record);
   for (const r of read) step.edges.push(r.row);
+  noteStandIns(ctx, step, agents.map((a) => a.name));
   const bad = step.edges.filter((e) => !e.ok);
   if (bad.length) step.error = `the Edge local store does not match on ${bad.map((e) => e.agent).join(', ')}`;
   return bad.length === 0;
@@ -337,6 +365,7 @@ export async function checkEdges(
 export async function readEverywhere(ctx: RunContext, spec: Extract<Step, { type: 'read' }>, step: StepResult): Promise<boolean> {
   step.objects = [];
   const agents = ctx.agents.forRole(spec.role);
+  if (spec.role === 'edge' && spec.parameters.LocalStore === true) noteStandIns(ctx, step, agents.map((a) => a.name));
   const { records, results } = await invokeEach(agents, { cmdlet: spec.cmdlet, parameters: spec.parameters }, step);
   step.invocations.push(...records);
   const errors: string[] = [];
@@ -461,7 +490,7 @@ export async function executePlan(ctx: RunContext, run: RunRecord, plan: Plan): 
   if (stopped()) return run;
   run.status = ok ? 'succeeded' : 'failed';
   const failed = run.steps.find((s) => s.status === 'failed');
-  run.summary = ok ? 'the change is in the Central Management Store and on every Edge' : `${failed?.title ?? 'a check'} failed`;
+  run.summary = ok ? succeededSummary(ctx, run.steps) : `${failed?.title ?? 'a check'} failed`;
   return run;
 }
 

@@ -13,7 +13,12 @@ export function renderReport(view: { title: string; requester: string; steps: St
     body.push(section(`*Desired configuration*\n${code(table(rows))}`));
   }
   if (view.agents?.length) {
-    const rows = [['agent', 'roles', 'state', 'last seen'], ...view.agents.map((a) => [a.name, a.roles.join(', '), a.online ? 'online' : 'OFFLINE', a.lastSeen ?? 'embedded'])];
+    const withSession = view.agents.some((a) => a.session);
+    const withHost = view.agents.some((a) => a.host);
+    const rows = [
+      ['agent', ...(withHost ? ['host'] : []), 'roles', 'state', 'last seen', ...(withSession ? ['session'] : [])],
+      ...view.agents.map((a) => [a.name, ...(withHost ? [a.host ?? ''] : []), a.roles.join(', '), a.online ? 'online' : 'OFFLINE', a.lastSeen ?? 'embedded', ...(withSession ? [a.session ?? ''] : [])]),
+    ];
     body.push(section(`*Agents*\n${code(table(rows))}`));
   }
   body.push(...view.steps.map(stepBlock));

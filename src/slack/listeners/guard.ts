@@ -11,10 +11,11 @@ export interface Who {
   channel: string | undefined;
 }
 
-export async function guard(log: Logger, reply: Reply, who: Who, what: string, work: () => Promise<void>): Promise<void> {
+export async function guard(logger: Logger | (() => Logger), reply: Reply, who: Who, what: string, work: () => Promise<void>): Promise<void> {
   try {
     await work();
   } catch (err) {
+    const log = typeof logger === 'function' ? logger() : logger;
     const errorId = `e-${randomBytes(3).toString('hex')}`;
     log.error({ err, errorId, user: who.user, channel: who.channel }, `${what}: ${slackErrorText(err)}`);
     try {

@@ -16,7 +16,9 @@ export function lyncExoCommand(deps: ListenerDeps) {
   return async ({ ack, command, client, context }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
     await ack();
     const text = decodeSlackText(command.text ?? '');
-    const log = deps.log.child({ surface: 'command', user: command.user_id, channel: command.channel_id, text });
+    // the child logger is made only when a line is written (a retry, an error): not on every command
+    let child: typeof deps.log | undefined;
+    const log = () => (child ??= deps.log.child({ surface: 'command', user: command.user_id, channel: command.channel_id, text }));
     // A retry (x-slack-retry-num over HTTP, retry_attempt in Socket Mode) of a delivery this process already took
     // would plan and post a second request; it is dropped. A retry whose first delivery never arrived still runs.
     const now = Date.now();
@@ -26,7 +28,7 @@ export function lyncExoCommand(deps: ListenerDeps) {
     }
     const trigger = command.trigger_id;
     if (trigger && context.retryNum && seen.has(trigger)) {
-      log.info({ retryNum: context.retryNum, retryReason: context.retryReason, triggerId: trigger }, 'slash command: ignored a retried delivery already taken');
+      log().info({ retryNum: context.retryNum, retryReason: context.retryReason, triggerId: trigger }, 'slash command: ignored a retried delivery already taken');
       return;
     }
     if (trigger && !seen.has(trigger)) seen.set(trigger, now);
