@@ -160,10 +160,11 @@ export function instrumentNotifier(notifier: Notifier, metrics: Metrics): Notifi
     }
   };
   return {
-    post: (channel, view) => {
+    // options (a thread) pass through: a wrapper that drops them would post every thread reply at the top level
+    post: (channel, view, options) => {
       const t = trace.getStore();
       if (t) t.posted = true;
-      return counted('chat.postMessage', () => notifier.post(channel, view));
+      return counted('chat.postMessage', () => notifier.post(channel, view, options));
     },
     update: (ref, view) => counted('chat.update', () => notifier.update(ref, view)),
     ephemeral: (channel, user, text) => {

@@ -4,7 +4,7 @@
 // locked, a bad option) posts nothing here: its private refusal is all there is. Reads can take many seconds on a
 // real Lync host (the module import alone takes 10 s or more on a cold session); Slack showed nothing meanwhile.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { AgentPool, Notifier, View } from '../core/ports.js';
+import type { AgentPool, Notifier, PostOptions, View } from '../core/ports.js';
 import type { MessageRef } from '../core/records.js';
 import type { Agent } from '../core/types.js';
 
@@ -61,9 +61,10 @@ export function readingAnswers(notifier: Notifier, pool: AgentPool, log?: { warn
   };
 
   const wrapped: Notifier = {
-    async post(channel: string, view: View): Promise<MessageRef> {
+    async post(channel: string, view: View, options?: PostOptions): Promise<MessageRef> {
       const r = als.getStore();
-      if (r?.placeholder && !r.replaced && channel === r.channel) {
+      // a thread reply is never the answer that replaces the placeholder
+      if (!options && r?.placeholder && !r.replaced && channel === r.channel) {
         r.replaced = true;
         const ref = await r.placeholder;
         if (ref) {
@@ -71,7 +72,7 @@ export function readingAnswers(notifier: Notifier, pool: AgentPool, log?: { warn
           return ref;
         }
       }
-      return notifier.post(channel, view);
+      return notifier.post(channel, view, options);
     },
     update: (ref, view) => notifier.update(ref, view),
     ephemeral: (channel, user, text) => notifier.ephemeral(channel, user, text),
