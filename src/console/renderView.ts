@@ -5,16 +5,32 @@ import type { EdgeRow, ReplicaRow, RequestRecord, RunRecord, RunStatus, StepResu
 import { replicaVerdict } from '../core/records.js';
 import type { Plan, PlannedStep } from '../core/runbook/planner.js';
 import { renderInvocation, renderValueForPeople } from '../core/runbook/render.js';
-import { ACTION_WORDS, approversText, noticeText, RUN_STATUS_WORDS, runSummary, type Marks } from '../labels.js';
+import { createWords, DEFAULT_LOCALE, type Locale, type Marks, type Words } from '../i18n/index.js';
+import { actionWord, approversText, noticeText, runStatusWord, runSummary } from '../labels.js';
 import { box, duration, plain, style, type Style, when } from './text.js';
 
 /** How the console shows people, channels and code: as they would be typed. */
-export const CONSOLE_MARKS: Marks = { user: (id) => `@${id}`, channel: (id) => `#${id}`, group: (id) => `@${id}`, code: (t) => `\`${t}\`` };
+export const CONSOLE_MARKS: Marks = {
+  user: (id) => `@${id}`,
+  channel: (id) => `#${id}`,
+  group: (id) => `@${id}`,
+  code: (t) => `\`${t}\``,
+  strong: (t) => t,
+  text: (t) => t,
+  done: (t) => t,
+  date: (_ms, shown) => shown,
+};
+
+/** Words for the terminal: plain text, dates in the policy's time zone. */
+export const consoleWords = (locale: Locale = DEFAULT_LOCALE, timeZone = 'UTC'): Words => createWords(locale, CONSOLE_MARKS, timeZone);
+const ENGLISH = consoleWords();
 
 export interface TextOptions {
   /** the slash command as people type it */
   command: string;
   style?: Style;
+  /** the reader's words (--locale); default English, dates in UTC */
+  words?: Words;
 }
 
 const STEP_MARK: Record<StepStatus, string> = { pending: '·', running: '↻', succeeded: '✓', failed: '✗', skipped: '»', 'no-op': '=' };
@@ -30,7 +46,7 @@ export function stepMark(status: StepStatus, st: Style): string {
 const VERDICT_MARK: Record<RunStatus, string> = { running: '↻', succeeded: '✓', failed: '✗', refused: '⛔', interrupted: '⚠', stopped: '■' };
 
 function verdict(status: RunStatus, st: Style): string {
-  const v = st.bold(`${VERDICT_MARK[status]} ${RUN_STATUS_WORDS[status]}`);
+  const v = st.bold(`${VERDICT_MARK[status]} ${runStatusWord(status, ENGLISH)}`);
   return status === 'succeeded' ? st.green(v) : status === 'running' ? st.yellow(v) : st.red(v);
 }
 
@@ -48,7 +64,7 @@ export function targetFields(deployment: string | undefined, values: Record<stri
 function planTable(p: Plan, st: Style): string[] {
   const rows: string[][] = [['', 'step', 'target', 'property', 'now', 'after']];
   for (const s of p.steps) {
-    const action = ACTION_WORDS[s.action] ?? s.action;
+    const action = actionWord(s.action, ENGLISH);
     const first = [s.action === 'no-op' ? st.dim(action) : st.bold(action), s.title, s.target];
     if (s.action === 'no-op') rows.push([...first, '', 'already as desired', '']);
     else if (s.action === 'remove') rows.push([...first, '', 'exists', 'removed']);
@@ -110,7 +126,7 @@ export function renderPlan(r: RequestRecord, rule: ApprovalRule, dryRun: boolean
   }
   lines.push(
     st.dim(`Fingerprint ${p.fingerprint} · expires ${when(r.expiresAt)}`),
-    `Needs ${rule.required} approval${rule.required === 1 ? '' : 's'} from ${approversText(rule.approvers, CONSOLE_MARKS) || '(no approvers configured)'}; the requester cannot approve`,
+    `Needs ${rule.required} approval${rule.required === 1 ? '' : 's'} from ${approversText(rule.approvers, opts.words ?? ENGLISH) || '(no approvers configured)'}; the requester cannot approve`,
     decision(r, opts.command, st),
   );
   if (r.status === 'pending') lines.push(st.dim(`  approve: approve ${r.id}   ·   deny: deny ${r.id} REASON`));
@@ -173,7 +189,7 @@ export function stepTable(steps: StepResult[], st: Style): string[] {
     rows.push([
       stepMark(s.status, st),
       s.title,
-      s.action ? (ACTION_WORDS[s.action] ?? s.action) : s.kind,
+      s.action ? (actionWord(s.action, ENGLISH)) : s.kind,
       `${s.role}${agents.length ? `: ${agents.join(', ')}` : ''}`,
       s.status === 'no-op' ? 'already as desired' : s.status,
       duration(s.durationMs),
@@ -209,7 +225,7 @@ export function renderRun(run: RunRecord, opts: TextOptions): string[] {
     targetFields(run.deployment, run.values),
     ...stepTable(run.steps, st),
     ...run.steps.flatMap((s) => stepDetails(s, st)),
-    `${verdict(run.status, st)}${runSummary(run, CONSOLE_MARKS) ? `: ${runSummary(run, CONSOLE_MARKS)}` : ''}`,
+    `${verdict(run.status, st)}${runSummary(run, opts.words ?? ENGLISH) ? `: ${runSummary(run, opts.words ?? ENGLISH)}` : ''}`,
     ...(run.note && run.status === 'succeeded' ? [`ℹ Besides: ${run.note}`] : []),
     st.dim(`Run ${run.id} · started ${when(run.startedAt)}${run.finishedAt ? ` · finished ${when(run.finishedAt)} (${duration(took)})` : ''}`),
   ];
@@ -245,7 +261,7 @@ export function renderHistory(requests: RequestRecord[], runs: RunRecord[], opts
   }
   lines.push('Runs');
   if (runs.length === 0) lines.push(st.dim('  none'));
-  else lines.push(...box([['run', 'runbook', 'for', 'started', 'status', 'summary'], ...runs.map((r) => [r.id, r.runbook, mention(r.requester), when(r.startedAt), r.status, runSummary(r, CONSOLE_MARKS) ?? ''])], st));
+  else lines.push(...box([['run', 'runbook', 'for', 'started', 'status', 'summary'], ...runs.map((r) => [r.id, r.runbook, mention(r.requester), when(r.startedAt), r.status, runSummary(r, opts.words ?? ENGLISH) ?? ''])], st));
   return lines;
 }
 
@@ -265,7 +281,7 @@ export function renderViewText(view: View, opts: TextOptions): string[] {
     case 'detail':
       return [title(`${view.title} · run ${view.runId}`, opts.style ?? style(false)), ...view.lines.map((l) => `  ${l}`)];
     case 'notice':
-      return noticeText(view.notice, CONSOLE_MARKS).split('\n');
+      return noticeText(view.notice, opts.words ?? ENGLISH).split('\n');
     case 'text':
       return plain(view.text).split('\n');
   }

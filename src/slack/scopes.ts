@@ -5,8 +5,11 @@ export const METHOD_SCOPES: Readonly<Record<string, string | null>> = {
   'chat.update': 'chat:write',
   'chat.postEphemeral': 'chat:write',
   'usergroups.users.list': 'usergroups:read',
-  // names in `history`, so a listing names people without mentioning (and notifying) them
+  // names in `history`, so a listing names people without mentioning (and notifying) them; and each person's
+  // locale (include_locale), so replies to them are in their language
   'users.info': 'users:read',
+  // the App Home tab: no scope beyond the bot's own (the app_home_opened event needs the Home tab enabled)
+  'views.publish': null,
   // a trigger_id is the permission: no scope
   'views.open': null,
 };
