@@ -58,7 +58,7 @@ async function runSlack(log: Logger): Promise<void> {
   const runbooks = loadRunbooks();
   const { createSlackApp, createSlackPorts } = await import('./slack/index.js');
   const clientOptions = env.slackApiUrl ? { slackApiUrl: env.slackApiUrl } : {};
-  const ports = createSlackPorts({ env: env.slack, log, command: config.slack.command, clientOptions });
+  const ports = createSlackPorts({ env: env.slack, log, command: config.slack.command, clientOptions, language: config.messages });
   const embedded = config.agents.embedded;
   const agent = embeddedAgent(
     {
@@ -103,12 +103,15 @@ async function runSlack(log: Logger): Promise<void> {
   const recovered = await service.recover();
   if (recovered.interrupted.length || recovered.locks) log.warn({ interrupted: recovered.interrupted.map((r) => r.id), locks: recovered.locks }, 'recovered after an unclean stop');
   const opsRoutes = ops.routes(() => slack.connected(), runbooks);
+  const { homeSource } = await import('./slack/home.js');
   const slack = createSlackApp({
     env: env.slack,
     config,
     service: ops.service(service, config.slack.command),
     log,
     clientOptions,
+    languages: ports.languages,
+    home: homeSource(ops.store, policyFromConfig(config), ops.directory),
     customRoutes: env.slack.mode === 'http' ? [...(hub ? agentHubRoutes(hub) : []), ...opsRoutes] : [],
     http: { host: listener.httpHost, ...(tls ? { tls } : {}) },
   });

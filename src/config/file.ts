@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { closestName } from '../core/command/parse.js';
+import { checkTimeZone, DEFAULT_LOCALE, LOCALES } from '../i18n/index.js';
 import { ROLES, type Role } from '../core/types.js';
 import { ConfigError, describeIssues } from './runbooks.js';
 
@@ -121,6 +122,14 @@ export const ConfigSchema = strict({
       });
     })
     .default({ pollIntervalSeconds: 10, timeoutSeconds: 300 }),
+  /** the language of channel messages (and of people whose Slack locale lync-exo does not speak), and the zone of dates */
+  messages: strict({
+    locale: z.enum(LOCALES, { error: `a language lync-exo speaks: ${LOCALES.join(' or ')}` }).default(DEFAULT_LOCALE),
+    timeZone: z
+      .string()
+      .refine((tz) => checkTimeZone(tz) === undefined, { error: (issue) => checkTimeZone(String(issue.input)) ?? 'not a time zone' })
+      .default('UTC'),
+  }).default({ locale: DEFAULT_LOCALE, timeZone: 'UTC' }),
   agents: strict({
     /** the agent inside the bot process */
     embedded: embeddedAgent.default(() => embeddedAgent.parse({})),
