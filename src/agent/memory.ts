@@ -8,12 +8,14 @@
 // It lives beside the PowerShell agent (src/agent/session.ts) because it is the same kind of thing, an Agent adapter,
 // and any composition root (the test world, a demo) can choose either. The state is LyncSim's state file format
 // (src/simulator.ts), kept as an object: tests read it with the same helpers (okCalls, simProviders).
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Clock } from '../core/ports.js';
 import { staticAgentPool, type AgentPool } from '../core/ports.js';
 import type { Agent, Invocation, InvocationFailure, InvocationResult, ParamValue, Role } from '../core/types.js';
 import {
   buildSimState,
   LYNCSIM_MODULE,
+  readSimState,
   SIM_EDGE,
   SIM_FRONT_END,
   type SimCall,
@@ -412,20 +414,37 @@ export interface MemoryDeploymentOptions {
   allowlist: readonly string[];
   /** how long an injected hang lasts before the agent reports a timeout, as the PowerShell agent does (default 120 s) */
   invocationTimeoutMs?: number;
+  /**
+   * a LyncSim state file to mirror: read before each call and written after each write, so tests and tools that
+   * edit the file (setSimNow, injected faults) work on this agent as on LyncSim. Absent: the state lives in memory only.
+   */
+  statePath?: string;
 }
 
 /** One simulated deployment in memory, and the agents that play its hosts. */
 export class MemoryDeployment {
-  readonly state: SimState;
+  state: SimState;
   readonly clock: Clock;
   readonly allowlist: readonly string[];
   readonly invocationTimeoutMs: number;
+  readonly statePath: string | undefined;
 
   constructor(options: MemoryDeploymentOptions) {
     this.clock = options.clock;
-    this.state = buildSimState(options.sim ?? {}, options.clock.now());
+    this.statePath = options.statePath;
+    this.state = this.statePath && existsSync(this.statePath) ? readSimState(this.statePath) : buildSimState(options.sim ?? {}, options.clock.now());
     this.allowlist = options.allowlist;
     this.invocationTimeoutMs = options.invocationTimeoutMs ?? 120_000;
+    this.save();
+  }
+
+  /** The mirrored file, when there is one, as the truth between calls. */
+  load(): void {
+    if (this.statePath) this.state = readSimState(this.statePath);
+  }
+
+  save(): void {
+    if (this.statePath) writeFileSync(this.statePath, JSON.stringify(this.state), 'utf8');
   }
 
   /** An agent that plays `host` (an FQDN of the replica list, or any other name: an admin host). */
@@ -440,6 +459,7 @@ export class MemoryDeployment {
 
   /** A copy of the state, as readSimState gives the file's. */
   read(): SimState {
+    this.load();
     return copy(this.state);
   }
 
@@ -511,6 +531,7 @@ export class MemoryAgent implements Agent {
     let out: Output;
     try {
       const bound = bind(cmdlet, spec, invocation.parameters);
+      this.deployment.load();
       out = this.run(cmdlet, bound);
     } catch (err) {
       if (err instanceof BindingError) return done({ ok: false, error: this.failure(err.message, err.category, `${err.errorId},${cmdlet}`, err.exceptionType, cmdlet) });
@@ -593,6 +614,7 @@ export class MemoryAgent implements Agent {
       }
     }
     state.calls.push(call);
+    d.save();
     if (fault === 'hang') return HANG;
     if (failure) throw failure;
     return { items: [] };
@@ -866,7 +888,9 @@ export function createMemoryDeployment(options: MemoryDeploymentOptions & { lagS
     pool: staticAgentPool(agents),
     read: () => deployment.read(),
     setNow: (at) => {
+      deployment.load();
       deployment.state.now = at ? at.toISOString() : null;
+      deployment.save();
     },
     close: async () => {
       await Promise.all(agents.map((a) => a.close()));
