@@ -16,7 +16,7 @@ export interface InstrumentedPorts<S extends Store> {
   notifier: Notifier;
   directory: Directory;
   /** the service as the Slack adapter should call it: commands counted, "reading the deployment…" shown */
-  service<T extends { command(actor: { user: string; channel: string }, text: string): Promise<void> }>(service: T, commandName: string): T;
+  service<T extends { command(actor: { user: string; channel: string }, text: string): Promise<void>; subcommandOf?(text: string): string }>(service: T, commandName: string): T;
   /** /healthz, /readyz, /metrics */
   routes(slackConnected: () => boolean, runbooks: Runbooks): OpsRoute[];
 }
@@ -42,7 +42,7 @@ export function instrumentPorts<S extends Store>(ports: PortsToInstrument<S>): I
     notifier: reading.notifier,
     directory: instrumentDirectory(ports.directory, metrics),
     service: (service, commandName) => {
-      const answering = override(service, { command: (actor, text) => reading.command(actor, subcommandOf(text, commandName), () => service.command(actor, text)) } as Partial<typeof service>);
+      const answering = override(service, { command: (actor, text) => reading.command(actor, subcommandOf(text, service), () => service.command(actor, text)) } as Partial<typeof service>);
       return instrumentService(answering, metrics, commandName);
     },
     routes: (slackConnected, runbooks) => {

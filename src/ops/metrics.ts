@@ -4,7 +4,6 @@
 // read when scraped (agents online, pending approvals, outbox depth).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { parseCommand } from '../core/command/parse.js';
 import type { AgentPool, Directory, Notifier } from '../core/ports.js';
 import type { RunRecord } from '../core/records.js';
 import type { Store } from '../core/store.js';
@@ -125,18 +124,17 @@ const trace = new AsyncLocalStorage<CommandTrace>();
 /** Audit actions after which a command did what it was asked, even if it only answered privately (cancel). */
 const ACTIONS = new Set(['requested', 'cancelled', 'approved', 'denied']);
 
-/** The subcommand a command line names, or `invalid`. */
-export function subcommandOf(text: string, commandName: string): string {
-  const parsed = parseCommand(text, commandName);
-  return parsed.ok ? parsed.command.name : 'invalid';
+/** The subcommand a command line names, or `invalid` (the service knows its vocabulary: the runbooks loaded). */
+export function subcommandOf(text: string, service: { subcommandOf?(text: string): string }): string {
+  return service.subcommandOf?.(text) ?? 'invalid';
 }
 
 /** Counts each command by subcommand and outcome. */
-export function instrumentService<S extends { command(actor: { user: string; channel: string }, text: string): Promise<void> }>(service: S, metrics: Metrics, commandName = '/lync-exo'): S {
+export function instrumentService<S extends { command(actor: { user: string; channel: string }, text: string): Promise<void>; subcommandOf?(text: string): string }>(service: S, metrics: Metrics, _commandName = '/lync-exo'): S {
   const command = service.command.bind(service);
   const replaced: Partial<S> = {};
   replaced.command = async (actor, text) => {
-    const subcommand = subcommandOf(text, commandName);
+    const subcommand = subcommandOf(text, service);
     const t: CommandTrace = { posted: false, acted: false, replied: false };
     try {
       await trace.run(t, () => command(actor, text));

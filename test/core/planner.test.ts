@@ -20,8 +20,8 @@ const provider = (over: Record<string, unknown> = {}) => ({
 });
 const values = (options: Record<string, string> = {}) => {
   const r = resolveInputs(setup, options);
-  if (!r.ok) throw new Error(r.message);
-  return r.values;
+  if (!r.ok) throw new Error(JSON.stringify(r.error));
+  return r.value;
 };
 const planSetup = (preState: PreState, options: Record<string, string> = {}) => plan({ runbook: setup, values: values(options), preState });
 
@@ -114,12 +114,12 @@ describe('inputs', () => {
   ])('refuses %j', (options, message) => {
     const r = resolveInputs(setup, options);
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.message).toMatch(message);
+    if (!r.ok) expect(r.error.code === 'bad-option' && r.error.problem).toMatch(message);
   });
 
   it('keeps hostile but printable text as data', () => {
     const r = resolveInputs(setup, { identity: `$(rm -rf /); 'x' "y" \`z` });
-    expect(r.ok && r.values.identity).toBe(`$(rm -rf /); 'x' "y" \`z`);
+    expect(r.ok && r.value.identity).toBe(`$(rm -rf /); 'x' "y" \`z`);
   });
 });
 
@@ -131,13 +131,14 @@ describe('rollback planning', () => {
     const after: PreState = { accessEdge: [accessEdge({ AllowFederatedUsers: true })], providers: [provider()], voicemailPolicies: [] };
     const p = plan({ runbook: setup, requested: rollback, values: setupPlan.values, preState: after, targets: inverseTargets(setupPlan, setup) });
     expect(p.runbook).toBe('rollback');
+    // in reverse order of the setup: the provider first, then the Access Edge settings
     expect(p.steps.map((s) => [s.stepId, s.action])).toEqual([
-      ['shared-sip-address-space', 'change'],
       ['hosting-provider', 'remove'],
+      ['shared-sip-address-space', 'change'],
     ]);
     expect(p.steps.flatMap((s) => s.invocations).map(renderInvocation)).toEqual([
-      'Set-CsAccessEdgeConfiguration -AllowFederatedUsers $False',
       "Remove-CsHostingProvider -Identity 'Exchange Online' -Confirm:$false",
+      'Set-CsAccessEdgeConfiguration -AllowFederatedUsers $False',
     ]);
   });
 

@@ -17,7 +17,7 @@ function recorder() {
       return { channel, ts };
     },
     update: async (ref, view) => void calls.push({ method: 'update', channel: ref.channel, ts: ref.ts, view }),
-    ephemeral: async (channel, _user, text) => void calls.push({ method: 'ephemeral', channel, text }),
+    ephemeral: async (channel, _user, view) => void calls.push({ method: 'ephemeral', channel, ...(view.kind === 'text' ? { text: view.text } : { view }) }),
   };
   return { calls, notifier };
 }
@@ -61,7 +61,7 @@ it('a command refused before it reads posts nothing visible', async () => {
   const { calls, notifier } = recorder();
   const { pool } = gatedAgent();
   const r = readingAnswers(notifier, pool);
-  await r.command({ channel: 'C1' }, 'setup', () => r.notifier.ephemeral('C1', 'U0DAVE', 'you may not ask for changes'));
+  await r.command({ channel: 'C1' }, 'setup', () => r.notifier.ephemeral('C1', 'U0DAVE', { kind: 'text', text: 'you may not ask for changes' }));
   expect(calls).toEqual([{ method: 'ephemeral', channel: 'C1', text: 'you may not ask for changes' }]);
 });
 
@@ -72,7 +72,7 @@ it('a command that read and then answered privately leaves a note in place of "r
   const r = readingAnswers(notifier, pool);
   await r.command({ channel: 'C1' }, 'setup', async () => {
     await r.agents.forRole('internal')[0]!.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: {} });
-    await r.notifier.ephemeral('C1', 'U0ALICE', 'could not read the current state');
+    await r.notifier.ephemeral('C1', 'U0ALICE', { kind: 'text', text: 'could not read the current state' });
   });
   expect(calls.map((c) => c.method)).toEqual(['post', 'ephemeral', 'update']);
   expect(calls[2]).toEqual({ method: 'update', channel: 'C1', ts: '1.0', view: { kind: 'text', text: READ_PRIVATELY_TEXT('setup') } });
