@@ -64,7 +64,12 @@ export function buildJobPolicy(runbooks: ReadonlyMap<string, Runbook>): JobPolic
           const r = rule(step.cmdlet, step.role);
           for (const [name, value] of Object.entries(step.set)) if (!step.switches[name]) allow(r, name, fromRunbook(value, invertible));
           // a switch property runs as the switch named after its value (and, undone, after the value it had)
-          for (const values of Object.values(step.switches)) for (const v of values) allow(r, v, { kind: 'literal', value: true });
+          for (const values of Object.values(step.switches)) {
+            for (const [v, companions] of Object.entries(values)) {
+              allow(r, v, { kind: 'literal', value: true });
+              for (const c of companions) allow(r, c, { kind: 'text' });
+            }
+          }
           break;
         }
         case 'resource': {
@@ -79,8 +84,7 @@ export function buildJobPolicy(runbooks: ReadonlyMap<string, Runbook>): JobPolic
           }
           // what a rollback restores besides: any text value (an AutodiscoverUrl the runbook never set)
           for (const name of step.restore.filter((n) => !(n in step.set))) {
-            allow(create, name, { kind: 'text' });
-            allow(change, name, { kind: 'text' });
+            for (const r of [create, change]) for (const like of ['', 0, false] as const) allow(r, name, like === '' ? { kind: 'text' } : { kind: 'same-kind', like });
           }
           for (const r of [create, change, remove]) allow(r, step.key, { kind: 'text' });
           allow(remove, 'Confirm', { kind: 'literal', value: false });

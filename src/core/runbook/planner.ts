@@ -102,9 +102,25 @@ export function targetsFromRunbook(runbook: Runbook, values: InputValues): Targe
   return targets;
 }
 
-/** The parameters that set `changes`: a switch property becomes the switch named after its value. */
-function settingsParameters(step: SettingsStep, changes: PropertyChange[]): Properties {
-  return Object.fromEntries(changes.map((c) => (step.switches[c.property] ? [text(c.to), true] : [c.property, c.to as ParamValue])));
+/**
+ * The parameters that set `changes`: a switch property becomes the switch named after its value, with the
+ * properties that go with that switch (from the target, else as read).
+ */
+function settingsParameters(step: SettingsStep, changes: PropertyChange[], target: Properties, current: ObjectRecord | undefined): Properties {
+  const parameters: Properties = {};
+  for (const c of changes) {
+    const values = step.switches[c.property];
+    if (!values) {
+      parameters[c.property] = c.to as ParamValue;
+      continue;
+    }
+    parameters[text(c.to)] = true;
+    for (const companion of values[text(c.to)] ?? []) {
+      const value = companion in target ? target[companion] : (current?.[companion] as ParamValue | undefined);
+      if (value !== undefined && value !== null) parameters[companion] = value;
+    }
+  }
+  return parameters;
 }
 
 /** The state as the plan goes: each planned step's effect applied, so a later step sees what an earlier one did. */
@@ -119,7 +135,7 @@ function planSettings(step: SettingsStep, target: Properties, state: Working, re
   const changes = diff(current, target);
   for (const c of changes) {
     const values = step.switches[c.property];
-    if (values && !values.includes(text(c.to))) refusals.push(`${step.title}: ${c.property} ${text(c.to)} cannot be set: the cmdlet takes ${values.map((v) => `-${v}`).join(' or ')}`);
+    if (values && !(text(c.to) in values)) refusals.push(`${step.title}: ${c.property} ${text(c.to)} cannot be set: the cmdlet takes ${Object.keys(values).map((v) => `-${v}`).join(' or ')}`);
   }
   if (current) state[step.read] = [{ ...current, ...target }, ...(state[step.read] ?? []).slice(1)];
   const identity = current ? text(current.Identity) : 'Global';
@@ -132,7 +148,7 @@ function planSettings(step: SettingsStep, target: Properties, state: Working, re
     action: changes.length ? 'change' : 'no-op',
     target: identity,
     changes,
-    invocations: changes.length ? [{ cmdlet: step.cmdlet, parameters: settingsParameters(step, changes) }] : [],
+    invocations: changes.length ? [{ cmdlet: step.cmdlet, parameters: settingsParameters(step, changes, target, current) }] : [],
     expected: { key: 'Identity', keyValue: identity, properties: target },
   };
 }
@@ -322,7 +338,12 @@ export function inverseTargets(runPlan: Plan, runbook: Runbook): Target[] {
     if (!step) continue;
     if (step.type === 'settings') {
       const before = runPlan.preState[step.read]?.[0] ?? {};
-      targets.push({ step: step.id, kind: 'settings', set: Object.fromEntries(done.changes.map((c) => [c.property, before[c.property] as ParamValue])) });
+      // what the object did not have before (a property of another routing) is left as it is
+      const back = done.changes.filter((c) => before[c.property] !== undefined).map((c) => c.property);
+      // the properties that go with a switch come back too (DefaultRouteFqdn with UseDefaultRouting)
+      const companions = Object.entries(step.switches).flatMap(([p, values]) => (back.includes(p) ? (values[text(before[p])] ?? []) : []));
+      const set = Object.fromEntries([...back, ...companions].filter((p) => before[p] !== undefined).map((p) => [p, before[p] as ParamValue]));
+      targets.push({ step: step.id, kind: 'settings', set });
       continue;
     }
     const before = (runPlan.preState[step.read] ?? []).find((o) => sameKey(o[step.key], done.target));

@@ -25,8 +25,13 @@ const settingsStep = z.strictObject({
   /**
    * properties the cmdlet sets with a switch named after the value, and the values they may take: RoutingMethod
    * UseDnsSrvRouting runs `-UseDnsSrvRouting`, and undone, `-UseDefaultRouting`. Compared with the property as read.
+   * A value may name the properties that go with its switch (UseDefaultRouting: [DefaultRouteFqdn]), passed from the
+   * target (undone: as they were before).
    */
-  switches: z.record(paramName, z.array(paramName).min(1)).default({}),
+  switches: z
+    .record(paramName, z.union([z.array(paramName).min(1), z.record(paramName, z.array(paramName))]))
+    .default({})
+    .transform((all) => Object.fromEntries(Object.entries(all).map(([p, v]) => [p, Array.isArray(v) ? Object.fromEntries(v.map((x) => [x, [] as string[]])) : v])) as Record<string, Record<string, string[]>>),
 });
 
 /** A keyed object (a hosting provider): create, change in place, or remove and create when an immutable property differs. */
