@@ -164,7 +164,7 @@ interface Bound {
 }
 
 /** Binds named parameters as PowerShell does: names (or unambiguous prefixes), conversion, validation, sets, mandatory. */
-function bind(cmdlet: string, spec: CmdletSpec, parameters: Record<string, ParamValue>): Bound {
+function bind(spec: CmdletSpec, parameters: Record<string, ParamValue>): Bound {
   const declared = [...spec.params.map((p) => p.name), ...COMMON, ...(spec.shouldProcess ? ['WhatIf', 'Confirm'] : [])];
   const values = new Map<string, unknown>();
   for (const [given, raw] of Object.entries(parameters)) {
@@ -203,7 +203,6 @@ function bind(cmdlet: string, spec: CmdletSpec, parameters: Record<string, Param
   if (missing.length) {
     throw bindingError('MissingMandatoryParameter', `Cannot process command because of one or more missing mandatory parameters: ${missing.join(' ')}.`);
   }
-  void cmdlet;
   return { values, set };
 }
 
@@ -530,7 +529,7 @@ export class MemoryAgent implements Agent {
     }
     let out: Output;
     try {
-      const bound = bind(cmdlet, spec, invocation.parameters);
+      const bound = bind(spec, invocation.parameters);
       this.deployment.load();
       out = this.run(cmdlet, bound);
     } catch (err) {
