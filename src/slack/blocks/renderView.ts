@@ -33,7 +33,7 @@ function renderKind(view: View, opts: RenderOptions): { text: string; blocks: Bl
     case 'nothing-to-change':
       return renderNothingToChange(view.runbook, view.requester, view.plan, opts.command, view.verify, w);
     case 'run':
-      return renderRun(view.run, w);
+      return renderRun(view.run, view, w);
     case 'report':
       return renderReport(view, w);
     case 'history':

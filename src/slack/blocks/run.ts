@@ -1,4 +1,5 @@
 // The run message, updated in place as the run goes: per-step status, cmdlets, replicas, Edge comparison, verdict.
+import type { RunOutcome } from '../../core/notices.js';
 import type { RunRecord, RunStatus } from '../../core/records.js';
 import type { Words } from '../../i18n/index.js';
 import { runStatusInline, runStatusWord, runSummary } from '../../labels.js';
@@ -15,7 +16,8 @@ const VERDICT_EMOJI: Record<RunStatus, string> = {
   stopped: ':octagonal_sign:',
 };
 
-export function renderRun(run: RunRecord, w: Words = ENGLISH): { text: string; blocks: Block[] } {
+/** `about`: why it ended, when the core decided it, and the runbook's note (the View's, not the record's) */
+export function renderRun(run: RunRecord, about: { outcome?: RunOutcome; note?: string } = {}, w: Words = ENGLISH): { text: string; blocks: Block[] } {
   const took = run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : undefined;
   const approvers = run.approvers.length ? w.list(run.approvers.map(user)) : w.t('run.nobody');
   const head: Block[] = [
@@ -24,10 +26,10 @@ export function renderRun(run: RunRecord, w: Words = ENGLISH): { text: string; b
   ];
   const body = run.steps.map((s) => stepBlock(s, w));
   // core sentences (a run's summary) may carry <@U…> mentions: kept live
-  const summary = runSummary(run, w)?.replace(/&lt;([@#][UWCG][A-Z0-9]+)&gt;/g, '<$1>');
+  const summary = runSummary({ ...run, ...about }, w)?.replace(/&lt;([@#][UWCG][A-Z0-9]+)&gt;/g, '<$1>');
   const tail: Block[] = [
     section(`${VERDICT_EMOJI[run.status]} ${w.marks.strong(runStatusWord(run.status, w))}${summary ? `: ${summary}` : ''}`),
-    ...(run.note && run.status === 'succeeded' ? [section(`:information_source: ${w.t('besides')}${esc(run.note)}`)] : []),
+    ...(about.note && run.status === 'succeeded' ? [section(`:information_source: ${w.t('besides')}${esc(about.note)}`)] : []),
     context(
       w.t('run.id', { runId: run.id }),
       run.finishedAt ? w.raw('run.started-finished', { started: w.date(run.startedAt), finished: w.date(run.finishedAt), took: duration(took) }) : w.raw('run.started', { started: w.date(run.startedAt) }),
