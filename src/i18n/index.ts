@@ -127,3 +127,17 @@ export function createWords(locale: Locale, marks: Marks, timeZone = 'UTC'): Wor
 
 /** `Dec 1, 2026, 23:24:14 UTC` / `2026年12月2日 07:24:14 [GMT+8]`: the zone is the policy's (formatDate adds it) */
 const DATE_FORMAT: Intl.DateTimeFormatOptions = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'short' };
+
+// East Asian wide and fullwidth characters take two columns in a monospace font (Slack's code blocks, terminals):
+// CJK ideographs, kana, Hangul, fullwidth forms and CJK punctuation (、，：（）「」).
+const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/u;
+
+/** How many monospace columns `text` takes: tables line up in every language. */
+export function displayWidth(text: string): number {
+  let n = 0;
+  for (const ch of text) n += WIDE.test(ch) ? 2 : 1;
+  return n;
+}
+
+/** `text` padded with spaces to `columns` display columns. */
+export const padDisplay = (text: string, columns: number): string => text + ' '.repeat(Math.max(0, columns - displayWidth(text)));

@@ -1,6 +1,6 @@
 // Small Block Kit builders and Slack's limits. Everything here is pure: views in, JSON out.
 import type { types } from '@slack/bolt';
-import { createWords, DEFAULT_LOCALE, type Locale, type Marks, type Words } from '../../i18n/index.js';
+import { createWords, DEFAULT_LOCALE, displayWidth, padDisplay, type Locale, type Marks, type Words } from '../../i18n/index.js';
 
 export type Block = types.KnownBlock;
 
@@ -132,11 +132,11 @@ export function code(lines: string[]): string {
   return lines.length ? `\`\`\`\n${lines.map(esc).join('\n')}\n\`\`\`` : '';
 }
 
-/** A monospace table: columns padded to the widest cell. */
+/** A monospace table: columns padded to the widest cell (a Chinese character is two columns wide). */
 export function table(rows: string[][]): string[] {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, displayWidth(cell))));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : padDisplay(cell, widths[i]!))).join('  '));
 }
 
 /**
