@@ -21,7 +21,8 @@ const SHUTDOWN_GRACE_MS = 150_000;
 
 const USAGE = `usage: lync-exo [slack|console|demo|agent|audit|service|help|--version]
   slack     run the Slack bot (default): SLACK_BOT_TOKEN, SLACK_APP_TOKEN or SLACK_SIGNING_SECRET, LYNC_EXO_CONFIG
-  console   the same conversations in this terminal, against the Lync simulator (policy from LYNC_EXO_CONFIG)
+  console   the same conversations in this terminal, against the Lync simulator (policy from LYNC_EXO_CONFIG);
+            --locale en|zh-TW: the language of its messages (default: the policy's messages.locale)
   demo      a scripted setup, approval, verification and rollback against the Lync simulator
   agent     a remote Windows agent that connects out to the bot (LYNC_EXO_BOT_URL, LYNC_EXO_AGENT_*)
   audit     print the audit log as JSON lines: lync-exo audit [--since 2026-11-01]
@@ -103,7 +104,7 @@ async function runSlack(log: Logger): Promise<void> {
   const recovered = await service.recover();
   if (recovered.interrupted.length || recovered.locks) log.warn({ interrupted: recovered.interrupted.map((r) => r.id), locks: recovered.locks }, 'recovered after an unclean stop');
   const opsRoutes = ops.routes(() => slack.connected(), runbooks);
-  const { homeSource } = await import('./slack/home.js');
+  const { homeSource } = await import('./home.js');
   const slack = createSlackApp({
     env: env.slack,
     config,
@@ -173,6 +174,14 @@ async function printAudit(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `console [--locale en|zh-TW]`: the language of the console's messages (checked by startConsole). */
+function consoleArgs(args: string[]): { locale?: string } {
+  const at = args.findIndex((a) => a === '--locale' || a.startsWith('--locale='));
+  if (at < 0) return {};
+  const arg = args[at]!;
+  return { locale: arg.includes('=') ? arg.slice('--locale='.length) : (args[at + 1] ?? '') };
+}
+
 export async function main(argv: string[]): Promise<number> {
   const mode = argv[0] ?? 'slack';
   // checked before the logger exists: pino would throw with the value in its message
@@ -192,7 +201,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'agent':
         return (await import('./remote/cli.js')).agentMain(argv.slice(1), process.env);
       case 'console':
-        return (await import('./console/runConsole.js')).runConsole();
+        return (await import('./console/runConsole.js')).runConsole(consoleArgs(argv.slice(1)));
       case 'service':
         return (await import('./service/winsw.js')).serviceMain(argv.slice(1));
       case 'demo':

@@ -9,7 +9,7 @@ import type { Config } from '../config/file.js';
 import { boltLogger } from './boltLogger.js';
 import { boundedClientOptions, WEB_API_TIMEOUT_MS } from './client.js';
 import { registerListeners, type SlackService } from './listeners/index.js';
-import type { HomeSource } from './home.js';
+import type { HomeSource } from '../home.js';
 import { SlackLanguages } from './language.js';
 import { oncePerDelivery } from './listeners/once.js';
 import { ResponseUrlBudget } from './reply.js';

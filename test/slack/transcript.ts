@@ -11,7 +11,7 @@ import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
 import { boundedClientOptions } from '../../src/slack/client.js';
 import type { Block } from '../../src/slack/blocks/kit.js';
 import { SlackDirectory } from '../../src/slack/directory.js';
-import { homeSource } from '../../src/slack/home.js';
+import { homeSource } from '../../src/home.js';
 import { SlackLanguages, type LanguagePolicy } from '../../src/slack/language.js';
 import { SlackNotifier } from '../../src/slack/notifier.js';
 import type { SlackService } from '../../src/slack/listeners/index.js';

@@ -4,7 +4,7 @@ import type { types } from '@slack/bolt';
 import type { RunStatus } from '../../core/records.js';
 import type { Words } from '../../i18n/index.js';
 import { runStatusInline } from '../../labels.js';
-import type { HomeData } from '../home.js';
+import type { HomeData } from '../../home.js';
 import { type Block, context, divider, esc, header, section, user } from './kit.js';
 
 export const HOME_WAITING = 10;

@@ -2,7 +2,7 @@ import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Reply } from '../../core/ports.js';
 import type { LyncExoService } from '../../core/service.js';
-import type { HomeSource } from '../home.js';
+import type { HomeSource } from '../../home.js';
 import type { SlackLanguages } from '../language.js';
 import type { ReplyTarget, ResponseUrlBudget } from '../reply.js';
 

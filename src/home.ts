@@ -1,10 +1,10 @@
-// What the App Home tab shows one person, read from the store through the core's ports: the deployment's state
+// What the App Home tab (or any dashboard of a front end) shows one person, read from the store through the core's ports: the deployment's state
 // (a change running now, the latest run of each runbook), the requests waiting that this person may approve (not
 // their own: the core refuses self-approval), and the latest runs.
-import { checkApprover, type PolicyConfig } from '../core/policy.js';
-import type { Directory } from '../core/ports.js';
-import type { LockHolder, RequestRecord, RunRecord } from '../core/records.js';
-import type { Store } from '../core/store.js';
+import { checkApprover, type PolicyConfig } from './core/policy.js';
+import type { Directory } from './core/ports.js';
+import type { LockHolder, RequestRecord, RunRecord } from './core/records.js';
+import type { Store } from './core/store.js';
 
 export interface HomeData {
   deployment: string;
