@@ -5,7 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { parseCommand } from '../core/command/parse.js';
-import type { AgentPool, Directory, Notifier } from '../core/ports.js';
+import type { AgentPool, Directory, Notifier, Reply, ReplyOptions, View } from '../core/ports.js';
 import type { RunRecord } from '../core/records.js';
 import type { Store } from '../core/store.js';
 import type { Agent } from '../core/types.js';
@@ -118,7 +118,8 @@ export function override<T extends object>(target: T, replaced: Partial<T>): T {
 interface CommandTrace {
   posted: boolean;
   acted: boolean;
-  replied: boolean;
+  /** it answered the person with more than a sentence (a report, a plan, history) */
+  answered: boolean;
 }
 const trace = new AsyncLocalStorage<CommandTrace>();
 
@@ -131,20 +132,35 @@ export function subcommandOf(text: string, commandName: string): string {
   return parsed.ok ? parsed.command.name : 'invalid';
 }
 
-/** Counts each command by subcommand and outcome. */
-export function instrumentService<S extends { command(actor: { user: string; channel: string }, text: string): Promise<void> }>(service: S, metrics: Metrics, commandName = '/lync-exo'): S {
+type CommandActor = { user: string; channel: string; reply?: Reply };
+
+/**
+ * Counts each command by subcommand and outcome: ok when it posted, acted (an audited request or decision) or
+ * answered with a view; refused when all it said was a sentence (a refusal, a bad option); error when it threw.
+ */
+export function instrumentService<S extends { command(actor: CommandActor, text: string): Promise<void> }>(service: S, metrics: Metrics, commandName = '/lync-exo'): S {
   const command = service.command.bind(service);
   const replaced: Partial<S> = {};
   replaced.command = async (actor, text) => {
     const subcommand = subcommandOf(text, commandName);
-    const t: CommandTrace = { posted: false, acted: false, replied: false };
+    const t: CommandTrace = { posted: false, acted: false, answered: false };
+    const reply = actor.reply;
+    const traced = reply
+      ? {
+          ...actor,
+          reply: (view: View, options?: ReplyOptions) => {
+            if (view.kind !== 'text') t.answered = true;
+            return reply(view, options);
+          },
+        }
+      : actor;
     try {
-      await trace.run(t, () => command(actor, text));
+      await trace.run(t, () => command(traced, text));
     } catch (err) {
       metrics.commands.inc({ subcommand, outcome: 'error' });
       throw err;
     }
-    const ok = subcommand === 'help' || t.posted || t.acted;
+    const ok = subcommand === 'help' || t.posted || t.acted || t.answered;
     metrics.commands.inc({ subcommand, outcome: ok ? 'ok' : 'refused' });
   };
   return override(service, replaced);
@@ -167,11 +183,7 @@ export function instrumentNotifier(notifier: Notifier, metrics: Metrics): Notifi
       return counted('chat.postMessage', () => notifier.post(channel, view, options));
     },
     update: (ref, view) => counted('chat.update', () => notifier.update(ref, view)),
-    ephemeral: (channel, user, text) => {
-      const t = trace.getStore();
-      if (t) t.replied = true;
-      return counted('chat.postEphemeral', () => notifier.ephemeral(channel, user, text));
-    },
+    ephemeral: (channel, user, text) => counted('chat.postEphemeral', () => notifier.ephemeral(channel, user, text)),
   };
 }
 
