@@ -88,8 +88,8 @@ async function runSlack(log: Logger): Promise<void> {
     if (!tls && !isLoopbackHost(listener.httpHost)) log.error({ host: listener.httpHost }, 'remote agents: INSECURE: plain HTTP off loopback (LYNC_EXO_INSECURE_HTTP=1): agent tokens cross the network in clear');
   }
   // health and metrics: the ports counted as the core uses them (issue 13)
-  const { instrumentPorts, startOpsServer } = await import('./ops/index.js');
-  const ops = instrumentPorts({ store, agents: withWarmState(hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]), warm, { [agent.name]: embeddedHost(config) }), notifier: ports.notifier, directory: ports.directory, log });
+  const { instrumentPorts, slackErrorCode, startOpsServer } = await import('./ops/index.js');
+  const ops = instrumentPorts({ store, agents: withWarmState(hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]), warm, { [agent.name]: embeddedHost(config) }), notifier: ports.notifier, directory: ports.directory, outboxDepth: async () => (await store.outboxList()).length, log });
   const { service, scheduler } = compose({
     store: ops.store,
     policy: policyFromConfig(config),
@@ -107,6 +107,7 @@ async function runSlack(log: Logger): Promise<void> {
     env: env.slack,
     config,
     service: ops.service(service, config.slack.command),
+    onApiError: (method, err) => ops.metrics.slackErrors.inc({ method, code: slackErrorCode(err) }),
     log,
     clientOptions,
     customRoutes: env.slack.mode === 'http' ? [...(hub ? agentHubRoutes(hub) : []), ...opsRoutes] : [],

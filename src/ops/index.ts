@@ -8,6 +8,7 @@ import { createMetrics, instrumentAgents, instrumentDirectory, instrumentNotifie
 import { readingAnswers } from './reading.js';
 
 export { startOpsServer, type OpsServer } from './health.js';
+export { slackErrorCode } from './metrics.js';
 
 export interface InstrumentedPorts<S extends Store> {
   metrics: Metrics;

@@ -9,6 +9,7 @@ import type { Config } from '../config/file.js';
 import { boltLogger } from './boltLogger.js';
 import { boundedClientOptions, WEB_API_TIMEOUT_MS } from './client.js';
 import { registerListeners, type SlackService } from './listeners/index.js';
+import type { ApiErrorHook } from './listeners/types.js';
 import { oncePerDelivery } from './listeners/once.js';
 import { ResponseUrlBudget } from './reply.js';
 import { guardRequests } from './requestGuard.js';
@@ -32,6 +33,8 @@ export interface CreateSlackAppOptions {
   http?: { host?: string; tls?: TlsFiles; bounds?: Partial<HttpBounds> };
   /** tests: the fetch response_url answers go through */
   fetch?: typeof fetch;
+  /** told of every Web API call a listener makes that fails (metrics: Slack errors by method and code) */
+  onApiError?: ApiErrorHook;
 }
 
 export interface SlackApp {
@@ -79,7 +82,7 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
     ...(options.bot ? { tokenVerificationEnabled: false, botId: options.bot.botId, botUserId: options.bot.botUserId } : {}),
   });
   app.use(oncePerDelivery(slackLog));
-  registerListeners(app, { service, log: slackLog, command: config.slack.command, budget: new ResponseUrlBudget(), ...(options.fetch ? { fetch: options.fetch } : {}) });
+  registerListeners(app, { service, log: slackLog, command: config.slack.command, budget: new ResponseUrlBudget(), ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.onApiError ? { onApiError: options.onApiError } : {}) });
   // listeners catch their own errors (guard.ts); this catches what escapes them, such as a failed ack
   app.error(async (err) => {
     slackLog.error({ err, code: err.code }, `slack: unhandled error in a listener: ${err.message}`);

@@ -45,6 +45,8 @@ export interface ReplyDeps {
   render: RenderOptions;
   fetch?: typeof fetch;
   timeoutMs?: number;
+  /** told of a chat.postEphemeral that failed */
+  onApiError?: (method: string, err: unknown) => void;
 }
 
 export function slackReply(deps: ReplyDeps, target: ReplyTarget): Reply {
@@ -71,6 +73,7 @@ export function slackReply(deps: ReplyDeps, target: ReplyTarget): Reply {
     try {
       await deps.client.chat.postEphemeral({ channel: target.channel, user: target.user, text, blocks: blocks as never });
     } catch (err) {
+      deps.onApiError?.('chat.postEphemeral', err);
       throw new Error(`reply to ${target.user} in ${target.channel}: ${slackErrorText(err)}`, { cause: err });
     }
   };

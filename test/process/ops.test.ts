@@ -59,6 +59,10 @@ describeWithPwsh('health and metrics of the bot process', () => {
     await waitFor(() => h.slack.of('respond').some((c) => said(c).includes('may request changes')), 30_000, "dave's refusal", () => h.logs());
     // alice asks, alice may not approve her own request, bob does, and the run goes through
     const request = await requestSetup(h);
+    // bob clicks Deny, and Slack refuses the modal (its trigger expired): counted as a Slack error
+    h.slack.failNext('views.open', 'expired_trigger_id');
+    await h.click(USERS.bob, 'deny', request.id, messageTs(request));
+    await waitFor(() => h.slack.of('views.open').length > 0 && h.slack.of('respond').some((c) => said(c).includes('could not finish opening the denial form')), 30_000, "bob's failed denial form", () => h.logs());
     await h.approve(USERS.alice, request.id, messageTs(request));
     await waitFor(() => h.slack.of('respond').some((c) => said(c).includes('someone else must approve')), 30_000, "alice's refusal", () => h.logs());
     await h.approve(USERS.bob, request.id, messageTs(request));
@@ -67,7 +71,11 @@ describeWithPwsh('health and metrics of the bot process', () => {
     // the one agent runs on the bot's host and serves the edge role too: the report does not claim an Edge
     expect(run.summary).toMatch(/^the change is in the Central Management Store; no Edge Server was checked: lync01 read the local store of \S+, not an Edge's\./);
 
-    const m = await get(`${base}/metrics`);
+    // the run's last messages leave the outbox after its coalescing interval: then the depth reads 0
+    const m = await waitFor(async () => {
+      const got = await get(`${base}/metrics`);
+      return sample(got.text, 'lync_exo_outbox_depth') === 0 ? got : undefined;
+    }, 60_000, 'the outbox to drain', () => h.logs());
     expect(m.status).toBe(200);
     expect(m.type).toMatch(/^text\/plain; version=0\.0\.4/);
     const t = m.text;
@@ -83,7 +91,8 @@ describeWithPwsh('health and metrics of the bot process', () => {
     expect(sample(t, 'lync_exo_replication_wait_seconds_sum{runbook="setup"}')).toBeGreaterThan(0);
     expect(sample(t, 'lync_exo_agents_online{role="edge"}')).toBe(1);
     expect(sample(t, 'lync_exo_pending_approvals')).toBe(0);
-    expect(t).not.toContain('lync_exo_slack_api_errors_total{');
+    expect(sample(t, 'lync_exo_slack_api_errors_total{method="views.open",code="expired_trigger_id"}')).toBe(1);
+    expect(t.match(/^lync_exo_slack_api_errors_total\{/gm)).toHaveLength(1);
     expect(t).not.toContain('xoxb-');
   });
 
