@@ -41,7 +41,7 @@ it('a command that reads shows "reading the deployment…" while the read runs, 
   const r = readingAnswers(pool);
   const done = r.command(actor, 'status', async (a) => {
     await r.agents.forRole('internal')[0]!.invoke({ cmdlet: 'Get-CsManagementStoreReplicationStatus', parameters: {} });
-    await a.reply!(report);
+    await a.reply(report);
   });
   await new Promise((res) => setImmediate(res));
   // the read has not returned yet, and the person already sees something
@@ -55,7 +55,7 @@ it('a command refused before it reads shows only its refusal', async () => {
   const { answers, actor } = recorder();
   const { pool } = gatedAgent();
   const r = readingAnswers(pool);
-  await r.command(actor, 'setup', (a) => a.reply!(text('you may not ask for changes')));
+  await r.command(actor, 'setup', (a) => a.reply(text('you may not ask for changes')));
   expect(answers).toEqual([{ view: text('you may not ask for changes'), replace: false }]);
 });
 
