@@ -17,7 +17,7 @@ export interface InstrumentedPorts<S extends Store> {
   notifier: Notifier;
   directory: Directory;
   /** the service as the Slack adapter should call it: commands counted, "reading the deployment…" shown */
-  service<T extends { command(actor: { user: string; channel: string; reply?: Reply }, text: string): Promise<void> }>(service: T, commandName: string): T;
+  service<T extends { command(actor: { user: string; channel: string; reply?: Reply }, text: string): Promise<void>; subcommandOf?(text: string): string }>(service: T, commandName: string): T;
   /** /healthz, /readyz, /metrics */
   routes(slackConnected: () => boolean, runbooks: Runbooks): OpsRoute[];
 }
@@ -43,7 +43,7 @@ export function instrumentPorts<S extends Store>(ports: PortsToInstrument<S>): I
     notifier: instrumentNotifier(ports.notifier, metrics),
     directory: instrumentDirectory(ports.directory, metrics),
     service: (service, commandName) => {
-      const answering = override(service, { command: (actor, text) => reading.command(actor, subcommandOf(text, commandName), (a) => service.command(a, text)) } as Partial<typeof service>);
+      const answering = override(service, { command: (actor, text) => reading.command(actor, subcommandOf(text, service), (a) => service.command(a, text)) } as Partial<typeof service>);
       return instrumentService(answering, metrics, commandName);
     },
     routes: (slackConnected, runbooks) => {

@@ -4,7 +4,6 @@
 // read when scraped (agents online, pending approvals, outbox depth).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { parseCommand } from '../core/command/parse.js';
 import type { AgentPool, Directory, Notifier, Reply, ReplyOptions, View } from '../core/ports.js';
 import type { RunRecord } from '../core/records.js';
 import type { Store } from '../core/store.js';
@@ -126,10 +125,9 @@ const trace = new AsyncLocalStorage<CommandTrace>();
 /** Audit actions after which a command did what it was asked, even if it only answered privately (cancel). */
 const ACTIONS = new Set(['requested', 'cancelled', 'approved', 'denied']);
 
-/** The subcommand a command line names, or `invalid`. */
-export function subcommandOf(text: string, commandName: string): string {
-  const parsed = parseCommand(text, commandName);
-  return parsed.ok ? parsed.command.name : 'invalid';
+/** The subcommand a command line names, or `invalid` (the service knows its vocabulary: the runbooks loaded). */
+export function subcommandOf(text: string, service: { subcommandOf?(text: string): string }): string {
+  return service.subcommandOf?.(text) ?? 'invalid';
 }
 
 type CommandActor = { user: string; channel: string; reply?: Reply };
@@ -138,18 +136,19 @@ type CommandActor = { user: string; channel: string; reply?: Reply };
  * Counts each command by subcommand and outcome: ok when it posted, acted (an audited request or decision) or
  * answered with a view; refused when all it said was a sentence (a refusal, a bad option); error when it threw.
  */
-export function instrumentService<S extends { command(actor: CommandActor, text: string): Promise<void> }>(service: S, metrics: Metrics, commandName = '/lync-exo'): S {
+export function instrumentService<S extends { command(actor: CommandActor, text: string): Promise<void>; subcommandOf?(text: string): string }>(service: S, metrics: Metrics, _commandName = '/lync-exo'): S {
   const command = service.command.bind(service);
   const replaced: Partial<S> = {};
   replaced.command = async (actor, text) => {
-    const subcommand = subcommandOf(text, commandName);
+    const subcommand = subcommandOf(text, service);
     const t: CommandTrace = { posted: false, acted: false, answered: false };
     const reply = actor.reply;
     const traced = reply
       ? {
           ...actor,
           reply: (view: View, options?: ReplyOptions) => {
-            if (view.kind !== 'text') t.answered = true;
+            // a notice is a sentence (a refusal, a bad option); a report, plan or history is an answer
+            if (view.kind !== 'text' && view.kind !== 'notice') t.answered = true;
             return reply(view, options);
           },
         }
