@@ -537,8 +537,9 @@ describeWithPwsh('LyncSim', () => {
     let exited = false;
     child.on('exit', () => (exited = true));
     try {
-      // wait until the call is logged as hanging, then write from another process while it hangs
-      const deadline = Date.now() + 20_000;
+      // wait until the call is logged as hanging, then write from another process while it hangs; the bound only
+      // ends a hang (PowerShell took over 20 s to start here with the load average above 20)
+      const deadline = Date.now() + 150_000;
       while (!readSimState(state).calls.some((c) => c.outcome === 'hang')) {
         if (Date.now() > deadline) throw new Error('the hanging call was never logged');
         await new Promise((r) => setTimeout(r, 100));

@@ -87,7 +87,12 @@ export function cannotPostThere(problem: DeliveryProblem): boolean {
 }
 
 /** An answer to the person who typed a command or clicked, wherever they did it (Slack: the response_url). */
-export type Reply = (view: View) => Promise<void>;
+export type Reply = (view: View, options?: ReplyOptions) => Promise<void>;
+
+export interface ReplyOptions {
+  /** this answer takes the place of the previous one to the same person (a "reading the deployment…" note) */
+  replace?: boolean;
+}
 
 /** Who belongs to a user group (Slack: usergroups.users.list). */
 export interface Directory {

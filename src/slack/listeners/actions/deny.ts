@@ -18,7 +18,10 @@ export function denyAction(deps: ListenerDeps) {
       if (!channel) throw new Error(`deny ${requestId}: the click came without a channel`);
       const may = await deps.service.mayDeny({ user: body.user.id, channel }, requestId);
       if (!may.ok) return reply({ kind: 'notice', notice: may.error });
-      await client.views.open({ trigger_id: body.trigger_id, view: denyModal({ requestId, channel, ...(body.response_url ? { responseUrl: body.response_url } : {}) }, await deps.languages.forUser(body.user.id)) });
+      await client.views.open({ trigger_id: body.trigger_id, view: denyModal({ requestId, channel, ...(body.response_url ? { responseUrl: body.response_url } : {}) }, await deps.languages.forUser(body.user.id)) }).catch((err: unknown) => {
+        deps.onApiError?.('views.open', err);
+        throw err;
+      });
     });
   };
 }

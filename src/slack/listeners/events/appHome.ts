@@ -12,7 +12,10 @@ export function appHomeOpened(deps: ListenerDeps) {
     const log = deps.log.child({ surface: 'app-home', user: event.user });
     try {
       const [data, w] = await Promise.all([deps.home(event.user), deps.languages.forUser(event.user)]);
-      await callSlack(log, 'views.publish', { user: event.user }, () => client.views.publish({ user_id: event.user, view: renderHome(data, w, deps.command) }));
+      await callSlack(log, 'views.publish', { user: event.user }, () => client.views.publish({ user_id: event.user, view: renderHome(data, w, deps.command) })).catch((err: unknown) => {
+        deps.onApiError?.('views.publish', err);
+        throw err;
+      });
     } catch (err) {
       // nobody to answer in a tab: the log line is the trace (callSlack logged a Slack failure already)
       log.error({ err }, `app home: could not publish the home of ${event.user}: ${(err as Error).message}`);
