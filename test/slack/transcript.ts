@@ -299,8 +299,9 @@ export function renderTranscript(entries: Entry[], names: Record<string, string>
     const justText = blocks?.length === 1 && blocks[0]!.type === 'section' && blocks[0].text?.text === body.text;
     if (blocks && !justText) out.push(...blockLines(blocks).map((l) => `  ${l}`));
     if (body.view && typeof body.view === 'object') {
-      const view = body.view as { callback_id?: string; private_metadata?: string; blocks?: Block[] };
-      out.push(`  view ${view.callback_id ?? ''} metadata ${view.private_metadata ?? ''}`, ...blockLines(view.blocks ?? []).map((l) => `  ${l}`));
+      const view = body.view as { type?: string; callback_id?: string; private_metadata?: string; blocks?: Block[] };
+      const about = view.callback_id ? `${view.callback_id} metadata ${view.private_metadata ?? ''}` : (view.type ?? '');
+      out.push(`  view ${about}`, ...blockLines(view.blocks ?? []).map((l) => `  ${l}`));
     }
   }
   return `${normalise(out.join('\n'), tsNames)}\n`;
