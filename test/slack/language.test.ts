@@ -1,0 +1,57 @@
+// Whose language: each person's Slack locale (users.info include_locale), cached per person within a bound, the
+// policy's when Slack does not say, cannot be asked, or names a language lync-exo does not speak.
+import { webApi } from '@slack/bolt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SlackLanguages } from '../../src/slack/language.js';
+import { memoryLog } from './support/memoryLog.js';
+import { startSlackStandIn, type SlackStandIn } from './support/slackApi.js';
+
+let api: SlackStandIn | undefined;
+afterEach(async () => {
+  await api?.close();
+  api = undefined;
+});
+
+const names = { U0ALICE: 'alice', U0BOB: 'bob', U0CAROL: 'carol', U0DAVE: 'dave' };
+
+async function languages(locales: Record<string, string>, policy = { locale: 'en' as const, timeZone: 'UTC' }, options = {}) {
+  api = await startSlackStandIn({ names, locales });
+  const client = new webApi.WebClient('xoxb-test', { slackApiUrl: api.url, retryConfig: { retries: 0 } });
+  return new SlackLanguages(client, memoryLog().log, policy, options);
+}
+
+describe('SlackLanguages', () => {
+  it("a person's Slack locale when we speak it, else the policy's; the channel always the policy's", async () => {
+    const l = await languages({ U0ALICE: 'zh-TW', U0BOB: 'en-GB', U0CAROL: 'ja-JP' }, { locale: 'zh-TW', timeZone: 'Asia/Taipei' });
+    expect([await l.localeOf('U0ALICE'), await l.localeOf('U0BOB'), await l.localeOf('U0CAROL')]).toEqual(['zh-TW', 'en', 'zh-TW']);
+    expect(l.channel().locale).toBe('zh-TW');
+    expect((await l.forUser('U0BOB')).t('button.approve')).toBe('Approve');
+    // asked with include_locale, once per person
+    expect(api!.of('users.info').map((c) => [c.body.user, c.body.include_locale])).toEqual([['U0ALICE', 'true'], ['U0BOB', 'true'], ['U0CAROL', 'true']]);
+    await l.forUser('U0ALICE');
+    expect(api!.of('users.info')).toHaveLength(3);
+  });
+
+  it('when Slack cannot be asked: the policy language, not cached (the next message asks again)', async () => {
+    const l = await languages({ U0ALICE: 'zh-TW' });
+    api!.failNext('users.info', 'ratelimited');
+    expect(await l.localeOf('U0ALICE')).toBe('en');
+    expect(await l.localeOf('U0ALICE')).toBe('zh-TW');
+    expect(api!.of('users.info')).toHaveLength(2);
+  });
+
+  it('keeps at most `max` people, dropping the least recently seen, and asks again after the time to live', async () => {
+    let now = 0;
+    const l = await languages({ U0ALICE: 'zh-TW' }, undefined, { max: 2, ttlMs: 1000, now: () => now });
+    await l.localeOf('U0ALICE');
+    await l.localeOf('U0BOB');
+    await l.localeOf('U0ALICE');
+    await l.localeOf('U0CAROL');
+    expect(l.size).toBe(2);
+    await l.localeOf('U0ALICE'); // still cached: bob was the one dropped
+    expect(api!.of('users.info').map((c) => c.body.user)).toEqual(['U0ALICE', 'U0BOB', 'U0CAROL']);
+    now = 1001;
+    await l.localeOf('U0ALICE');
+    expect(api!.of('users.info').map((c) => c.body.user)).toEqual(['U0ALICE', 'U0BOB', 'U0CAROL', 'U0ALICE']);
+  });
+});
