@@ -88,6 +88,10 @@ export function noticeText(n: Notice, m: Marks): string {
       return 'lync-exo is shutting down and takes no new changes; try again in a minute';
     case 'locked':
       return `a change is already running on ${n.holder.deployment}: run ${n.holder.runId} for request ${n.holder.requestId} by ${m.user(n.holder.requester)}, since ${n.holder.since}`;
+    case 'change-reference-needed':
+      return `a change here needs its change reference: add ${m.code(`--change ${n.example ?? 'REF'}`)} (it must match ${m.code(n.pattern)}); nothing was planned`;
+    case 'bad-change-reference':
+      return `${JSON.stringify(n.given)} is not a change reference: it must match ${m.code(n.pattern)}${n.example ? `, such as ${m.code(n.example)}` : ''}; nothing was planned`;
     case 'read-failed':
       return `could not read the current state${n.planned ? ', so nothing was planned' : ''}: ${n.error}${n.hint ? `\nhint: ${n.hint}` : ''}`;
     case 'plan-not-posted':
@@ -115,6 +119,8 @@ export function noticeText(n: Notice, m: Marks): string {
       return 'a denial needs a reason';
     case 'cancelled':
       return `request ${n.requestId} is cancelled`;
+    case 'cancelled-waiting':
+      return `request ${n.requestId} is cancelled: its run, waiting for the change window at ${n.startsAt}, will not start`;
     case 'no-run':
       return `there is no run ${n.runId}`;
     case 'nothing-to-undo':
