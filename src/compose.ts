@@ -47,6 +47,10 @@ export function policyFromConfig(config: Config): PolicyConfig {
     },
     // the embedded agent runs where the bot runs, never on an Edge Server
     ...(config.agents.embedded.roles.includes('edge') ? { edgeStandIns: { [config.agents.embedded.name]: embeddedHost(config) } } : {}),
+    ...(config.changeWindows ? { windows: config.changeWindows } : {}),
+    ...(config.changeReference ? { changeReference: config.changeReference } : {}),
+    ...(config.directory ? { accounts: { ...config.directory.accounts, ...(config.accountTable ? { table: config.accountTable } : {}) } } : {}),
+    ...(config.watch ? { watch: config.watch } : {}),
   };
 }
 

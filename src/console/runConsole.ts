@@ -15,7 +15,7 @@ import type { PolicyConfig } from '../core/policy.js';
 import { createLogger } from '../log.js';
 import { createSimulatedDeployment, type SimulatedDeployment } from '../simulator.js';
 import { ConsoleNotifier, type Output } from './notifier.js';
-import { CONSOLE_CHANNEL, consolePolicyFromConfig, defaultConsolePolicy, policyUsers } from './policy.js';
+import { CONSOLE_CHANNEL, CONSOLE_PROFILES, consolePolicyFromConfig, defaultConsolePolicy, policyUsers } from './policy.js';
 import { ConsoleSession } from './session.js';
 import { wantsColor } from './text.js';
 
@@ -50,11 +50,15 @@ export interface ConsoleApp extends Composition {
   close(): Promise<void>;
 }
 
-/** Slack user groups cannot be read from a terminal: a policy that names groups fails closed, with a sentence. */
-const noGroups: Directory = {
+/**
+ * Slack user groups cannot be read from a terminal: a policy that names groups fails closed, with a sentence. The
+ * console's own people (alice, bob, carol) have directory emails, so the audit shows who approved as Slack would.
+ */
+const consoleDirectory: Directory = {
   groupMembers: async (group) => {
     throw new Error(`the console cannot read Slack user group ${group}`);
   },
+  profile: async (user) => CONSOLE_PROFILES[user],
 };
 
 function consoleLogger(env: NodeJS.ProcessEnv): Logger {
@@ -90,7 +94,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Consol
     policy,
     agents: sim.pool,
     notifier,
-    directory: noGroups,
+    directory: consoleDirectory,
     log,
     runbooks,
     commandName: command,
