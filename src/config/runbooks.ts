@@ -4,12 +4,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { z } from 'zod';
+import { LyncExoError } from '../core/errors.js';
 import { RunbookSchema, type Runbook } from '../core/runbook/schema.js';
 
 export const DEFAULT_RUNBOOK_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'commands');
 
-export class ConfigError extends Error {
-  readonly code = 'config_invalid';
+/** A config file or runbook that cannot be used; the message names the file and the field. */
+export class ConfigError extends LyncExoError {
+  declare readonly code: 'config_invalid';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('config_invalid', message, options);
+    this.name = 'ConfigError';
+  }
 }
 
 export type Runbooks = ReadonlyMap<string, Runbook>;

@@ -1,5 +1,6 @@
 // Every View the core emits, as terminal text: the same content as the Slack messages (src/slack/blocks), with
 // box-drawing tables where Slack has code-block tables. Pure: a view in, lines out.
+import type { RunOutcome } from '../core/notices.js';
 import type { ApprovalRule, View, VerifyItem } from '../core/ports.js';
 import type { EdgeRow, ReplicaRow, RequestRecord, RunRecord, RunStatus, StepResult, StepStatus } from '../core/records.js';
 import { replicaVerdict } from '../core/records.js';
@@ -200,17 +201,18 @@ export function stepDetails(s: StepResult, st: Style): string[] {
   return [`${stepMark(s.status, st)} ${st.bold(s.title)}`, ...lines];
 }
 
-export function renderRun(run: RunRecord, opts: TextOptions): string[] {
+export function renderRun(run: RunRecord, opts: TextOptions, about: { outcome?: RunOutcome; note?: string } = {}): string[] {
   const st = opts.style ?? style(false);
   const took = run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : undefined;
+  const summary = runSummary({ ...run, ...about }, CONSOLE_MARKS);
   return [
     title(`Run ${run.id}: ${run.runbook} — ${run.status}`, st),
     `Requested by ${mention(run.requester)} · approved by ${run.approvers.length ? run.approvers.map(mention).join(', ') : '(nobody)'} · request ${run.requestId}`,
     targetFields(run.deployment, run.values),
     ...stepTable(run.steps, st),
     ...run.steps.flatMap((s) => stepDetails(s, st)),
-    `${verdict(run.status, st)}${runSummary(run, CONSOLE_MARKS) ? `: ${runSummary(run, CONSOLE_MARKS)}` : ''}`,
-    ...(run.note && run.status === 'succeeded' ? [`ℹ Besides: ${run.note}`] : []),
+    `${verdict(run.status, st)}${summary ? `: ${summary}` : ''}`,
+    ...(about.note && run.status === 'succeeded' ? [`ℹ Besides: ${about.note}`] : []),
     st.dim(`Run ${run.id} · started ${when(run.startedAt)}${run.finishedAt ? ` · finished ${when(run.finishedAt)} (${duration(took)})` : ''}`),
   ];
 }
@@ -245,7 +247,7 @@ export function renderHistory(requests: RequestRecord[], runs: RunRecord[], opts
   }
   lines.push('Runs');
   if (runs.length === 0) lines.push(st.dim('  none'));
-  else lines.push(...box([['run', 'runbook', 'for', 'started', 'status', 'summary'], ...runs.map((r) => [r.id, r.runbook, mention(r.requester), when(r.startedAt), r.status, runSummary(r, CONSOLE_MARKS) ?? ''])], st));
+  else lines.push(...box([['run', 'runbook', 'for', 'started', 'status', 'summary'], ...runs.map((r) => [r.id, r.runbook, mention(r.requester), when(r.startedAt), r.status, r.summary ?? ''])], st));
   return lines;
 }
 
@@ -257,7 +259,7 @@ export function renderViewText(view: View, opts: TextOptions): string[] {
     case 'nothing-to-change':
       return refusedOrNoop(view.kind, view.runbook, view.requester, view.plan, opts, view.kind === 'nothing-to-change' ? view.verify : undefined);
     case 'run':
-      return renderRun(view.run, opts);
+      return renderRun(view.run, opts, view);
     case 'report':
       return renderReport(view, opts);
     case 'history':

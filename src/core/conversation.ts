@@ -4,12 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { buildVocabulary, type Vocabulary } from './command/vocabulary.js';
 import { LyncExoError } from './errors.js';
 import { directoryFields, identify, type Identity } from './identity.js';
-import type { Notice } from './notices.js';
+import type { Notice, RunOutcome } from './notices.js';
 import { Courier, type CourierOptions } from './outbox.js';
 import { approversOf, type PolicyConfig } from './policy.js';
 import type { AgentPool, Clock, Directory, Notifier, Reply, Scheduler, View } from './ports.js';
 import type { MessageRef, RequestRecord, RunRecord } from './records.js';
 import type { RunContext } from './run/execute.js';
+import { fillIn } from './runbook/inputs.js';
 import type { Runbook, RunbookKind } from './runbook/schema.js';
 import { windowState } from './schedule.js';
 import type { Store } from './store.js';
@@ -166,7 +167,10 @@ export class Conversation {
     await this.show(messageKey.request(current.id), current.channel, this.planView(current, false, run));
   }
 
-  showRun(run: RunRecord): Promise<void> {
-    return this.show(messageKey.run(run.id), run.channel, { kind: 'run', run }, messageKey.request(run.requestId));
+  /** The run's message: the record, why it ended (when the core decided it) and its runbook's note. */
+  showRun(run: RunRecord, outcome?: RunOutcome): Promise<void> {
+    const runbook = this.deps.runbooks.get(run.runbook);
+    const note = runbook?.note ? fillIn(runbook.note, run.values) : undefined;
+    return this.show(messageKey.run(run.id), run.channel, { kind: 'run', run, ...(outcome ? { outcome } : {}), ...(note ? { note } : {}) }, messageKey.request(run.requestId));
   }
 }

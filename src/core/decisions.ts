@@ -47,6 +47,8 @@ export async function approve(c: Conversation, actor: Actor, requestId: string):
     case 'not-pending':
       return c.tell(actor, { code: 'not-pending', requestId, status: result.request.status });
     case 'expired':
+      await c.audit('expiry', 'expired', { requestId });
+      await c.refreshPlanMessage(result.request);
       return c.tell(actor, { code: 'expired', requestId, expiresAt: result.request.expiresAt, runbook: result.request.runbook, command: c.commandName });
     case 'already-approved-by-you':
       return c.tell(actor, { code: 'already-approved', requestId, more });

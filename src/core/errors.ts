@@ -3,17 +3,22 @@
 // `{ ok: true, value }` or `{ ok: false, error }` with the notice that says why.
 import type { Notice } from './notices.js';
 
-export const ErrorCode = {
-  /** a config file or runbook that cannot be used (names the file and field) */
-  ConfigInvalid: 'config_invalid',
-  /** a message could not be delivered (NotifierError: what the delivery problem was) */
-  DeliveryFailed: 'delivery_failed',
-  /** the store could not do what was asked (a database fault) */
-  StoreFailed: 'store_failed',
-  /** something the code relies on does not hold (a runbook the request names is not loaded) */
-  Internal: 'internal',
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+export type ErrorCode =
+  /** a config file or runbook that cannot be used (names the file and field): ConfigError */
+  | 'config_invalid'
+  /** a message could not be delivered (NotifierError says what the delivery problem was) */
+  | 'delivery_failed'
+  /** a database that cannot be opened or used (StoreError, src/store/) */
+  | 'store_is_directory'
+  | 'store_unwritable'
+  | 'store_not_a_database'
+  | 'store_corrupt'
+  | 'store_schema_newer'
+  | 'store_open_failed'
+  /** another lync-exo holds the store's instance lock */
+  | 'store_in_use'
+  /** something the code relies on does not hold (a runbook a request names is not loaded) */
+  | 'internal';
 
 export class LyncExoError extends Error {
   constructor(

@@ -1,6 +1,6 @@
 // The few things the core asks of the world. Slack, the console and the tests each provide them.
 import { LyncExoError } from './errors.js';
-import type { Approvers, Notice } from './notices.js';
+import type { Approvers, Notice, RunOutcome } from './notices.js';
 import type { MessageRef, RequestRecord, RunRecord, RunStatus, StepResult } from './records.js';
 import type { Plan } from './runbook/planner.js';
 import type { Agent, Role } from './types.js';
@@ -12,7 +12,8 @@ export type View =
   | { kind: 'refused-plan'; runbook: string; requester: string; plan: Plan }
   /** `verify`: the subcommand that checks replication and the Edges for this runbook (`verify hybrid`) */
   | { kind: 'nothing-to-change'; runbook: string; requester: string; plan: Plan; verify?: string }
-  | { kind: 'run'; run: RunRecord }
+  /** `outcome`: why it ended, when the core decided it; `note`: what the admin must do besides (its runbook's note) */
+  | { kind: 'run'; run: RunRecord; outcome?: RunOutcome; note?: string }
   /** `runbook`: the runbook reported on (verify: the one compared with); `note`: what the admin must do besides */
   /** `waiting`: approved changes waiting for their change window (status); `drift`: what the drift watch saw change (watch.ts) */
   | { kind: 'report'; title: string; runbook?: string; requester: string; steps: StepResult[]; verdict?: 'pass' | 'fail'; items?: VerifyItem[]; agents?: AgentRow[]; note?: string; waiting?: WaitingChange[]; drift?: Drift }

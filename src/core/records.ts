@@ -1,6 +1,5 @@
 // Requests, runs and their results: what the store keeps and the views show.
 import type { Identity } from './identity.js';
-import type { RunOutcome } from './notices.js';
 import type { InputValues } from './runbook/inputs.js';
 import type { Plan, PreState } from './runbook/planner.js';
 import type { InvocationFailure, Role } from './types.js';
@@ -136,12 +135,8 @@ export interface RunRecord {
   preState?: PreState;
   values: InputValues;
   steps: StepResult[];
-  /** why the run stopped or was refused, in one line (the words of the step that decided it) */
+  /** why the run stopped or was refused, in one line, as the audit trail keeps it (the run view carries it as data) */
   summary?: string;
-  /** why the run ended, when the core decided it (a lock, a changed deployment, a restart): front ends say it in their words */
-  outcome?: RunOutcome;
-  /** what the admin must do besides (the runbook's note), shown with the report */
-  note?: string;
   message?: MessageRef;
 }
 

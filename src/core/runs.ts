@@ -4,6 +4,7 @@
 import type { Conversation, Log } from './conversation.js';
 import { messageKey } from './conversation.js';
 import { replan } from './planning.js';
+import type { RunOutcome } from './notices.js';
 import type { View, WaitingChange } from './ports.js';
 import { windowState } from './schedule.js';
 import type { Identity } from './identity.js';
@@ -76,7 +77,6 @@ export async function startRun(c: Conversation, request: RequestRecord): Promise
     startedAt: now.toISOString(),
     values: request.values,
     steps: newRunSteps(request.plan),
-    ...(request.plan.note ? { note: request.plan.note } : {}),
   };
   if (!(await c.deps.store.claimRun(request.id, run))) {
     log.info({}, 'run: the request was already started by another call; nothing to do');
@@ -85,12 +85,14 @@ export async function startRun(c: Conversation, request: RequestRecord): Promise
   const lock = await c.deps.store.acquireLock({ deployment: request.deployment, runId, requestId: request.id, requester: request.requester, since: now.toISOString() });
   if (!lock.ok) {
     run.status = 'refused';
-    run.outcome = { code: 'lock-held', holder: lock.holder };
+    const outcome: RunOutcome = { code: 'lock-held', holder: lock.holder };
     run.summary = `not started: run ${lock.holder.runId} (request ${lock.holder.requestId}) holds the lock on ${lock.holder.deployment}; ask for a new plan when it finishes`;
-    await finish(c, run, log);
+    await finish(c, run, log, outcome);
     return;
   }
   activeRuns(c).set(runId, run);
+  // why the run ended, when the core decided it (the front ends say it in their words)
+  let outcome: RunOutcome | undefined;
   try {
     await c.refreshPlanMessage(request, run);
     await c.showRun(run);
@@ -99,11 +101,11 @@ export async function startRun(c: Conversation, request: RequestRecord): Promise
     if (!fresh.ok) {
       run.status = 'failed';
       const error = fresh.error.code === 'read-failed' ? fresh.error.error : fresh.error.code;
-      run.outcome = { code: 'reread-failed', error };
+      outcome = { code: 'reread-failed', error };
       run.summary = `could not re-read the state before running: ${error}`;
     } else if (fresh.value.fingerprint !== request.plan.fingerprint) {
       run.status = 'refused';
-      run.outcome = { code: 'changed-since-approval', approved: request.plan.fingerprint, now: fresh.value.fingerprint, runbook: request.runbook, command: c.commandName };
+      outcome = { code: 'changed-since-approval', approved: request.plan.fingerprint, now: fresh.value.fingerprint, runbook: request.runbook, command: c.commandName };
       run.summary = `the deployment changed after the plan was approved (fingerprint ${request.plan.fingerprint} → ${fresh.value.fingerprint}); nothing ran`;
     } else {
       run.preState = fresh.value.preState;
@@ -112,12 +114,12 @@ export async function startRun(c: Conversation, request: RequestRecord): Promise
   } catch (err) {
     log.error({ err }, 'run: internal error');
     run.status = 'failed';
-    run.outcome = { code: 'internal-error', runId, error: (err as Error).message };
+    outcome = { code: 'internal-error', runId, error: (err as Error).message };
     run.summary = `internal error during run ${runId}: ${(err as Error).message}`;
   } finally {
     await c.deps.store.releaseLock(request.deployment, runId);
     activeRuns(c).delete(runId);
-    await finish(c, run, log);
+    await finish(c, run, log, outcome);
   }
 }
 
@@ -172,14 +174,14 @@ async function showDetails(c: Conversation, run: RunRecord): Promise<void> {
   }
 }
 
-async function finish(c: Conversation, run: RunRecord, log: Log): Promise<void> {
+async function finish(c: Conversation, run: RunRecord, log: Log, outcome?: RunOutcome): Promise<void> {
   run.finishedAt = c.now().toISOString();
   skipRest(run.steps);
   await c.deps.store.saveRun(run);
   await c.audit('lync-exo', `run-${run.status}`, { runId: run.id, requestId: run.requestId, detail: run.summary, change: run.change });
   log.info({ status: run.status }, `run: ${run.status}`);
   // the report and the plan message's verdict go out from the outbox, now or when Slack is back
-  await c.showRun(run);
+  await c.showRun(run, outcome);
   await showDetails(c, run);
   const request = await c.deps.store.getRequest(run.requestId);
   if (request) await c.refreshPlanMessage(request, run);
@@ -197,12 +199,12 @@ export async function recover(c: Conversation): Promise<{ interrupted: RunRecord
     const notRun = run.steps.filter((s) => s.status === 'pending');
     for (const s of inFlight) s.status = 'failed';
     for (const s of notRun) s.status = 'skipped';
-    run.outcome = { code: 'interrupted', ...(last ? { last: last.title } : {}), cut: inFlight.map((s) => s.title), notRun: notRun.map((s) => s.title) };
+    const outcome: RunOutcome = { code: 'interrupted', ...(last ? { last: last.title } : {}), cut: inFlight.map((s) => s.title), notRun: notRun.map((s) => s.title) };
     const cut = inFlight.length ? `; cut off during (may have taken effect): ${inFlight.map((s) => `"${s.title}"`).join(', ')}` : '';
     run.summary = `interrupted: lync-exo stopped during this run; last completed step: ${last ? `"${last.title}"` : 'none'}${cut}; not run: ${notRun.map((s) => `"${s.title}"`).join(', ') || 'none'}. It will not be re-run by itself: check with status, then ask again`;
     await c.deps.store.saveRun(run);
     await c.audit('lync-exo', 'run-interrupted', { runId: run.id, requestId: run.requestId, detail: run.summary });
-    await c.showRun(run);
+    await c.showRun(run, outcome);
     const request = await c.deps.store.getRequest(run.requestId);
     if (request) await c.refreshPlanMessage(request, run);
   }

@@ -9,10 +9,10 @@ export type Verb = RunbookKind | 'plan' | 'history' | 'cancel' | 'help';
 
 /** The subcommands that are not runbooks, with what they take. */
 const BUILT_IN = {
-  plan: { usage: '[RUNBOOK] [OPTIONS]', summary: 'the plan of a change runbook (the default one unless named) with no buttons: a dry run', approval: false },
-  history: { usage: '[N]', summary: 'the last N requests and runs (10 unless N is given, at most 100)', approval: false },
-  cancel: { usage: 'REQUEST_ID', summary: 'withdraw a pending request (its requester or an approver)', approval: false },
-  help: { usage: '[SUBCOMMAND]', summary: 'this list, or how to use one subcommand', approval: false },
+  plan: { usage: '[RUNBOOK] [OPTIONS]', summary: 'The plan of a change runbook (the default one unless named) with no buttons: a dry run', approval: false },
+  history: { usage: '[N]', summary: 'The last N requests and runs (10 unless N is given, at most 100)', approval: false },
+  cancel: { usage: 'REQUEST_ID', summary: 'Withdraw a pending request (its requester or an approver)', approval: false },
+  help: { usage: '[SUBCOMMAND]', summary: 'This list, or how to use one subcommand', approval: false },
 } as const satisfies Record<Exclude<Verb, RunbookKind>, { usage: string; summary: string; approval: boolean }>;
 export const BUILT_IN_NAMES = Object.keys(BUILT_IN) as (keyof typeof BUILT_IN)[];
 

@@ -50,6 +50,11 @@ export function resolveInputs(runbook: Runbook, options: Record<string, string>)
   return { ok: true, value: values };
 }
 
+/** `{name}` placeholders inside a sentence (a runbook's note), replaced by their values; an unknown one stays. */
+export function fillIn(sentence: string, values: InputValues): string {
+  return sentence.replace(/\{([A-Za-z]+)\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
 /** Replaces a whole-value "{name}" placeholder with its input value; other values pass through. */
 export function substitute<T>(value: T, values: InputValues): T | string {
   if (typeof value !== 'string') return value;

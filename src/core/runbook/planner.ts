@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Invocation, ParamValue, Role } from '../types.js';
 import type { InputValues } from './inputs.js';
-import { substitute } from './inputs.js';
+import { fillIn, substitute } from './inputs.js';
 import { text } from './render.js';
 import type { ChangeStep, ResourceStep, Runbook, SettingsStep, Step } from './schema.js';
 
@@ -269,7 +269,7 @@ export function plan(req: PlanRequest): Plan {
     if (step.type === 'resource' && target.kind === 'resource') steps.push(...planResource(step, target, { ...ctx, id }));
   }
   const warnings = planWarnings(req.runbook, ctx.removed, req.preState);
-  const note = requested === req.runbook && req.runbook.note ? substituteText(req.runbook.note, req.values) : undefined;
+  const note = requested === req.runbook && req.runbook.note ? fillIn(req.runbook.note, req.values) : undefined;
   const body = { runbook: requested.name, values: req.values, steps: steps.map((s) => ({ id: s.stepId, action: s.action, invocations: s.invocations })), preState: req.preState };
   return {
     runbook: requested.name,
@@ -283,11 +283,6 @@ export function plan(req: PlanRequest): Plan {
     preState: req.preState,
     fingerprint: fingerprint(body),
   };
-}
-
-/** `{name}` placeholders inside a sentence, replaced by their values (an unknown one stays as written). */
-function substituteText(sentence: string, values: InputValues): string {
-  return sentence.replace(/\{([A-Za-z]+)\}/g, (whole, name: string) => values[name] ?? whole);
 }
 
 function planWarnings(runbook: Runbook, removed: ResourceContext['removed'], state: PreState): string[] {

@@ -31,7 +31,7 @@ function renderKind(view: View, opts: RenderOptions): { text: string; blocks: Bl
     case 'nothing-to-change':
       return renderNothingToChange(view.runbook, view.requester, view.plan, opts.command, view.verify);
     case 'run':
-      return renderRun(view.run);
+      return renderRun(view.run, view);
     case 'report':
       return renderReport(view);
     case 'history':

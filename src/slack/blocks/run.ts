@@ -1,4 +1,5 @@
 // The run message, updated in place as the run goes: per-step status, cmdlets, replicas, Edge comparison, verdict.
+import type { RunOutcome } from '../../core/notices.js';
 import type { RunRecord, RunStatus } from '../../core/records.js';
 import { outcomeText, RUN_STATUS_WORDS } from '../../labels.js';
 import { assemble, type Block, context, duration, esc, escText, header, section, slackDate, user, words } from './kit.js';
@@ -15,7 +16,7 @@ const VERDICT_EMOJI: Record<RunStatus, string> = {
 };
 const verdict = (status: RunStatus) => `${VERDICT_EMOJI[status]} *${RUN_STATUS_WORDS[status]}*`;
 
-export function renderRun(run: RunRecord): { text: string; blocks: Block[] } {
+export function renderRun(run: RunRecord, about: { outcome?: RunOutcome; note?: string } = {}): { text: string; blocks: Block[] } {
   const took = run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : undefined;
   const head: Block[] = [
     header(`Run ${run.id}: ${run.runbook} — ${run.status}`),
@@ -25,15 +26,16 @@ export function renderRun(run: RunRecord): { text: string; blocks: Block[] } {
     ),
   ];
   const body = run.steps.map(stepBlock);
-  const summary = run.outcome ? words((m) => outcomeText(run.outcome!, m)) : run.summary && escText(run.summary);
+  const { outcome, note } = about;
+  const summary = outcome ? words((m) => outcomeText(outcome, m)) : run.summary && escText(run.summary);
   const tail: Block[] = [
     section(`${verdict(run.status)}${summary ? `: ${summary}` : ''}`),
-    ...(run.note && run.status === 'succeeded' ? [section(`:information_source: *Besides*: ${escText(run.note)}`)] : []),
+    ...(note && run.status === 'succeeded' ? [section(`:information_source: *Besides*: ${escText(note)}`)] : []),
     context(
       `Run \`${esc(run.id)}\``,
       `Started ${slackDate(run.startedAt)}${run.finishedAt ? ` · finished ${slackDate(run.finishedAt)} (${duration(took)})` : ''}`,
     ),
   ];
-  const said = run.outcome ? words((m) => outcomeText(run.outcome!, m)) : run.summary;
+  const said = outcome ? words((m) => outcomeText(outcome, m)) : run.summary;
   return { text: `Run ${run.id} (${run.runbook}) for <@${run.requester}>: ${run.status}${said ? ` — ${said}` : ''}`, blocks: assemble(head, body, tail, 'steps') };
 }
