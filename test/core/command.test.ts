@@ -56,6 +56,8 @@ describe('parseCommand: commands that parse', () => {
     ['"setup"', ok({ name: 'setup', options: {} })],
     ['verify setup --cloud gcchigh', ok({ name: 'verify', runbook: 'setup', options: { cloud: 'gcchigh' } })],
     ['plan setup', ok({ name: 'plan', runbook: 'setup', options: {} })],
+    ['hybrid --cloud dod', { ok: true, value: { verb: 'change', name: 'hybrid', runbook: 'hybrid', options: { cloud: 'dod' } } }],
+    ['verify hybrid --cloud dod', ok({ name: 'verify', runbook: 'hybrid', options: { cloud: 'dod' } })],
     ['help setup', { ok: true, value: { verb: 'help', name: 'help', topic: 'setup' } }],
     ['setup --help', { ok: true, value: { verb: 'help', name: 'help', topic: 'setup' } }],
     ['rollback -h', { ok: true, value: { verb: 'help', name: 'help', topic: 'rollback' } }],
@@ -70,8 +72,8 @@ describe('parseCommand: refusals name what is wrong', () => {
     ['rollbak', /did you mean `rollback`\?/],
     ['hisotry 3', /did you mean `history`\?/],
     ['STATSU', /did you mean `status`\?/],
-    ['deploy', /^unknown subcommand "deploy"; subcommands: setup, plan, status, verify, rollback, history, cancel, help/],
-    ['verify hybird', /^"hybird" is not a change runbook \(runbooks: setup\)/],
+    ['deploy', /^unknown subcommand "deploy"; subcommands: setup, hybrid, plan, status, verify, rollback, history, cancel, help/],
+    ['verify hybird', /^"hybird" is not a change runbook; did you mean `hybrid`\? \(runbooks: setup, hybrid\)/],
     ['help deploy', /^unknown subcommand "deploy"/],
     ['--cloud gcchigh', /^unknown subcommand "--cloud"/],
     ['setup --identity "Exchange Online', /^the quote " before "Exchange Online" is never closed$/],
@@ -88,6 +90,7 @@ describe('parseCommand: refusals name what is wrong', () => {
     ['setup --cloud --identity x', /^--cloud needs a value: --cloud worldwide\|21vianet\|gcchigh$/],
     ['setup -cloud gcchigh', /^unknown option "-cloud": options start with two dashes/],
     ['setup now', /^setup takes no argument but options; unexpected "now"; usage:/],
+    ['verify hybrid --identity x', /^hybrid has no option "--identity" \(options: --cloud\)$/],
     ['plan setup a b', /^plan takes no arguments but options; unexpected "a", "b"/],
     ['plan a b', /^"a" is not a change runbook/],
     ['status --cloud gcchigh', /^status takes no options; got "--cloud"/],
@@ -131,13 +134,14 @@ describe('vocabulary', () => {
     expect(help).toContain('`/lync-exo setup [--cloud worldwide|21vianet|gcchigh] [--identity NAME]`: Connect the deployment to Exchange Online');
     expect(help).toMatch(/`\/lync-exo rollback \[RUN_ID\]`: .*\(needs approval\)/);
     expect(help).toContain('`/lync-exo cancel REQUEST_ID`');
-    expect(vocabulary.subcommands.filter((s) => s.approval).map((s) => s.name)).toEqual(['setup', 'rollback']);
+    expect(vocabulary.subcommands.filter((s) => s.approval).map((s) => s.name)).toEqual(['setup', 'hybrid', 'rollback']);
   });
 
   it('is built from the runbooks: a change runbook is a subcommand with its inputs as options', () => {
-    expect(vocabulary.subcommands.map((s) => s.name)).toEqual(['setup', 'plan', 'status', 'verify', 'rollback', 'history', 'cancel', 'help']);
+    expect(vocabulary.subcommands.map((s) => s.name)).toEqual(['setup', 'hybrid', 'plan', 'status', 'verify', 'rollback', 'history', 'cancel', 'help']);
+    expect(vocabulary.find('hybrid')).toMatchObject({ verb: 'change', usage: '[--cloud worldwide|21vianet|gcchigh|dod]', approval: true });
     expect(vocabulary.defaultProcedure?.name).toBe('setup');
-    expect(usageHint(vocabulary)).toMatch(/^setup \[--cloud worldwide\|21vianet\|gcchigh\] \[--identity NAME\] \| plan \[RUNBOOK\] \[OPTIONS\] \| status \| verify/);
+    expect(usageHint(vocabulary)).toMatch(/^setup \[--cloud worldwide\|21vianet\|gcchigh\] \[--identity NAME\] \| hybrid \[--cloud worldwide\|21vianet\|gcchigh\|dod\] \| plan \[RUNBOOK\] \[OPTIONS\] \| status \| verify/);
   });
 
   it('parses every subcommand name it lists', () => {

@@ -165,8 +165,8 @@ describe('rollback planning', () => {
 });
 
 describe('runbooks as data', () => {
-  it('loads the four runbooks and derives the agent allowlist from them', () => {
-    expect([...runbooks.keys()].sort()).toEqual(['rollback', 'setup', 'status', 'verify']);
+  it('loads the runbooks and derives the agent allowlist from them', () => {
+    expect([...runbooks.keys()].sort()).toEqual(['hybrid', 'rollback', 'setup', 'status', 'verify']);
     expect(cmdletAllowlist(runbooks)).toContain('New-CsHostingProvider');
     expect(cmdletAllowlist(runbooks)).not.toContain('Invoke-Expression');
   });
