@@ -93,6 +93,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const absorb = () => {
     for (; seen < api.calls.length; seen++) {
       const call = api.calls[seen]!;
+      // who someone is (users.info: the approver's email for the audit, a name in history) is a read nobody sees
+      if (call.method === 'users.info') continue;
       // a response_url answer names whom it answers, as an ephemeral does
       if (call.method === 'respond') call.body.user = replyTo.get(String(call.body.response_url_id)) ?? '?';
       order.push({ at: order.length, entry: { kind: 'api', call, collapsed: 1 } });
