@@ -107,6 +107,10 @@ export function noticeText(n: Notice, w: Words): string {
       return w.t('notice.group-unreadable', { group: n.group, error: n.error });
     case 'locked':
       return w.t('notice.locked', { deployment: n.holder.deployment, runId: n.holder.runId, requestId: n.holder.requestId, requester: m.user(n.holder.requester), since: w.date(n.holder.since) });
+    case 'change-reference-needed':
+      return w.t('notice.change-reference-needed', { change: code(w, `--change ${n.example ?? 'REF'}`), pattern: code(w, n.pattern) });
+    case 'bad-change-reference':
+      return w.t(n.example ? 'notice.bad-change-reference.example' : 'notice.bad-change-reference', { given: JSON.stringify(n.given), pattern: code(w, n.pattern), example: code(w, n.example ?? '') });
     case 'read-failed': {
       const said = w.t(n.planned ? 'notice.read-failed.planned' : 'notice.read-failed', { error: n.error });
       return n.hint ? `${said}\n${w.t('notice.hint', { hint: n.hint })}` : said;
@@ -133,6 +137,8 @@ export function noticeText(n: Notice, w: Words): string {
       return w.t(`notice.${n.code}`, { requestId: n.requestId, more: n.more });
     case 'cancelled':
       return w.t('notice.cancelled', { requestId: n.requestId });
+    case 'cancelled-waiting':
+      return w.t('notice.cancelled-waiting', { requestId: n.requestId, startsAt: w.date(n.startsAt) });
     case 'no-run':
       return w.t('notice.no-run', { runId: n.runId });
     case 'nothing-to-undo':

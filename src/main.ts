@@ -136,9 +136,10 @@ async function runSlack(log: Logger): Promise<void> {
     }
   }
   if (hubServer) log.info({ url: hubServer.url }, 'remote agents: listening');
-  // closes requests past their expiry even when nobody clicks, so their buttons disappear
+  // closes requests past their expiry even when nobody clicks, so their buttons disappear; starts changes whose
+  // window opened; runs the drift watch when its schedule says so
   const sweeper = setInterval(() => {
-    service.expireDue().catch((err: unknown) => log.error({ err }, 'expiry sweep failed'));
+    void service.sweep((what, err) => log.error({ err }, `${what} sweep failed`));
   }, 30_000);
   // Shutdown: take no new changes, let a running step finish (bounded), record the run as stopped, close cleanly.
   const stop = async (signal: string) => {

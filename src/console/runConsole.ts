@@ -17,7 +17,7 @@ import { createSimulatedDeployment, type SimulatedDeployment } from '../simulato
 import { DEFAULT_LOCALE, isLocale, LOCALES } from '../i18n/index.js';
 import { ConsoleNotifier, type Output } from './notifier.js';
 import { consoleWords } from './renderView.js';
-import { CONSOLE_CHANNEL, consolePolicyFromConfig, defaultConsolePolicy, policyUsers } from './policy.js';
+import { CONSOLE_CHANNEL, CONSOLE_PROFILES, consolePolicyFromConfig, defaultConsolePolicy, policyUsers } from './policy.js';
 import { ConsoleSession } from './session.js';
 import { wantsColor } from './text.js';
 
@@ -54,11 +54,15 @@ export interface ConsoleApp extends Composition {
   close(): Promise<void>;
 }
 
-/** Slack user groups cannot be read from a terminal: a policy that names groups fails closed, with a sentence. */
-const noGroups: Directory = {
+/**
+ * Slack user groups cannot be read from a terminal: a policy that names groups fails closed, with a sentence. The
+ * console's own people (alice, bob, carol) have directory emails, so the audit shows who approved as Slack would.
+ */
+const consoleDirectory: Directory = {
   groupMembers: async (group) => {
     throw new Error(`the console cannot read Slack user group ${group}`);
   },
+  profile: async (user) => CONSOLE_PROFILES[user],
 };
 
 function consoleLogger(env: NodeJS.ProcessEnv): Logger {
@@ -96,7 +100,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Consol
     policy,
     agents: sim.pool,
     notifier,
-    directory: noGroups,
+    directory: consoleDirectory,
     log,
     runbooks,
     commandName: command,

@@ -2,7 +2,7 @@
 // should not cost a Web API call each. A failure is logged and rethrown: the policy then answers no.
 import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { Directory } from '../core/ports.js';
+import type { Directory, DirectoryProfile } from '../core/ports.js';
 import { callSlack } from './notifier.js';
 
 export interface SlackDirectoryOptions {
@@ -12,7 +12,7 @@ export interface SlackDirectoryOptions {
 
 export class SlackDirectory implements Directory {
   private readonly cache = new Map<string, { at: number; users: Promise<string[]> }>();
-  private readonly names = new Map<string, { at: number; name: string | undefined }>();
+  private readonly profiles = new Map<string, { at: number; profile: Promise<DirectoryProfile | undefined> }>();
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly log: Logger;
@@ -39,18 +39,28 @@ export class SlackDirectory implements Directory {
     return users;
   }
 
-  /** A display name for naming someone without a mention; cached for an hour, undefined when Slack does not say. */
+  /** A display name for naming someone without a mention; undefined when Slack does not say. */
   async userName(userId: string): Promise<string | undefined> {
-    const hit = this.names.get(userId);
-    if (hit && this.now() - hit.at < 3600_000) return hit.name;
-    try {
-      const res = await callSlack(this.log, 'users.info', { user: userId }, () => this.client.users.info({ user: userId }));
+    return (await this.profile(userId).catch(() => undefined))?.name;
+  }
+
+  /**
+   * Who someone is, from one users.info call cached for an hour: their display name and their profile email (which
+   * Slack gives only with the users:read.email scope; without it the email is absent and the audit says less).
+   * A failure is not cached, and is rethrown: the caller decides what an unknown identity means.
+   */
+  profile(userId: string): Promise<DirectoryProfile | undefined> {
+    const hit = this.profiles.get(userId);
+    if (hit && this.now() - hit.at < 3600_000) return hit.profile;
+    const profile = callSlack(this.log, 'users.info', { user: userId }, () => this.client.users.info({ user: userId })).then((res): DirectoryProfile | undefined => {
       const u = res.user;
-      const name = u?.profile?.display_name || u?.profile?.real_name || u?.real_name || u?.name || undefined;
-      this.names.set(userId, { at: this.now(), name });
-      return name;
-    } catch {
-      return undefined;
-    }
+      if (!u) return undefined;
+      const name = u.profile?.display_name || u.profile?.real_name || u.real_name || u.name || undefined;
+      const email = u.profile?.email || undefined;
+      return { ...(name ? { name } : {}), ...(email ? { email } : {}) };
+    });
+    this.profiles.set(userId, { at: this.now(), profile });
+    profile.catch(() => this.profiles.delete(userId));
+    return profile;
   }
 }

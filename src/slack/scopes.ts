@@ -14,8 +14,8 @@ export const METHOD_SCOPES: Readonly<Record<string, string | null>> = {
   'views.open': null,
 };
 
-/** Scopes that come from features rather than methods: the slash command. */
-export const FEATURE_SCOPES = ['commands'] as const;
+/** Scopes that come from features rather than methods: the slash command; users.info's profile.email (the audit's approver email). */
+export const FEATURE_SCOPES = ['commands', 'users:read.email'] as const;
 
 export function requiredScopes(): string[] {
   const methodScopes = Object.values(METHOD_SCOPES).filter((s): s is string => s !== null);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Log } from '../core/service.js';
 import { INTERRUPTED_SUMMARY, type ApproveOutcome, type CloseOutcome, type LockOutcome, type OutboxEntry, type OutboxPut, type Store } from '../core/store.js';
-import type { Approval, AuditRecord, LockHolder, MessageRef, RequestRecord, RunRecord } from '../core/records.js';
+import type { Approval, AuditRecord, LockHolder, MessageRef, RequestRecord, RunRecord, WatchState } from '../core/records.js';
 import { LyncExoError, type ErrorCode } from '../core/errors.js';
 import { LATEST_VERSION, migrate, schemaVersion } from './migrations.js';
 
@@ -68,6 +68,8 @@ interface RequestRow {
   message: string | null;
   values_json: string;
   plan_json: string;
+  change_ref: string | null;
+  starts_at: string | null;
 }
 
 interface RunRow {
@@ -86,6 +88,8 @@ interface RunRow {
   values_json: string;
   steps_json: string;
   pre_state_json: string | null;
+  change_ref: string | null;
+  approved_by_json: string | null;
 }
 
 interface LockRow {
@@ -105,6 +109,9 @@ interface AuditRow {
   run_id: string | null;
   fingerprint: string | null;
   detail: string | null;
+  email: string | null;
+  account: string | null;
+  change_ref: string | null;
 }
 
 interface OutboxRow {
@@ -155,6 +162,8 @@ function toRequest(row: RequestRow, approvals: Approval[]): RequestRecord {
     ...(row.decided_by !== null && { decidedBy: row.decided_by }),
     ...(row.reason !== null && { reason: row.reason }),
     ...(row.run_id !== null && { runId: row.run_id }),
+    ...(row.change_ref !== null && { change: row.change_ref }),
+    ...(row.starts_at !== null && { startsAt: row.starts_at }),
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     ...(row.decided_at !== null && { decidedAt: row.decided_at }),
@@ -171,6 +180,8 @@ function toRun(row: RunRow): RunRecord {
     channel: row.channel,
     requester: row.requester,
     approvers: parse(row.approvers_json),
+    ...(row.approved_by_json !== null && { approvedBy: parse<NonNullable<RunRecord['approvedBy']>>(row.approved_by_json) }),
+    ...(row.change_ref !== null && { change: row.change_ref }),
     status: row.status,
     startedAt: row.started_at,
     ...(row.finished_at !== null && { finishedAt: row.finished_at }),
@@ -194,8 +205,19 @@ function toAudit(row: AuditRow): AuditRecord {
     ...(row.run_id !== null && { runId: row.run_id }),
     ...(row.fingerprint !== null && { fingerprint: row.fingerprint }),
     ...(row.detail !== null && { detail: row.detail }),
+    ...(row.email !== null && { email: row.email }),
+    ...(row.account !== null && { account: row.account }),
+    ...(row.change_ref !== null && { change: row.change_ref }),
   };
 }
+
+/** An approval row: the identity columns only where the directory said. */
+const toApproval = (row: { user: string; at: string; email: string | null; account: string | null }): Approval => ({
+  user: row.user,
+  at: row.at,
+  ...(row.email !== null && { email: row.email }),
+  ...(row.account !== null && { account: row.account }),
+});
 
 const runParams = (run: RunRecord) => ({
   id: run.id,
@@ -213,6 +235,8 @@ const runParams = (run: RunRecord) => ({
   values_json: JSON.stringify(run.values),
   steps_json: JSON.stringify(run.steps),
   pre_state_json: json(run.preState),
+  change_ref: run.change ?? null,
+  approved_by_json: json(run.approvedBy),
 });
 
 const isSqliteError = (err: unknown): err is InstanceType<typeof Database.SqliteError> => err instanceof Database.SqliteError;
@@ -313,17 +337,19 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
   const q = {
     request: db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE id = ?'),
-    approvals: db.prepare<[string], Approval>('SELECT user, at FROM approvals WHERE request_id = ? ORDER BY rowid'),
+    approvals: db.prepare<[string], { user: string; at: string; email: string | null; account: string | null }>('SELECT user, at, email, account FROM approvals WHERE request_id = ? ORDER BY rowid'),
     insertRequest: db.prepare(
-      `INSERT INTO requests (id, runbook, deployment, requester, channel, status, created_at, expires_at, expires_ms, decided_at, decided_by, reason, run_id, rollback_of, message, values_json, plan_json)
-       VALUES (@id, @runbook, @deployment, @requester, @channel, @status, @created_at, @expires_at, @expires_ms, @decided_at, @decided_by, @reason, @run_id, @rollback_of, @message, @values_json, @plan_json)`,
+      `INSERT INTO requests (id, runbook, deployment, requester, channel, status, created_at, expires_at, expires_ms, decided_at, decided_by, reason, run_id, rollback_of, message, values_json, plan_json, change_ref, starts_at)
+       VALUES (@id, @runbook, @deployment, @requester, @channel, @status, @created_at, @expires_at, @expires_ms, @decided_at, @decided_by, @reason, @run_id, @rollback_of, @message, @values_json, @plan_json, @change_ref, @starts_at)`,
     ),
-    insertApproval: db.prepare<[string, string, string]>('INSERT INTO approvals (request_id, user, at) VALUES (?, ?, ?)'),
+    insertApproval: db.prepare<[string, string, string, string | null, string | null]>('INSERT INTO approvals (request_id, user, at, email, account) VALUES (?, ?, ?, ?, ?)'),
     hasApproved: db.prepare<[string, string], { n: number }>('SELECT 1 AS n FROM approvals WHERE request_id = ? AND user = ?'),
     countApprovals: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM approvals WHERE request_id = ?'),
     decide: db.prepare<[string, string | null, string | null, string, string]>("UPDATE requests SET status = ?, decided_by = ?, reason = ?, decided_at = ? WHERE id = ? AND status = 'pending'"),
     approved: db.prepare<[string, string]>("UPDATE requests SET status = 'approved', decided_at = ? WHERE id = ? AND status = 'pending'"),
     expired: db.prepare<[string, string]>("UPDATE requests SET status = 'expired', decided_by = 'expiry', decided_at = ? WHERE id = ? AND status = 'pending'"),
+    cancelWaiting: db.prepare<[string, string, string]>("UPDATE requests SET status = 'cancelled', decided_by = ?, decided_at = ? WHERE id = ? AND status = 'approved' AND run_id IS NULL"),
+    setStart: db.prepare<[string | null, string]>('UPDATE requests SET starts_at = ? WHERE id = ?'),
     setMessage: db.prepare<[string | null, string]>('UPDATE requests SET message = ? WHERE id = ?'),
     setRun: db.prepare<[string, string]>('UPDATE requests SET run_id = ? WHERE id = ?'),
     listExpired: db.prepare<[number], RequestRow>("SELECT * FROM requests WHERE status = 'pending' AND expires_ms <= ? ORDER BY rowid"),
@@ -332,12 +358,12 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
     // an upsert, not INSERT OR REPLACE: the row keeps its rowid, so ties in ordering stay in creation order
     saveRun: db.prepare(
-      `INSERT INTO runs (id, request_id, runbook, deployment, channel, requester, status, started_at, finished_at, summary, message, approvers_json, values_json, steps_json, pre_state_json)
-       VALUES (@id, @request_id, @runbook, @deployment, @channel, @requester, @status, @started_at, @finished_at, @summary, @message, @approvers_json, @values_json, @steps_json, @pre_state_json)
+      `INSERT INTO runs (id, request_id, runbook, deployment, channel, requester, status, started_at, finished_at, summary, message, approvers_json, values_json, steps_json, pre_state_json, change_ref, approved_by_json)
+       VALUES (@id, @request_id, @runbook, @deployment, @channel, @requester, @status, @started_at, @finished_at, @summary, @message, @approvers_json, @values_json, @steps_json, @pre_state_json, @change_ref, @approved_by_json)
        ON CONFLICT (id) DO UPDATE SET request_id = excluded.request_id, runbook = excluded.runbook, deployment = excluded.deployment, channel = excluded.channel,
          requester = excluded.requester, status = excluded.status, started_at = excluded.started_at, finished_at = excluded.finished_at, summary = excluded.summary,
          message = excluded.message, approvers_json = excluded.approvers_json, values_json = excluded.values_json, steps_json = excluded.steps_json,
-         pre_state_json = excluded.pre_state_json`,
+         pre_state_json = excluded.pre_state_json, change_ref = excluded.change_ref, approved_by_json = excluded.approved_by_json`,
     ),
     run: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?'),
     latestRun: db.prepare<[string, string], RunRow>('SELECT * FROM runs WHERE runbook = ? AND status = ? ORDER BY started_at DESC, rowid LIMIT 1'),
@@ -369,13 +395,16 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     messageForget: db.prepare<[string]>('DELETE FROM messages WHERE key = ?'),
 
     insertAudit: db.prepare(
-      'INSERT INTO audit (at, at_ms, actor, action, channel, request_id, run_id, fingerprint, detail) VALUES (@at, @at_ms, @actor, @action, @channel, @request_id, @run_id, @fingerprint, @detail)',
+      `INSERT INTO audit (at, at_ms, actor, action, channel, request_id, run_id, fingerprint, detail, email, account, change_ref)
+       VALUES (@at, @at_ms, @actor, @action, @channel, @request_id, @run_id, @fingerprint, @detail, @email, @account, @change_ref)`,
     ),
+    watch: db.prepare<[string], { state_json: string }>('SELECT state_json FROM watches WHERE name = ?'),
+    saveWatch: db.prepare<[string, string, string]>('INSERT INTO watches (name, checked_at, state_json) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET checked_at = excluded.checked_at, state_json = excluded.state_json'),
     auditAll: db.prepare<[], AuditRow>('SELECT * FROM audit ORDER BY seq'),
     auditSince: db.prepare<[number], AuditRow>('SELECT * FROM audit WHERE at_ms >= ? ORDER BY seq'),
   };
 
-  const request = (row: RequestRow) => toRequest(row, q.approvals.all(row.id));
+  const request = (row: RequestRow) => toRequest(row, q.approvals.all(row.id).map(toApproval));
   const getRequest = (id: string) => {
     const row = q.request.get(id);
     return row && request(row);
@@ -406,15 +435,17 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         message: json(r.message),
         values_json: JSON.stringify(r.values),
         plan_json: JSON.stringify(r.plan),
+        change_ref: r.change ?? null,
+        starts_at: r.startsAt ?? null,
       });
     } catch (err) {
       if (isSqliteError(err) && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new Error(`request ${r.id} exists`, { cause: err });
       throw err;
     }
-    for (const a of r.approvals) q.insertApproval.run(r.id, a.user, a.at);
+    for (const a of r.approvals) q.insertApproval.run(r.id, a.user, a.at, a.email ?? null, a.account ?? null);
   });
 
-  const approve = writing((id: string, user: string, required: number, now: Date): ApproveOutcome | undefined => {
+  const approve = writing((id: string, user: string, required: number, now: Date, who?: { email?: string; account?: string }): ApproveOutcome | undefined => {
     const row = q.request.get(id);
     if (!row) return undefined;
     if (row.status !== 'pending') return { outcome: 'not-pending', request: request(row) };
@@ -423,7 +454,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       return { outcome: 'expired', request: getRequest(id)! };
     }
     if (q.hasApproved.get(id, user)) return { outcome: 'already-approved-by-you', request: request(row) };
-    q.insertApproval.run(id, user, now.toISOString());
+    q.insertApproval.run(id, user, now.toISOString(), who?.email ?? null, who?.account ?? null);
     if (q.countApprovals.get(id)!.n < required) return { outcome: 'recorded', request: getRequest(id)! };
     q.approved.run(now.toISOString(), id);
     return { outcome: 'completed', request: getRequest(id)! };
@@ -434,6 +465,13 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     if (!row) return undefined;
     if (row.status !== 'pending') return { outcome: 'not-pending', request: request(row) };
     q.decide.run(status, by, reason ?? null, now.toISOString(), id);
+    return { outcome: 'closed', request: getRequest(id)! };
+  });
+
+  const cancelWaiting = writing((id: string, by: string, now: Date): CloseOutcome | undefined => {
+    const row = q.request.get(id);
+    if (!row) return undefined;
+    if (q.cancelWaiting.run(by, now.toISOString(), id).changes !== 1) return { outcome: 'not-pending', request: request(row) };
     return { outcome: 'closed', request: getRequest(id)! };
   });
 
@@ -485,8 +523,14 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     async getRequest(id) {
       return getRequest(id);
     },
-    async approve(id, user, required, now) {
-      return approve(id, user, required, now);
+    async approve(id, user, required, now, who) {
+      return approve(id, user, required, now, who);
+    },
+    async cancelWaiting(id, by, now) {
+      return cancelWaiting(id, by, now);
+    },
+    async setRequestStart(id, startsAt) {
+      q.setStart.run(startsAt ?? null, id);
     },
     async close(id, status, by, reason, now) {
       return close(id, status, by, reason, now);
@@ -572,7 +616,17 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         run_id: record.runId ?? null,
         fingerprint: record.fingerprint ?? null,
         detail: record.detail ?? null,
+        email: record.email ?? null,
+        account: record.account ?? null,
+        change_ref: record.change ?? null,
       });
+    },
+    async getWatch(name) {
+      const row = q.watch.get(name);
+      return row && parse<WatchState>(row.state_json);
+    },
+    async saveWatch(state) {
+      q.saveWatch.run(state.name, state.checkedAt, JSON.stringify(state));
     },
     async listAudit(since) {
       return (since ? q.auditSince.all(since.getTime()) : q.auditAll.all()).map(toAudit);

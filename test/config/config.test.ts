@@ -46,6 +46,16 @@ describe('config file', () => {
         remote: [],
         expectedEdges: ['lync01'],
       },
+      changeWindows: {
+        timeZone: 'Europe/London',
+        open: [
+          { days: ['sat'], from: '22:00', to: '04:00' },
+          { days: ['tue', 'thu'], from: '19:00', to: '21:00' },
+        ],
+      },
+      changeReference: { pattern: 'CHG[0-9]{7}', required: true, example: 'CHG0012345' },
+      directory: { accounts: { rule: 'CONTOSO\\{local}', domains: ['contoso.com'] } },
+      watch: { schedule: '0 * * * *', timeZone: 'Europe/London', channel: 'C0123ABCDEF' },
     });
   });
 

@@ -79,6 +79,12 @@ const NOTICES: { [C in NoticeCode]: Extract<Notice, { code: C }>[] } = {
   'group-unreadable': [{ code: 'group-unreadable', group: 'S0X', error: 'missing_scope' }],
   'shutting-down': [{ code: 'shutting-down' }],
   locked: [{ code: 'locked', holder }],
+  'change-reference-needed': [{ code: 'change-reference-needed', pattern: '^CHG\\d{7}$', example: 'CHG0012345' }],
+  'bad-change-reference': [
+    { code: 'bad-change-reference', given: 'x', pattern: '^CHG\\d{7}$', example: 'CHG0012345' },
+    { code: 'bad-change-reference', given: 'x', pattern: '^CHG\\d{7}$' },
+  ],
+  'cancelled-waiting': [{ code: 'cancelled-waiting', requestId: 'r-1', startsAt: '2026-12-05T22:00:00.000Z' }],
   'read-failed': [
     { code: 'read-failed', error: 'timeout', hint: 'check the agent', planned: true },
     { code: 'read-failed', error: 'timeout', planned: false },

@@ -2,7 +2,7 @@
 // policy's when Slack does not say, cannot be asked, or names a language lync-exo does not speak.
 import { webApi } from '@slack/bolt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SlackLanguages } from '../../src/slack/language.js';
+import { SlackLanguages, type LanguagePolicy } from '../../src/slack/language.js';
 import { memoryLog } from './support/memoryLog.js';
 import { startSlackStandIn, type SlackStandIn } from './support/slackApi.js';
 
@@ -14,7 +14,7 @@ afterEach(async () => {
 
 const names = { U0ALICE: 'alice', U0BOB: 'bob', U0CAROL: 'carol', U0DAVE: 'dave' };
 
-async function languages(locales: Record<string, string>, policy = { locale: 'en' as const, timeZone: 'UTC' }, options = {}) {
+async function languages(locales: Record<string, string>, policy: LanguagePolicy = { locale: 'en', timeZone: 'UTC' }, options = {}) {
   api = await startSlackStandIn({ names, locales });
   const client = new webApi.WebClient('xoxb-test', { slackApiUrl: api.url, retryConfig: { retries: 0 } });
   return new SlackLanguages(client, memoryLog().log, policy, options);

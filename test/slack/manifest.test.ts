@@ -96,6 +96,6 @@ describe('manifest.yml', () => {
 
   it('asks for exactly the bot scopes the code needs', () => {
     expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(requiredScopes());
-    expect(requiredScopes()).toEqual(['chat:write', 'commands', 'usergroups:read', 'users:read']);
+    expect(requiredScopes()).toEqual(['chat:write', 'commands', 'usergroups:read', 'users:read', 'users:read.email']);
   });
 });
