@@ -1,14 +1,15 @@
 // Every View the core emits, as terminal text: the same content as the Slack messages (src/slack/blocks), with
 // box-drawing tables where Slack has code-block tables. Pure: a view in, lines out.
 import type { RunOutcome } from '../core/notices.js';
-import type { ApprovalRule, View, VerifyItem } from '../core/ports.js';
+import type { ApprovalRule, View, VerifyItem, WindowNote } from '../core/ports.js';
 import type { EdgeRow, ReplicaRow, RequestRecord, RunRecord, RunStatus, StepResult, StepStatus } from '../core/records.js';
 import { replicaVerdict } from '../core/records.js';
 import type { Plan, PlannedStep } from '../core/runbook/planner.js';
 import { renderInvocation, renderValueForPeople } from '../core/runbook/render.js';
 import { createWords, DEFAULT_LOCALE, type Locale, type Marks, type MessageKey, type Words } from '../i18n/index.js';
 import { actionWord, approversText, noticeText, replicaWord, requestStatusWord, runStatusInline, runStatusWord, runSummary, stepStatusWord } from '../labels.js';
-import { agentRows } from '../slack/blocks/report.js';
+import { windowText } from '../slack/blocks/plan.js';
+import { agentRows, driftRows } from '../slack/blocks/report.js';
 import { box, duration, plain, style, type Style } from './text.js';
 
 /** How the console shows people, channels and code: as they would be typed. */
@@ -99,7 +100,7 @@ function decision(r: RequestRecord, command: string, st: Style, w: Words): strin
     case 'pending':
       return st.yellow(`⏳ ${approvals ? w.t('decision.so-far', { approvals }) : w.t('decision.waiting')}`);
     case 'approved':
-      return st.green(`✓ ${w.t(r.runId ? 'decision.approved.run' : 'decision.approved', { approvals, runId: r.runId ?? '' })}`);
+      return st.green(`✓ ${w.t(r.runId ? 'decision.approved.run' : 'decision.approved', { approvals, runId: r.runId ?? '' })}${!r.runId && r.startsAt ? ` ${w.t('decision.waits', { at: w.date(r.startsAt) })}` : ''}`);
     case 'denied':
       return st.red(`⛔ ${w.t('decision.denied', { by, at, reason: r.reason ?? w.t('decision.no-reason') })}`);
     case 'cancelled':
@@ -114,13 +115,13 @@ function planTitle(r: RequestRecord, dryRun: boolean, w: Words): string {
   return r.rollbackOf ? w.t('plan.title.rollback', { runId: r.rollbackOf }) : w.t('plan.title', { runbook: r.plan.runbook });
 }
 
-export function renderPlan(r: RequestRecord, rule: ApprovalRule, dryRun: boolean, opts: TextOptions): string[] {
+export function renderPlan(r: RequestRecord, rule: ApprovalRule, dryRun: boolean, opts: TextOptions, window?: WindowNote): string[] {
   const st = opts.style ?? style(false);
   const w = wordsOf(opts);
   const p = r.plan;
   const lines = [
     title(planTitle(r, dryRun, w), st),
-    w.t(dryRun ? 'plan.by.dry-run' : 'plan.by', { requester: mention(r.requester), runbook: p.runbook, requestId: r.id }),
+    w.t(dryRun ? 'plan.by.dry-run' : 'plan.by', { requester: mention(r.requester), runbook: p.runbook, requestId: r.id }) + (r.change ? ` · ${w.t('change.reference', { change: r.change })}` : ''),
     targetFields(r.deployment, r.values, w),
     ...planTable(p, st, w),
     ...cmdletLines(p.steps, st, w),
@@ -137,6 +138,7 @@ export function renderPlan(r: RequestRecord, rule: ApprovalRule, dryRun: boolean
     w.raw('plan.needs', { required: rule.required, approvers: approversText(rule.approvers, w) || w.t('plan.no-approvers') }),
     decision(r, opts.command, st, w),
   );
+  if (window && r.status === 'pending') lines.push(`🗓 ${windowText(window, w)}`);
   if (r.status === 'pending') lines.push(st.dim(`  ${w.t('console.decide', { approve: `approve ${r.id}`, deny: `deny ${r.id} REASON` })}`));
   return lines;
 }
@@ -248,6 +250,15 @@ export function renderReport(view: Extract<View, { kind: 'report' }>, opts: Text
   const verdictWord = view.verdict ? (view.verdict === 'pass' ? st.green(st.bold(`✓ ${w.t('verdict.pass')}`)) : st.red(st.bold(`✗ ${w.t('verdict.fail')}`))) : '';
   const lines = [title(w.t('report.title', { title: `${view.title}${view.runbook ? ` ${view.runbook}` : ''}` }), st), w.raw(verdictWord ? 'report.by.verdict' : 'report.by', { requester: mention(view.requester), verdict: verdictWord })];
   if (view.note) lines.push(`ℹ ${w.t('besides')}${view.note}`);
+  if (view.drift) {
+    const d = view.drift;
+    lines.push(st.red(`⚠ ${w.t('drift.title', { n: d.changed.length })}`), d.previous ? w.t(`drift.since.${d.previous.verdict}`, { since: w.date(d.previous.since), checkedAt: w.date(d.previous.checkedAt) }) : w.t('drift.first'), ...box(driftRows(d, w), st));
+    if (d.fix) lines.push(w.t('drift.fix', { fix: `${opts.command} ${d.fix}` }));
+  }
+  if (view.waiting?.length) {
+    lines.push(w.t('waiting.title', { n: view.waiting.length }), ...view.waiting.map((c) => `  • ${w.t('waiting.one', { requestId: c.requestId, runbook: c.runbook, requester: mention(c.requester), startsAt: w.date(c.startsAt), change: c.change ? ` · ${w.t('change.reference', { change: c.change })}` : '' })}`));
+    lines.push(w.t('waiting.cancel', { cancel: 'cancel REQUEST_ID' }));
+  }
   if (view.items?.length) lines.push(w.t('report.desired'), ...itemTable(view.items, st, w));
   if (view.agents?.length) lines.push(w.t('report.agents'), ...box(agentRows(view.agents, w), st));
   if (view.steps.length) lines.push(...stepTable(view.steps, st, w), ...view.steps.flatMap((s) => stepDetails(s, st, w)));
@@ -277,7 +288,7 @@ export function renderViewText(view: View, opts: TextOptions): string[] {
   const w = wordsOf(opts);
   switch (view.kind) {
     case 'plan':
-      return renderPlan(view.request, view.rule, view.dryRun, opts);
+      return renderPlan(view.request, view.rule, view.dryRun, opts, view.window);
     case 'refused-plan':
     case 'nothing-to-change':
       return refusedOrNoop(view.kind, view.runbook, view.requester, view.plan, opts, view.kind === 'nothing-to-change' ? view.verify : undefined);

@@ -40,6 +40,10 @@ const VIEWS: [string, View][] = [
   ['verify report', { kind: 'report', title: 'verify', runbook: 'setup', requester: 'U0CAROL', verdict: 'fail', steps: run().steps.slice(2), items: [{ item: 'ProxyFqdn', expected: 'a', actual: 'b', ok: false }], agents: [{ name: 'fe01', roles: ['internal'], online: true, host: 'fe01.contoso.local', session: 'ready' }] }],
   ['history of 120 rows', { kind: 'history', requests: requests(60), runs: many(60, (i) => ({ ...failedRun(), id: `run-${i}` })) }],
   ['detail in parts', { kind: 'detail', runId: 'run-1', title: 'per Edge', lines: many(400, (i) => `edge${i}: ${'y'.repeat(60)}`), part: { n: 1, of: 2 } }],
+  ['plan outside the change windows, with a change reference', { kind: 'plan', request: request({ change: 'CHG0012345' }), rule, dryRun: false, window: { open: false, opensAt: '2025-03-01T22:00:00.000Z', timeZone: 'Asia/Taipei' } }],
+  ['plan approved, waiting for its window', { kind: 'plan', request: request({ status: 'approved', approvals: [{ user: 'U0BOB', at: '2025-03-01T10:01:00.000Z' }], startsAt: '2025-03-01T22:00:00.000Z' }), rule, dryRun: false }],
+  ['status with changes waiting for their window', { kind: 'report', title: 'status', requester: 'U0CAROL', steps: [], waiting: many(30, (i) => ({ requestId: `r-${i}`, runbook: 'setup', requester: 'U0ALICE', startsAt: '2025-03-01T22:00:00.000Z', change: 'CHG0012345' })) }],
+  ['a drift report with its fix button', { kind: 'report', title: 'verify', runbook: 'setup', requester: 'lync-exo', steps: [], verdict: 'fail', drift: { previous: { verdict: 'pass', since: '2025-03-01T10:00:00.000Z', checkedAt: '2025-03-01T11:00:00.000Z' }, changed: many(40, (i) => ({ item: `item ${i}`, expected: 'True', before: 'True', now: 'False', ok: false })), fix: 'plan --cloud worldwide' } }],
   ['a notice', { kind: 'notice', notice: { code: 'approval-recorded', requestId: 'r-1', more: 2 } }],
 ];
 

@@ -2,7 +2,8 @@
 // agent: setup approved and verified, a refusal, a status report, and the App Home tab. Channel messages are in the
 // policy's language; replies and the Home tab in each person's Slack locale (users.info include_locale).
 import { afterEach, describe, expect, it } from 'vitest';
-import { USERS } from '../support/world.js';
+import { virtualClock } from '../../src/agent/memory.js';
+import { CHANNEL, USERS } from '../support/world.js';
 import { limitViolations } from './limits.js';
 import { type Harness, startHarness } from './transcript.js';
 import type { Block } from '../../src/slack/blocks/kit.js';
@@ -77,8 +78,35 @@ describe('Slack transcripts in Traditional Chinese (in-memory agents)', () => {
     // the denial form opens in bob's language (en-GB is English)
     const form = h.api.of('views.open')[0]!.body.view as { title: { text: string } };
     expect(form.title.text).toBe('Deny the request');
-    // one users.info per person, not one per message
-    expect(h.api.of('users.info').filter((c) => c.body.user === USERS.alice)).toHaveLength(1);
+    // one locale look-up per person, not one per message
+    expect(h.api.of('users.info').filter((c) => c.body.user === USERS.alice && c.body.include_locale === 'true')).toHaveLength(1);
+    expectWithinLimits(h);
+  });
+});
+
+describe('the drift watch in zh-TW', () => {
+  it('reports the change made behind its back with its diff and a button that plans the fix', async () => {
+    const clock = virtualClock(new Date('2026-12-02T10:00:00Z'));
+    h = await startHarness({ names, language: zh, slack: { locales: zhEveryone }, world: { agents: 'memory', clock, policy: { watch: { schedule: '0 * * * *', channel: CHANNEL } } } });
+    await h.say(USERS.alice, 'setup');
+    await h.click(USERS.bob, 'approve', h.pendingRequestId());
+    expect((await h.world.service.watchDue()).outcome).toBe('unchanged');
+    // a colleague in the Lync shell disables the provider
+    const fe = h.world.agents.forRole('internal')[0]!;
+    expect((await fe.invoke({ cmdlet: 'Set-CsHostingProvider', parameters: { Identity: 'Exchange Online', Enabled: false } })).ok).toBe(true);
+    clock.advance(3600_000);
+    expect((await h.world.service.watchDue()).outcome).toBe('posted');
+    await h.settle();
+    const drift = h.api.of('chat.postMessage').at(-1)!;
+    const text = JSON.stringify(drift.body.blocks);
+    expect(text).toContain('設定漂移');
+    expect(text).toContain('Hosting provider for Exchange Online: Enabled');
+    const button = (drift.body.blocks as Block[]).flatMap((b) => (b.type === 'actions' ? b.elements : [])).find((e) => e.type === 'button' && e.action_id === 'lync_exo_fix') as { value: string } | undefined;
+    expect(button?.value).toBe('plan --cloud worldwide --identity "Exchange Online"');
+    await h.click(USERS.carol, 'fix', button!.value);
+    // a dry run: the plan of the fix, answered to the person who clicked
+    expect(h.answersTo(USERS.carol).join('\n')).toMatch(/<@U0CAROL> 的 setup 試執行：1 項變更/);
+    await expect(h.transcript()).toMatchFileSnapshot('./transcripts/zh-TW-drift-and-fix.txt');
     expectWithinLimits(h);
   });
 });

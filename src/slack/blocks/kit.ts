@@ -25,7 +25,8 @@ const CLOSE = '\u0002';
 const live = (text: string): string => text.replaceAll(OPEN, '<').replaceAll(CLOSE, '>');
 
 export const SLACK_MARKS: Marks = {
-  user: (id) => `${OPEN}@${id}${CLOSE}`,
+  // a Slack user id is a mention; anything else (lync-exo itself, for the drift watch) is named as it is
+  user: (id) => (/^[UW][A-Z0-9]+$/.test(id) ? `${OPEN}@${id}${CLOSE}` : `*${esc(id)}*`),
   channel: (id) => `${OPEN}#${id}${CLOSE}`,
   group: (id) => `${OPEN}!subteam^${id}${CLOSE}`,
   code: (t) => `\`${t}\``,

@@ -1,5 +1,5 @@
 // The plan message: what will change, the exact cmdlets, who may approve, and (while pending) the buttons.
-import type { ApprovalRule } from '../../core/ports.js';
+import type { ApprovalRule, WindowNote } from '../../core/ports.js';
 import type { RequestRecord, RunStatus } from '../../core/records.js';
 import type { PlannedStep } from '../../core/runbook/planner.js';
 import { renderInvocation, renderValueForPeople } from '../../core/runbook/render.js';
@@ -52,7 +52,8 @@ function decision(r: RequestRecord, command: string, w: Words, run?: PlanRun): s
       return `:hourglass_flowing_sand: ${approvals ? w.t('decision.so-far', { approvals }) : w.t('decision.waiting')}`;
     case 'approved': {
       const runPart = run ? ` ${RUN_EMOJI[run.status]} ${w.t(run.status === 'running' ? 'decision.run.running' : 'decision.run.done', { status: runStatusInline(run.status, w) })}` : '';
-      return `:white_check_mark: ${w.t(r.runId ? 'decision.approved.run' : 'decision.approved', { approvals, runId: r.runId ?? '' })}${runPart}`;
+      const waits = !r.runId && r.startsAt ? ` ${w.t('decision.waits', { at: w.date(r.startsAt) })}` : '';
+      return `:white_check_mark: ${w.t(r.runId ? 'decision.approved.run' : 'decision.approved', { approvals, runId: r.runId ?? '' })}${waits}${runPart}`;
     }
     case 'denied':
       return `:no_entry: ${w.t('decision.denied', { by, at, reason: r.reason ?? w.t('decision.no-reason') })}`;
@@ -70,18 +71,24 @@ export function planTitle(r: RequestRecord, dryRun: boolean, w: Words): string {
   return r.rollbackOf ? w.t('plan.title.rollback', { runId: r.rollbackOf }) : w.t('plan.title', { runbook: r.plan.runbook });
 }
 
-export function renderPlan(r: RequestRecord, rule: ApprovalRule, dryRun: boolean, opts: RenderOptions, run?: PlanRun): { text: string; blocks: Block[] } {
+/** When a change under the policy's windows would run: now, if approved before the window closes, or at the next. */
+export function windowText(window: WindowNote, w: Words): string {
+  return window.open ? w.t('window.open', { closesAt: w.date(window.closesAt) }) : w.t('window.closed', { opensAt: w.date(window.opensAt) });
+}
+
+export function renderPlan(r: RequestRecord, rule: ApprovalRule, dryRun: boolean, opts: RenderOptions, run?: PlanRun, window?: WindowNote): { text: string; blocks: Block[] } {
   const w = wordsOf(opts);
   const p = r.plan;
   const head: Block[] = [
     header(planTitle(r, dryRun, w)),
-    section(`${w.t(dryRun ? 'plan.by.dry-run' : 'plan.by', { requester: user(r.requester), runbook: p.runbook, requestId: r.id })}\n${targetFields(r.deployment, r.values, w)}`),
+    section(`${w.t(dryRun ? 'plan.by.dry-run' : 'plan.by', { requester: user(r.requester), runbook: p.runbook, requestId: r.id })}${r.change ? ` · ${w.t('change.reference', { change: r.change })}` : ''}\n${targetFields(r.deployment, r.values, w)}`),
   ];
   const body: Block[] = p.steps.map((s) => section(plannedStepText(s, w)));
   if (p.checks.length) body.push(context(w.t('plan.then', { checks: p.checks.map((c) => `${c.title} (${c.role})`).join(' → ') })));
   const tail: Block[] = [];
   if (p.warnings.length) tail.push(section([`:warning: ${w.t('plan.warnings')}`, ...p.warnings.map((x) => `• ${escText(x)}`)].join('\n')));
   if (p.note) tail.push(section(`:information_source: ${w.t('besides')}${escText(p.note)}`));
+  if (window && !dryRun && r.status === 'pending') tail.push(section(`:calendar: ${windowText(window, w)}`));
   if (dryRun) {
     tail.push(context(w.t('plan.dry-run', { fingerprint: p.fingerprint, ask: `${opts.command} ${p.runbook}` })));
   } else {

@@ -27,7 +27,7 @@ function renderKind(view: View, opts: RenderOptions): { text: string; blocks: Bl
   const w = wordsOf(opts);
   switch (view.kind) {
     case 'plan':
-      return renderPlan(view.request, view.rule, view.dryRun, opts, view.run);
+      return renderPlan(view.request, view.rule, view.dryRun, opts, view.run, view.window);
     case 'refused-plan':
       return renderRefusedPlan(view.runbook, view.requester, view.plan, w);
     case 'nothing-to-change':
@@ -35,7 +35,7 @@ function renderKind(view: View, opts: RenderOptions): { text: string; blocks: Bl
     case 'run':
       return renderRun(view.run, view, w);
     case 'report':
-      return renderReport(view, w);
+      return renderReport(view, w, opts.command);
     case 'history':
       return renderHistory(view.requests, view.runs, view.names, w);
     case 'detail':

@@ -19,10 +19,16 @@ const VERDICT_EMOJI: Record<RunStatus, string> = {
 /** `about`: why it ended, when the core decided it, and the runbook's note (the View's, not the record's) */
 export function renderRun(run: RunRecord, about: { outcome?: RunOutcome; note?: string } = {}, w: Words = ENGLISH): { text: string; blocks: Block[] } {
   const took = run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : undefined;
-  const approvers = run.approvers.length ? w.list(run.approvers.map(user)) : w.t('run.nobody');
+  // each approver with their directory identity when it was recorded (the audit's words: email, AD account)
+  const who = (id: string) => {
+    const i = run.approvedBy?.find((a) => a.user === id);
+    const directory = [i?.email, i?.account].filter((x): x is string => !!x).map(esc).join(', ');
+    return directory ? `${user(id)} (${directory})` : user(id);
+  };
+  const approvers = run.approvers.length ? w.list(run.approvers.map(who)) : w.t('run.nobody');
   const head: Block[] = [
     header(w.t('run.title', { runId: run.id, runbook: run.runbook, status: runStatusInline(run.status, w) })),
-    section(`${w.raw('run.by', { requester: user(run.requester), approvers, requestId: esc(run.requestId) })}\n${targetFields(run.deployment, run.values, w)}`),
+    section(`${w.raw('run.by', { requester: user(run.requester), approvers, requestId: esc(run.requestId) })}${run.change ? ` · ${w.t('change.reference', { change: run.change })}` : ''}\n${targetFields(run.deployment, run.values, w)}`),
   ];
   const body = run.steps.map((s) => stepBlock(s, w));
   // core sentences (a run's summary) may carry <@U…> mentions: kept live
