@@ -65,6 +65,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
   const client = new webApi.WebClient('xoxb-test', boundedClientOptions(clientOptions));
   const languages = new SlackLanguages(client, log, options.language);
+  // Everyone's locale is looked up before the conversation starts: a first look-up puts one users.info round trip
+  // before a person's first answer, which would make its order against the channel's updates a race. (The
+  // look-ups are left out of the transcript; test/slack/language.test.ts tests them.)
+  await Promise.all(Object.keys(options.names).map((u) => languages.localeOf(u)));
   const directory = new SlackDirectory(client, log);
   const world = createWorld({ ...options.world, ...(options.executable ? { executable: options.executable } : {}), notifier: new SlackNotifier(client, log, { command: '/lync-exo' }, languages), directory });
 
