@@ -2,7 +2,7 @@
 // language. A reply or an ephemeral message is read by one person: it is in their Slack locale (users.info with
 // include_locale), when we speak it, else the policy's. Locales are cached per user, a bounded number for a bounded
 // time: a person who switches Slack's language sees it within the hour, and a workspace of thousands costs at most
-// `max` entries.
+// `max` entries. A failed look-up stands for a minute (the policy's language meanwhile), not before every answer.
 import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { DEFAULT_LOCALE, localeOf, type Locale, type Words } from '../i18n/index.js';
@@ -21,11 +21,14 @@ export const DEFAULT_LANGUAGE: LanguagePolicy = { locale: DEFAULT_LOCALE, timeZo
 export interface LanguagesOptions {
   max?: number;
   ttlMs?: number;
+  /** how long a failed look-up stands (the policy's language meanwhile): not a users.info call before every answer */
+  failedTtlMs?: number;
   now?: () => number;
 }
 
 export class SlackLanguages {
-  private readonly cache = new Map<string, { at: number; locale: Promise<Locale> }>();
+  private readonly cache = new Map<string, { at: number; ttl: number; locale: Promise<Locale> }>();
+  private readonly failedTtlMs: number;
   private readonly max: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -39,6 +42,7 @@ export class SlackLanguages {
   ) {
     this.max = options.max ?? 1000;
     this.ttlMs = options.ttlMs ?? 3600_000;
+    this.failedTtlMs = options.failedTtlMs ?? 60_000;
     this.now = options.now ?? Date.now;
     this.log = log.child({ component: 'slack-languages' });
   }
@@ -55,22 +59,24 @@ export class SlackLanguages {
 
   localeOf(userId: string): Promise<Locale> {
     const hit = this.cache.get(userId);
-    if (hit && this.now() - hit.at < this.ttlMs) {
+    if (hit && this.now() - hit.at < hit.ttl) {
       // most recently used last: the oldest entry is the first one dropped
       this.cache.delete(userId);
       this.cache.set(userId, hit);
       return hit.locale;
     }
-    const locale = callSlack(this.log, 'users.info', { user: userId }, () => this.client.users.info({ user: userId, include_locale: true })).then(
+    const entry = { at: this.now(), ttl: this.ttlMs, locale: Promise.resolve(this.policy.locale) };
+    entry.locale = callSlack(this.log, 'users.info', { user: userId }, () => this.client.users.info({ user: userId, include_locale: true })).then(
       (res) => localeOf(res.user?.locale) ?? this.policy.locale,
-      // not cached: the next message asks again; this one goes out in the policy's language
+      // the policy's language, for a short while: Slack is asked again after failedTtlMs
       () => {
-        this.cache.delete(userId);
+        entry.ttl = this.failedTtlMs;
         return this.policy.locale;
       },
     );
+    const locale = entry.locale;
     this.cache.delete(userId);
-    this.cache.set(userId, { at: this.now(), locale });
+    this.cache.set(userId, entry);
     while (this.cache.size > this.max) this.cache.delete(this.cache.keys().next().value!);
     return locale;
   }

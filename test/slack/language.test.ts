@@ -32,10 +32,14 @@ describe('SlackLanguages', () => {
     expect(api!.of('users.info')).toHaveLength(3);
   });
 
-  it('when Slack cannot be asked: the policy language, not cached (the next message asks again)', async () => {
-    const l = await languages({ U0ALICE: 'zh-TW' });
+  it('when Slack cannot be asked: the policy language for a minute, then it asks again', async () => {
+    let now = 0;
+    const l = await languages({ U0ALICE: 'zh-TW' }, undefined, { now: () => now });
     api!.failNext('users.info', 'ratelimited');
     expect(await l.localeOf('U0ALICE')).toBe('en');
+    expect(await l.localeOf('U0ALICE')).toBe('en');
+    expect(api!.of('users.info')).toHaveLength(1);
+    now = 60_001;
     expect(await l.localeOf('U0ALICE')).toBe('zh-TW');
     expect(api!.of('users.info')).toHaveLength(2);
   });
