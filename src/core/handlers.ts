@@ -62,8 +62,9 @@ async function offerPlan(c: Conversation, actor: Actor, runbook: Runbook, p: Pla
     ...(changeRef ? { change: changeRef } : {}),
   };
   if (dryRun) return c.answer(actor, c.planView(request, true));
+  const who = await c.identify(actor.user);
   await c.deps.store.createRequest(request);
-  await c.audit(actor.user, 'requested', { channel: actor.channel, requestId: request.id, fingerprint: p.fingerprint, detail: runbook.name, change: changeRef, who: await c.identify(actor.user) });
+  await c.audit(actor.user, 'requested', { channel: actor.channel, requestId: request.id, fingerprint: p.fingerprint, detail: runbook.name, change: changeRef, who });
   const key = messageKey.request(request.id);
   await c.show(key, actor.channel, c.planView(request, false));
   // the one wait on Slack in the flow, and only for the person's sake: can the plan be posted where they asked?

@@ -69,7 +69,8 @@ export async function watchDue(c: Conversation, force = false): Promise<WatchOut
     // a read that failed is not drift: the next scheduled watch tries again (the state is left as it was)
     const error = result.error.code === 'read-failed' ? result.error.error : result.error.code;
     c.deps.log.warn({ watch: target.procedure.name, error }, 'drift watch: could not verify');
-    await c.deps.store.saveWatch(last ? { ...last, checkedAt: now.toISOString() } : { name: target.procedure.name, verdict: 'fail', items: [], since: now.toISOString(), checkedAt: now.toISOString() });
+    // the schedule moves on; a watch that never succeeded keeps no state, so its first good one is a first watch
+    if (last) await c.deps.store.saveWatch({ ...last, checkedAt: now.toISOString() });
     return { outcome: 'failed', error };
   }
   const { plan: p, items, steps, verdict } = result.value;

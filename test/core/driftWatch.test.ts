@@ -1,6 +1,7 @@
 // The drift watch on the in-memory agent with a virtual clock: the deployment changed behind the bot's back (a
 // colleague's cmdlet in the Lync shell) is reported once, with what changed and the plan that puts it right; a watch
 // that finds nothing new says nothing; the schedule and the last result come from the store.
+import { writeFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { virtualClock } from '../../src/agent/memory.js';
@@ -8,6 +9,7 @@ import { compose } from '../../src/compose.js';
 import type { View } from '../../src/core/ports.js';
 import type { PolicyConfig } from '../../src/core/policy.js';
 import { changedItems } from '../../src/core/watch.js';
+import { readSimState } from '../../src/simulator.js';
 import { RecordingNotifier } from '../support/recordingNotifier.js';
 import { CHANNEL, createWorld, testPolicy, USERS, type World } from '../support/world.js';
 
@@ -113,6 +115,28 @@ describe('the drift watch', () => {
     expect((await leader.service.watchDue()).outcome).toBe('unchanged');
     expect((await leader.service.watchDue()).outcome).toBe('not-due');
     leader.courier.stop();
+    expect(driftReports(notifier)).toEqual([]);
+  });
+
+  it('a read that fails is not drift: nothing is posted, and the next good watch compares with the last good one', async () => {
+    const { notifier, w, clock } = await setUp();
+    const fail = (on: boolean) => {
+      const state = readSimState(w.statePath);
+      state.faults.fail = on ? { 'Get-CsHostingProvider': 'the CMS is not reachable' } : {};
+      writeFileSync(w.statePath, JSON.stringify(state));
+    };
+    fail(true);
+    expect(await w.service.watchDue()).toEqual({ outcome: 'failed', error: expect.stringMatching(/the CMS is not reachable/) as string });
+    // no state kept from a watch that never succeeded: the next is a first watch, as desired, so silent
+    expect(await w.store.getWatch('setup')).toBeUndefined();
+    fail(false);
+    expect((await w.service.watchDue()).outcome).toBe('unchanged');
+    const good = (await w.store.getWatch('setup'))!;
+    fail(true);
+    expect((await nextWatch(w, clock)).outcome).toBe('failed');
+    expect((await w.store.getWatch('setup'))!.items).toEqual(good.items);
+    fail(false);
+    expect((await nextWatch(w, clock)).outcome).toBe('unchanged');
     expect(driftReports(notifier)).toEqual([]);
   });
 
