@@ -34,6 +34,9 @@ export interface CourierOptions {
   onDelivered?: (key: string, ref: MessageRef) => Promise<void>;
 }
 
+/** how long a delivery holds its entry against other instances (longer than a Slack call takes) */
+const CLAIM_MS = 30_000;
+
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 function defaultTimer(ms: number, fn: () => void): () => void {
@@ -184,8 +187,11 @@ export class Courier {
     if (next !== Infinity) this.schedule(Math.max(next, this.pausedUntil) - this.o.now());
   }
 
-  private async deliver(e: OutboxEntry, waiting: Set<string>): Promise<Delivery | 'waiting'> {
+  private async deliver(entry: OutboxEntry, waiting: Set<string>): Promise<Delivery | 'waiting'> {
     const { store, notifier, log } = this.o;
+    // several instances on one store: only the one holding the claim posts, so a message is never posted twice
+    const e = store.outboxClaim ? await store.outboxClaim(entry.key, this.o.now(), this.o.now() + CLAIM_MS) : entry;
+    if (!e) return 'waiting';
     const parentRef = e.parent ? await store.messageRef(e.parent) : undefined;
     if (e.parent && !parentRef && waiting.has(e.parent)) return 'waiting';
     const ref = await store.messageRef(e.key);
