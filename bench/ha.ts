@@ -97,8 +97,8 @@ async function startBot(env: Record<string, string>): Promise<Bot> {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LYNC_EXO_SLACK_MODE: 'http', PORT: String(port), LYNC_EXO_HOST: '127.0.0.1', SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-0000-bench', LOG_LEVEL: 'warn', ...env },
   });
   let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString('utf8')));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString('utf8')));
+  child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString('utf8')));
   // at level warn the listening line is not logged: the bot is up once it answers a signed request
   const url = `http://127.0.0.1:${port}/slack/events`;
   await until(`the bot to listen\n${out}`, async () => {

@@ -1,6 +1,10 @@
 // The PostgreSQL store on a real server: the contract, then what several instances on one database need (one
 // decision among many instances, run leases, the lead, outbox claims) and its versioned schema.
 import pg from 'pg';
+import { pino } from 'pino';
+import { Courier } from '../../src/core/outbox.js';
+import type { View } from '../../src/core/ports.js';
+import { RecordingNotifier } from '../support/recordingNotifier.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { POSTGRES_LATEST_VERSION, POSTGRES_MIGRATIONS } from '../../src/store/migrations.js';
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres.js';
@@ -149,6 +153,23 @@ describeWithPostgres('PostgreSQL store', () => {
       expect(await b.outboxClaim('request:r-1', at(2).getTime(), at(3).getTime())).toMatchObject({ attempts: 1 });
       await b.outboxDrop('request:r-1');
       expect(await a.outboxClaim('request:r-1', at(3).getTime(), at(4).getTime())).toBeUndefined();
+    });
+
+    it('two instances delivering the same outbox at once post each message once', async () => {
+      const schema = freshSchema();
+      const [a, b] = [await open(schema), await open(schema)];
+      // one Slack for both; a post takes a moment, so the two passes overlap
+      const slack = new (class extends RecordingNotifier {
+        override async post(channel: string, view: View) {
+          await new Promise((r) => setTimeout(r, 5));
+          return super.post(channel, view);
+        }
+      })();
+      const couriers = [a, b].map((store) => new Courier({ store, notifier: slack, log: pino({ level: 'silent' }), now: () => Date.now(), minIntervalMs: 0, setTimer: () => () => undefined }));
+      for (let i = 0; i < 30; i++) await a.outboxPut({ key: `request:r-${i}`, channel: 'C0LYNCOPS', view: { kind: 'text', text: `plan ${i}` } }, new Date());
+      await Promise.all(couriers.map((c) => c.drain()));
+      expect(slack.messages.map((m) => (m.view as { text: string }).text).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `plan ${i}`).sort());
+      expect(await a.outboxList()).toEqual([]);
     });
 
     it('an approved request without a run is left to the instance that approved it for one lease', async () => {
