@@ -3,7 +3,7 @@
 // killed in the middle of a change, both restarted one after the other while a request waits.
 import pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
-import { createSimState, okCalls } from '../../src/simulator.js';
+import { createSimState, okCalls, SIM_EDGE, SIM_FRONT_END } from '../../src/simulator.js';
 import { describeWithPostgres, usePostgres } from '../support/postgres.js';
 import { describeWithPwsh } from '../support/pwsh.js';
 import { APPROVERS, createHarness, said, USERS, waitFor, type BotProcess, type Harness } from './bot.js';
@@ -53,13 +53,23 @@ describeWithPostgres('two bot instances on one PostgreSQL', () => {
     /** the request's plan message ts, as its Approve button carries it */
     const tsOf = (r: RequestRow) => (r.message ? (JSON.parse(r.message) as { ts: string }).ts : undefined);
 
-    async function setUp(): Promise<Harness> {
+    // remote agents: fe01 does the internal work, edge01 reads one Edge (the bot's own agent the other)
+    const TOKENS = { LYNC_EXO_TOKEN_FE01: 'fe01-token-0123456789abcdef', LYNC_EXO_TOKEN_EDGE01: 'edge01-token-0123456789abcdef' };
+    async function setUp(withAgents = false): Promise<Harness> {
       url = await server().freshDatabase();
       db = new pg.Pool({ connectionString: url, max: 2 });
-      return (h = await createHarness());
+      const agents = {
+        remote: [
+          { name: 'fe01', roles: ['internal' as const], tokenEnv: 'LYNC_EXO_TOKEN_FE01' },
+          { name: 'edge01', roles: ['edge' as const], tokenEnv: 'LYNC_EXO_TOKEN_EDGE01' },
+        ],
+        embeddedRoles: ['edge' as const],
+        expectedEdges: ['lync01', 'edge01'],
+      };
+      return (h = await createHarness(withAgents ? { agents } : {}));
     }
     /** an instance on the shared database, with a short lease so failover tests do not wait 30 s */
-    const startInstance = (harness: Harness) => harness.start({ env: { LYNC_EXO_DATABASE_URL: url, LYNC_EXO_LEASE_SECONDS: '3' } });
+    const startInstance = (harness: Harness) => harness.start({ env: { LYNC_EXO_DATABASE_URL: url, LYNC_EXO_LEASE_SECONDS: '3', ...TOKENS } });
     /** the harness sends to its current bot: point it at `bot` first (synchronously, so each call goes where meant) */
     const on = <T>(harness: Harness, bot: BotProcess, send: () => T): T => {
       harness.bot = bot;
@@ -83,11 +93,16 @@ describeWithPostgres('two bot instances on one PostgreSQL', () => {
       );
     }
 
-    it('50 Approve clicks spread over both instances start exactly one run, 20 times over', async () => {
-      const harness = await setUp();
+    it('50 Approve clicks spread over both instances start exactly one run, 20 times over; two agent processes serve both', async () => {
+      const harness = await setUp(true);
       const a = await startInstance(harness);
       const b = await startInstance(harness);
       const bots = [a, b];
+      // each agent serves both instances: whichever runs the change finds fe01 and edge01 online
+      const both = `http://127.0.0.1:${a.port},http://127.0.0.1:${b.port}`;
+      harness.startAgent('fe01', { LYNC_EXO_BOT_URL: both, LYNC_EXO_AGENT_ROLES: 'internal', LYNC_EXO_AGENT_TOKEN: TOKENS.LYNC_EXO_TOKEN_FE01 }, SIM_FRONT_END);
+      harness.startAgent('edge01', { LYNC_EXO_BOT_URL: both, LYNC_EXO_AGENT_ROLES: 'edge', LYNC_EXO_AGENT_TOKEN: TOKENS.LYNC_EXO_TOKEN_EDGE01 }, SIM_EDGE);
+      await until(async () => (await sql("SELECT 1 FROM audit WHERE action = 'agent-online'")).length >= 4, 120_000, 'both agents online on both instances', () => harness.logs());
       for (let rep = 0; rep < 20; rep++) {
         // a fresh deployment each time, so every setup has something to change
         createSimState(harness.dir, { replicationLagSeconds: 1 });
@@ -108,8 +123,10 @@ describeWithPostgres('two bot instances on one PostgreSQL', () => {
         await until(async () => harness.slack.of('chat.postMessage').some((c) => String(c.body.text).startsWith(`Run ${run.id} `)), 30_000, 'the run message', () => harness.logs());
         expect(harness.slack.of('chat.postMessage').filter((c) => String(c.body.text).startsWith(`Run ${run.id} `)), `rep ${rep}`).toHaveLength(1);
       }
-      // the clicks really were spread: each instance completed some approvals and ran those runs
+      // the clicks really were spread: each instance completed some approvals and ran those runs, through the agents
       expect(new Set((await runs()).map((r) => r.owner!.split(':')[1]))).toEqual(new Set([String(a.child.pid), String(b.child.pid)]));
+      const claims = await sql<{ detail: string }>("SELECT detail FROM audit WHERE action = 'agent-claim' AND actor = 'agent:fe01'");
+      expect(claims.filter((c) => c.detail.includes('Set-CsAccessEdgeConfiguration'))).toHaveLength(20);
       expect(harness.slack.of('chat.postMessage').filter((c) => /^Run run-/.test(String(c.body.text)))).toHaveLength(20);
     });
 
