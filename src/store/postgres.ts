@@ -158,18 +158,23 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   /** an owner whose heartbeat is older than the lease: its runs are nobody's */
   const ownerGone = `(owner IS NULL OR (owner <> $3 AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = runs.owner AND i.heartbeat_at > clock_timestamp() - $4 * interval '1 millisecond')))`;
 
-  const saveRun = (run: RunRecord, c: pg.Pool | pg.PoolClient = pool) => {
+  const saveRun = async (run: RunRecord, c: pg.Pool | pg.PoolClient = pool) => {
     const p = runParams(run);
-    // a run another instance already declared interrupted is not brought back to running by a late progress save
-    return c.query(
+    // Fencing: once another instance declared this instance's run interrupted (its heartbeat was missed for the
+    // lease), this instance writes nothing more over it, and the failed save stops the run before its next step.
+    // A late save never brings an interrupted run back to running.
+    const saved = await c.query(
       `INSERT INTO runs (id, request_id, runbook, deployment, channel, requester, status, started_at, finished_at, summary, message, approvers_json, values_json, steps_json, pre_state_json)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
        ON CONFLICT (id) DO UPDATE SET request_id = excluded.request_id, runbook = excluded.runbook, deployment = excluded.deployment, channel = excluded.channel,
          requester = excluded.requester, status = excluded.status, started_at = excluded.started_at, finished_at = excluded.finished_at, summary = excluded.summary,
          message = excluded.message, approvers_json = excluded.approvers_json, values_json = excluded.values_json, steps_json = excluded.steps_json, pre_state_json = excluded.pre_state_json
-       WHERE NOT (runs.status = 'interrupted' AND excluded.status = 'running')`,
-      [p.id, p.request_id, p.runbook, p.deployment, p.channel, p.requester, p.status, p.started_at, p.finished_at, p.summary, p.message, p.approvers_json, p.values_json, p.steps_json, p.pre_state_json],
+       WHERE NOT (runs.status = 'interrupted' AND (excluded.status = 'running' OR runs.owner = $16))`,
+      [p.id, p.request_id, p.runbook, p.deployment, p.channel, p.requester, p.status, p.started_at, p.finished_at, p.summary, p.message, p.approvers_json, p.values_json, p.steps_json, p.pre_state_json, instanceId],
     );
+    if (saved.rowCount === 0 && (await q<{ owner: string | null }>('SELECT owner FROM runs WHERE id = $1', [run.id], c))[0]?.owner === instanceId) {
+      throw new Error(`run ${run.id} was taken over by another lync-exo instance: this one missed its heartbeats for the lease (${leaseMs / 1000} s), so it runs and records nothing more of it`);
+    }
   };
 
   // --- this instance: its heartbeat, and the lead ------------------------------------------------------------------

@@ -69,7 +69,7 @@ describeWithPostgres('two bot instances on one PostgreSQL', () => {
       return (h = await createHarness(withAgents ? { agents } : {}));
     }
     /** an instance on the shared database, with a short lease so failover tests do not wait 30 s */
-    const startInstance = (harness: Harness) => harness.start({ env: { LYNC_EXO_DATABASE_URL: url, LYNC_EXO_LEASE_SECONDS: '3', ...TOKENS } });
+    const startInstance = (harness: Harness) => harness.start({ env: { LYNC_EXO_DATABASE_URL: url, LYNC_EXO_LEASE_SECONDS: '6', ...TOKENS } });
     /** the harness sends to its current bot: point it at `bot` first (synchronously, so each call goes where meant) */
     const on = <T>(harness: Harness, bot: BotProcess, send: () => T): T => {
       harness.bot = bot;
@@ -157,7 +157,7 @@ describeWithPostgres('two bot instances on one PostgreSQL', () => {
         'the interrupted report from the survivor',
         () => harness.logs(),
       );
-      console.log(`ha: the survivor reported the killed instance's run interrupted ${Date.now() - killedAt} ms after the kill (lease 3 s)`);
+      console.log(`ha: the survivor reported the killed instance's run interrupted ${Date.now() - killedAt} ms after the kill (lease 6 s)`);
       expect(said(report)).toContain('Allow federated users (shared SIP address space)');
       const [after] = await runs();
       expect(after).toMatchObject({ id: cut!.id, status: 'interrupted' });

@@ -121,6 +121,22 @@ describeWithPostgres('PostgreSQL store', () => {
       expect((await c.getRun('run-1'))?.status).toBe('interrupted');
     });
 
+    it('an instance that missed its heartbeats is fenced: its next save of the run taken over fails, and changes nothing', async () => {
+      const schema = freshSchema();
+      // a long lease: the heartbeat timer stays out of the way, the test says when a's lease is gone
+      const [a, b] = [await open(schema, { leaseMs: 3_600_000 }), await open(schema, { leaseMs: 3_600_000 })];
+      await a.createRequest(request('req-1', { status: 'approved' }));
+      await a.claimRun('req-1', run('run-1', { requestId: 'req-1' }));
+      await a.saveRun(run('run-1', { requestId: 'req-1', summary: 'step 1 done' }));
+      await raw(schema, 'DELETE FROM instances WHERE id = $1', [a.instanceId]); // as if its heartbeats had stopped arriving
+      const [taken] = await b.markInterrupted(at(30));
+      expect(taken?.id).toBe('run-1');
+      await b.saveRun({ ...taken!, summary: 'interrupted: reported by b' });
+      await expect(a.saveRun(run('run-1', { requestId: 'req-1', summary: 'step 2 done' }))).rejects.toThrow(/run run-1 was taken over by another lync-exo instance: this one missed its heartbeats for the lease \(3600 s\)/);
+      await expect(a.saveRun(run('run-1', { requestId: 'req-1', status: 'succeeded' }))).rejects.toThrow(/taken over/);
+      expect(await b.getRun('run-1')).toMatchObject({ status: 'interrupted', summary: 'interrupted: reported by b' });
+    });
+
     it('one instance leads at a time; when it dies, another takes the lead', async () => {
       const schema = freshSchema();
       const [a, b] = [await open(schema), await open(schema)];
