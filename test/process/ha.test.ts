@@ -130,7 +130,7 @@ describeWithPostgres('two bot instances on one PostgreSQL', () => {
       expect(harness.slack.of('chat.postMessage').filter((c) => /^Run run-/.test(String(c.body.text)))).toHaveLength(20);
     });
 
-    it('kill -9 of the instance running a change: the other reports it interrupted within the lease, frees the lock, runs nothing twice; a pending approval still works', async () => {
+    it('kill -9 of the instance running a change: the other reports it interrupted within the lease and one sweep, frees the lock, runs nothing twice; a pending approval still works', async () => {
       const harness = await setUp();
       createSimState(harness.dir, { replicationLagSeconds: 1, faults: { hang: ['New-CsHostingProvider'] } });
       const a = await startInstance(harness);
