@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { stringify } from 'yaml';
 import { locatePowerShell } from '../src/agent/locatePowerShell.js';
 import type { Store } from '../src/core/store.js';
@@ -127,26 +128,36 @@ async function botFigures(server: TestPostgres): Promise<void> {
     }),
   );
   const env = { LYNC_EXO_CONFIG: configPath, LYNC_EXO_DATA_DIR: path.join(dir, 'data'), LYNC_EXO_SLACK_API_URL: slack.url, LYNC_EXO_DATABASE_URL: await server.freshDatabase() };
+  // the requests as the bots stored them: the new one and where its plan was posted (Slack's messages mix rounds)
+  const db = new pg.Pool({ connectionString: env.LYNC_EXO_DATABASE_URL, max: 1 });
+  const latest = async () => (await db.query<{ id: string; message: string | null }>('SELECT id, message FROM requests ORDER BY seq DESC LIMIT 1').catch(() => ({ rows: [] }))).rows[0];
   const bots: Bot[] = [];
   /** one setup, asked on `asked`, 50 clicks over `clicked`: how long the clicks took to be decided, and the run */
   const round = async (asked: Bot, clicked: Bot[]) => {
     createSimState(dir, { replicationLagSeconds: 1 });
     const before = slack.calls.length;
+    const previous = (await latest())?.id;
     await send(asked.url, new URLSearchParams(slashCommandFields({ user: 'U0ALICE', channel: CHANNEL, text: 'setup', responseUrl: slack.responseUrl('commands') })).toString());
-    const plan = await until('the plan', () => slack.calls.slice(before).find((c) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && /r-[0-9a-f]{6}/.test(JSON.stringify(c.body.blocks ?? '')) && /approve/i.test(JSON.stringify(c.body.blocks ?? ''))));
-    const requestId = /r-[0-9a-f]{6}/.exec(JSON.stringify(plan.body.blocks))![0];
+    const posted = await until('the plan', async () => {
+      const r = await latest();
+      return r && r.id !== previous && r.message ? { requestId: r.id, ts: (JSON.parse(r.message) as { ts: string }).ts } : undefined;
+    });
+    const { requestId } = posted;
     const respondsBefore = slack.of('respond').length;
     const clicks = performance.now();
     const clickedAt = Date.now(); // the stand-in stamps calls with Date.now()
     await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        send(clicked[i % clicked.length]!.url, interactiveBody(blockAction({ user: APPROVERS[i % APPROVERS.length]!, channel: CHANNEL, requestId, messageTs: plan.body.ts as string, responseUrl: slack.responseUrl('actions') }, 'approve'))),
+        send(clicked[i % clicked.length]!.url, interactiveBody(blockAction({ user: APPROVERS[i % APPROVERS.length]!, channel: CHANNEL, requestId, messageTs: posted.ts, responseUrl: slack.responseUrl('actions') }, 'approve'))),
       ),
     );
     // 49 clicks lost the race and are each told so: then all 50 were decided
     await until('49 answers', () => (slack.of('respond').length - respondsBefore >= 49 ? true : undefined));
     const decidedMs = performance.now() - clicks;
-    const report = await until('the run report', () => slack.calls.slice(before).find((c) => (c.method === 'chat.update' || c.method === 'chat.postMessage') && /^Run run-\S+ \(setup\) for \S+: (succeeded|failed|refused|interrupted)/.test(String(c.body.text))));
+    const runId = await until('the run', async () => (await db.query<{ id: string }>('SELECT id FROM runs WHERE request_id = $1', [requestId])).rows[0]?.id);
+    const report = await until('the run report', () =>
+      slack.calls.slice(before).find((c) => (c.method === 'chat.update' || c.method === 'chat.postMessage') && new RegExp(`^Run ${runId} \\(setup\\) for \\S+: (succeeded|failed|refused|interrupted)`).test(String(c.body.text))),
+    );
     if (!/succeeded/.test(String(report.body.text))) throw new Error(`bench: the run did not succeed: ${String(report.body.text)}`);
     return { clicksPerSecond: (50 / decidedMs) * 1000, setupMs: report.at - clickedAt };
   };
@@ -163,6 +174,7 @@ async function botFigures(server: TestPostgres): Promise<void> {
     line("a setup's duration, first click to the run's report", median(one.map((r) => r.setupMs)), median(two.map((r) => r.setupMs)), 'ms');
   } finally {
     for (const b of bots) b.child.kill('SIGKILL');
+    await db.end();
     await slack.close();
     rmSync(dir, { recursive: true, force: true });
   }
