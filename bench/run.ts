@@ -81,14 +81,14 @@ function plannerRate(): void {
   const runbooks = loadRunbooks();
   const setup = runbooks.get('setup')!;
   const inputs = resolveInputs(setup, { cloud: 'gcchigh' });
-  if (!inputs.ok) throw new Error(inputs.message);
+  if (!inputs.ok) throw new Error(JSON.stringify(inputs.error));
   const preState = {
     accessEdge: [{ Identity: 'Global', AllowFederatedUsers: false, RoutingMethod: 'UseDnsSrvRouting' }],
     providers: Array.from({ length: 50 }, (_, i) => ({ Identity: `Provider ${i}`, ProxyFqdn: `p${i}.example.com`, Enabled: true, VerificationLevel: 'AlwaysVerifiable', EnabledSharedAddressSpace: false, HostsOCSUsers: false, IsLocal: false })),
   };
   const N = 5000;
   const start = performance.now();
-  for (let i = 0; i < N; i++) plan({ runbook: setup, values: inputs.values, preState });
+  for (let i = 0; i < N; i++) plan({ runbook: setup, values: inputs.value, preState });
   const ms = performance.now() - start;
   console.log(`planner: ${N} plans against 50 existing providers in ${ms.toFixed(0)} ms: ${((N / ms) * 1000).toFixed(0)} plans/s, ${((ms / N) * 1000).toFixed(0)} µs each`);
 }

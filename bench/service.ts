@@ -8,16 +8,13 @@
 //    the time its cmdlets and the replication lag took (the bot's own overhead).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
-import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { locatePowerShell } from '../src/agent/locatePowerShell.js';
-import { createSlackApp } from '../src/slack/app.js';
 import { createSimState, LYNCSIM_MODULE, SIM_FRONT_END } from '../src/simulator.js';
 import { SIGNING_SECRET, signature } from '../test/slack/support/signing.js';
 import { blockAction, interactiveBody, slashCommandBody } from '../test/slack/support/payloads.js';
@@ -32,6 +29,7 @@ interface Load {
   p99: number;
   non2xx: number;
   errors: number;
+  total: number;
 }
 
 async function load(url: string, connections: number, seconds: number): Promise<Load> {
@@ -45,43 +43,37 @@ async function load(url: string, connections: number, seconds: number): Promise<
     body,
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signature(SIGNING_SECRET, ts, body) },
   });
-  return { rps: r.requests.average, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+  return { rps: r.requests.average, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, total: r.requests.total };
 }
 
-const work = (pending: boolean) => (pending ? () => new Promise<void>((r) => setTimeout(r, WORK_MS)) : async () => undefined);
-
-async function bareBolt(pending: boolean): Promise<{ url: string; stop(): Promise<void> }> {
-  const doWork = work(pending);
-  const app = new App({
-    receiver: new HTTPReceiver({ signingSecret: SIGNING_SECRET, endpoints: '/slack/events', logLevel: LogLevel.INFO }),
-    token: 'xoxb-bench',
-    tokenVerificationEnabled: false,
-    botId: 'B0BENCH',
-    botUserId: 'U0BENCH',
-    logLevel: LogLevel.INFO,
+/** One app (bench/ackServer.ts) in a child process: its URL, and the CPU time it has used so far. */
+async function ackServer(which: 'bolt' | 'app', pending: boolean): Promise<{ url: string; cpuUs(): Promise<number>; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'ackServer.ts'), which, pending ? 'pending' : 'none'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting: ((line: string) => void)[] = [];
+  let buffered = '';
+  child.stdout.on('data', (c: Buffer) => {
+    buffered += c.toString('utf8');
+    for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      waiting.shift()?.(line);
+    }
   });
-  app.command('/lync-exo', async ({ ack }) => {
-    await ack();
-    await doWork();
-  });
-  const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`, stop: () => app.stop() as Promise<void> };
-}
-
-async function lyncExoApp(pending: boolean): Promise<{ url: string; stop(): Promise<void> }> {
-  const doWork = work(pending);
-  // level info, as operators run it, written nowhere: what the adapter does per request counts, not the disk
-  const log = pino({ level: 'info' }, { write: () => undefined });
-  const slack = createSlackApp({
-    env: { mode: 'http', botToken: 'xoxb-bench', signingSecret: SIGNING_SECRET, port: 0 },
-    config: { slack: { command: '/lync-exo' } },
-    service: { command: doWork, approve: doWork, deny: doWork, mayDeny: async () => ({ ok: true as const }) },
-    log,
-    bot: { botId: 'B0BENCH', botUserId: 'U0BENCH' },
-    clientOptions: { retryConfig: { retries: 0 } },
-  });
-  const server = (await slack.start({ port: 0, host: '127.0.0.1' })) as Server;
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`, stop: () => slack.stop() };
+  const next = () => new Promise<string>((resolve) => waiting.push(resolve));
+  const url = await next();
+  return {
+    url,
+    cpuUs: async () => {
+      const answer = next();
+      child.stdin.write('cpu\n');
+      return (JSON.parse(await answer) as { cpuUs: number }).cpuUs;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.stdin.end();
+      }),
+  };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -99,14 +91,19 @@ export async function acksSideBySide(seconds = 3, rounds = 3): Promise<void> {
       const tputs: number[] = [];
       const p99s: number[] = [];
       const seen: string[] = [];
+      const cpuPerAck = { bolt: [] as number[], app: [] as number[] };
       for (let round = 0; round < rounds; round++) {
         const order = round % 2 === 0 ? (['bolt', 'app'] as const) : (['app', 'bolt'] as const);
         const results: Partial<Record<'bolt' | 'app', Load>> = {};
         for (const which of order) {
-          const server = which === 'bolt' ? await bareBolt(pending) : await lyncExoApp(pending);
+          const server = await ackServer(which, pending);
           await load(server.url, 10, 1); // warm-up
-          results[which] = await load(server.url, connections, seconds);
-          await new Promise((r) => setTimeout(r, pending ? WORK_MS + 200 : 50));
+          const cpuBefore = await server.cpuUs();
+          const r = await load(server.url, connections, seconds);
+          const cpuUs = (await server.cpuUs()) - cpuBefore;
+          results[which] = r;
+          cpuPerAck[which].push(cpuUs / Math.max(r.total, 1));
+          await new Promise((res) => setTimeout(res, pending ? WORK_MS + 200 : 50));
           await server.stop();
         }
         const b = results.bolt!;
@@ -121,6 +118,10 @@ export async function acksSideBySide(seconds = 3, rounds = 3): Promise<void> {
         `  ${pending ? 'with 2 s pending work' : 'no pending work     '} ${String(connections).padStart(3)} connections: throughput ${tput.toFixed(2)}x (goal >= ${THROUGHPUT_GOAL}) ${tput >= THROUGHPUT_GOAL ? 'ok' : 'MISSED'}, p99 ${p99.toFixed(2)}x (goal <= ${P99_GOAL}) ${p99 <= P99_GOAL ? 'ok' : 'MISSED'}`,
       );
       console.log(`      rounds (bare Bolt/lync-exo): ${seen.join('; ')}`);
+      // CPU time per ack in the server's process: the cost per request itself, much less swayed by a busy machine
+      const cb = median(cpuPerAck.bolt);
+      const ca = median(cpuPerAck.app);
+      console.log(`      CPU per ack in the server process: bare Bolt ${cb.toFixed(0)} µs, lync-exo ${ca.toFixed(0)} µs (${(ca / cb).toFixed(2)}x)`);
     }
   }
 }

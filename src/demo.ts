@@ -345,14 +345,14 @@ const STEPS: DemoStep[] = [
     line: 'rollback',
     checks: [
       {
-        says: 'a rollback plan r-2 of run-1 waits for approval: change the access edge back, remove the provider',
+        says: 'a rollback plan r-2 of run-1 waits for approval: in reverse order, remove the provider, change the access edge back',
         check: async (t) => {
           const r = await postedPlan(t);
           if (typeof r === 'string') return r;
           if (r.rollbackOf !== 'run-1') return `the plan rolls back ${r.rollbackOf ?? 'nothing'}, not run-1`;
           return planProblem(r, 'r-2', 'rollback', [
-            { action: 'change', target: 'Global', changes: { AllowFederatedUsers: [true, false] } },
             { action: 'remove', target: 'Exchange Online' },
+            { action: 'change', target: 'Global', changes: { AllowFederatedUsers: [true, false] } },
           ]);
         },
       },

@@ -8,7 +8,7 @@ import { locatePowerShell } from './agent/locatePowerShell.js';
 import { warmStart, withWarmState } from './agent/warm.js';
 import { compose, embeddedAgent, embeddedHost, policyFromConfig, staticAgentPool } from './compose.js';
 import { resolveRemoteAgents } from './config/agents.js';
-import { LOG_LEVELS, readEnv, type LogLevel } from './config/env.js';
+import { LOG_LEVELS, readEnv, SECRET_ENV_NAMES, type LogLevel } from './config/env.js';
 import { readConfigFile, type Config } from './config/file.js';
 import { ConfigError, loadRunbooks } from './config/runbooks.js';
 import { isLoopbackHost, plainHttpProblem } from './http/bounded.js';
@@ -48,8 +48,13 @@ function readPem(variable: string, file: string): Buffer {
 }
 
 async function runSlack(log: Logger): Promise<void> {
+  // secrets the environment lacks, from the Windows Credential Manager when LYNC_EXO_SECRETS asks for it
+  const { fillSecretsFromCredentialStore } = await import('./service/credentials.js');
+  const filled = await fillSecretsFromCredentialStore(process.env, SECRET_ENV_NAMES);
   const env = readEnv(process.env, 'slack');
   const config = readConfigFile(env.configPath);
+  filled.push(...(await fillSecretsFromCredentialStore(process.env, config.agents.remote.flatMap((r) => (r.tokenEnv ? [r.tokenEnv] : [])))));
+  if (filled.length) log.info({ names: filled }, 'secrets: read from the Windows Credential Manager');
   // SQLite (one bot per file, the instance lock) or PostgreSQL (several instances: LYNC_EXO_DATABASE_URL)
   const opened = await openStore(env.dataDir, readDatabaseEnv(process.env), log);
   const store = opened.store;
@@ -85,8 +90,8 @@ async function runSlack(log: Logger): Promise<void> {
     if (!tls && !isLoopbackHost(listener.httpHost)) log.error({ host: listener.httpHost }, 'remote agents: INSECURE: plain HTTP off loopback (LYNC_EXO_INSECURE_HTTP=1): agent tokens cross the network in clear');
   }
   // health and metrics: the ports counted as the core uses them (issue 13)
-  const { instrumentPorts, startOpsServer } = await import('./ops/index.js');
-  const ops = instrumentPorts({ store, agents: withWarmState(hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]), warm, { [agent.name]: embeddedHost(config) }), notifier: ports.notifier, directory: ports.directory, log });
+  const { instrumentPorts, slackErrorCode, startOpsServer } = await import('./ops/index.js');
+  const ops = instrumentPorts({ store, agents: withWarmState(hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]), warm, { [agent.name]: embeddedHost(config) }), notifier: ports.notifier, directory: ports.directory, outboxDepth: async () => (await store.outboxList()).length, log });
   const { service, scheduler } = compose({
     store: ops.store,
     policy: policyFromConfig(config),
@@ -104,6 +109,7 @@ async function runSlack(log: Logger): Promise<void> {
     env: env.slack,
     config,
     service: ops.service(service, config.slack.command),
+    onApiError: (method, err) => ops.metrics.slackErrors.inc({ method, code: slackErrorCode(err) }),
     log,
     clientOptions,
     customRoutes: env.slack.mode === 'http' ? [...(hub ? agentHubRoutes(hub) : []), ...opsRoutes] : [],

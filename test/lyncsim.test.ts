@@ -188,6 +188,98 @@ describeWithPwsh('LyncSim', () => {
     expect(sim.history.map((h) => h.seq)).toEqual([1, 2, 3]);
   });
 
+  it("runs Microsoft's Teams hybrid procedure verbatim beside Exchange Online: the switch, the sipfed provider removed by its pipeline, Office365 with its AutodiscoverUrl", () => {
+    // an older Skype for Business Online provider under another name owns the ProxyFqdn; outside users and partner discovery are off
+    const state = newState({
+      now: T0,
+      replicationLagSeconds: 2,
+      accessEdge: { AllowOutsideUsers: false },
+      providers: [
+        { Identity: 'Exchange Online', ProxyFqdn: 'exap.um.outlook.com', EnabledSharedAddressSpace: true, VerificationLevel: 'UseSourceVerification' },
+        { Identity: 'LyncOnline', ProxyFqdn: 'sipfed.online.lync.com', EnabledSharedAddressSpace: true, HostsOCSUsers: true, VerificationLevel: 'UseSourceVerification' },
+      ],
+    });
+    const [edgeSet, removed, created, again, providers, settings, edgeBehind, edgeProviders, edgeSettings] = psJson(
+      state,
+      SIM_FRONT_END,
+      `
+      # https://learn.microsoft.com/en-us/skypeforbusiness/hybrid/configure-federation-with-skype-for-business-online
+      Step { Set-CSAccessEdgeConfiguration -AllowOutsideUsers $True -AllowFederatedUsers $True -EnablePartnerDiscovery $True -UseDnsSrvRouting }
+      Step { Get-CsHostingProvider | ?{ $_.ProxyFqdn -eq "sipfed.online.lync.com" } | Remove-CsHostingProvider }
+      Step { New-CsHostingProvider -Identity Office365 -ProxyFqdn "sipfed.online.lync.com" -Enabled $true -EnabledSharedAddressSpace $true -HostsOCSUsers $true -VerificationLevel UseSourceVerification -IsLocal $false -AutodiscoverUrl https://webdir.online.lync.com/Autodiscover/AutodiscoverService.svc/root }
+      Step { New-CsHostingProvider -Identity Office365 -ProxyFqdn "sipfed.online.lync.com" -Enabled $true -EnabledSharedAddressSpace $true -HostsOCSUsers $true }
+      J (Get-CsHostingProvider)
+      J (Get-CsAccessEdgeConfiguration)
+      $env:LYNCSIM_HOST = '${SIM_EDGE}'
+      At 1; J (Get-CsHostingProvider -LocalStore)
+      At 3; J (Get-CsHostingProvider -LocalStore)
+      J (Get-CsAccessEdgeConfiguration -LocalStore)
+      `,
+    ) as [StepResult, StepResult, StepResult, StepResult, Record<string, unknown>[], Record<string, unknown>[], Record<string, unknown>[], Record<string, unknown>[], Record<string, unknown>[]];
+
+    expect([edgeSet, removed, created]).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+    // the old one is gone, so a second create finds the Identity taken (it is the ProxyFqdn's owner now)
+    expect(again).toMatchObject({ ok: false, errorId: `ProviderIdentityExists,${cls('NewHostingProvider')}`, category: 'ResourceExists' });
+    const office365 = {
+      Identity: 'Office365',
+      Name: 'Office365',
+      ProxyFqdn: 'sipfed.online.lync.com',
+      VerificationLevel: 'UseSourceVerification',
+      Enabled: true,
+      EnabledSharedAddressSpace: true,
+      HostsOCSUsers: true,
+      IsLocal: false,
+      AutodiscoverUrl: 'https://webdir.online.lync.com/Autodiscover/AutodiscoverService.svc/root',
+      SipClientPort: 443,
+    };
+    // Exchange Online coexists, untouched
+    expect(providers.map((p) => p.Identity)).toEqual(['Exchange Online', 'Office365']);
+    expect(providers[1]).toEqual(office365);
+    expect(settings[0]).toMatchObject({ AllowOutsideUsers: true, AllowFederatedUsers: true, EnablePartnerDiscovery: true, RoutingMethod: 'UseDnsSrvRouting' });
+    // before the lag the Edge still has the old provider; after it, exactly what was created
+    expect(edgeBehind.map((p) => p.Identity)).toEqual(['Exchange Online', 'LyncOnline']);
+    expect(edgeProviders.map((p) => p.Identity)).toEqual(['Exchange Online', 'Office365']);
+    expect(edgeProviders[1]).toEqual(office365);
+    expect(edgeSettings[0]).toMatchObject({ AllowOutsideUsers: true, EnablePartnerDiscovery: true });
+
+    const sim = readSimState(state);
+    // the pipeline bound the provider's Identity object by property name, as the real module's does
+    expect(okCalls(sim, 'Remove-CsHostingProvider').map((c) => c.parameters)).toEqual([{ Identity: 'LyncOnline' }]);
+    expect(okCalls(sim, 'Set-CsAccessEdgeConfiguration')[0]!.parameters).toEqual({ AllowOutsideUsers: true, AllowFederatedUsers: true, EnablePartnerDiscovery: true, UseDnsSrvRouting: true });
+    expect(okCalls(sim, 'New-CsHostingProvider')[0]!.parameters.AutodiscoverUrl).toBe('https://webdir.online.lync.com/Autodiscover/AutodiscoverService.svc/root');
+  });
+
+  it('the hybrid switch leaves a default route: -UseDnsSrvRouting sets RoutingMethod and clears DefaultRouteFqdn; going back needs no providers', () => {
+    const state = newState({ routingMethod: 'UseDefaultRouting', defaultRouteFqdn: 'sip.upstream.example.com', publicProviders: [] });
+    const [before, toSrv, after, created, back, removed, noRoute, backAgain, last] = psJson(
+      state,
+      SIM_FRONT_END,
+      `
+      J (Get-CsAccessEdgeConfiguration)
+      Step { Set-CsAccessEdgeConfiguration -AllowOutsideUsers $True -AllowFederatedUsers $True -EnablePartnerDiscovery $True -UseDnsSrvRouting }
+      J (Get-CsAccessEdgeConfiguration)
+      Step { New-CsHostingProvider -Identity Office365 -ProxyFqdn sipfed.online.lync.com -Enabled $true -EnabledSharedAddressSpace $true -HostsOCSUsers $true }
+      Step { Set-CsAccessEdgeConfiguration -UseDefaultRouting -DefaultRouteFqdn sip.upstream.example.com }
+      Step { Remove-CsHostingProvider -Identity Office365 }
+      Step { Set-CsAccessEdgeConfiguration -UseDefaultRouting }
+      Step { Set-CsAccessEdgeConfiguration -UseDefaultRouting -DefaultRouteFqdn sip.upstream.example.com }
+      J (Get-CsAccessEdgeConfiguration)
+      `,
+    ) as [Record<string, unknown>[], StepResult, Record<string, unknown>[], StepResult, StepResult, StepResult, StepResult, StepResult, Record<string, unknown>[]];
+    expect(before[0]).toMatchObject({ RoutingMethod: 'UseDefaultRouting', DefaultRouteFqdn: 'sip.upstream.example.com' });
+    expect(before[0]).not.toHaveProperty('EnablePartnerDiscovery');
+    expect(toSrv).toEqual({ ok: true });
+    expect(after[0]).toMatchObject({ RoutingMethod: 'UseDnsSrvRouting', EnablePartnerDiscovery: true });
+    expect(after[0]).not.toHaveProperty('DefaultRouteFqdn');
+    expect(created).toEqual({ ok: true });
+    expect(back).toMatchObject({ ok: false, errorId: `ProvidersExist,${cls('SetAccessEdgeConfiguration')}` });
+    expect(removed).toEqual({ ok: true });
+    // the switch cleared the old route: going back must name it again
+    expect(noRoute).toMatchObject({ ok: false, errorId: `DefaultRouteFqdnMissing,${cls('SetAccessEdgeConfiguration')}` });
+    expect(backAgain).toEqual({ ok: true });
+    expect(last[0]).toMatchObject({ RoutingMethod: 'UseDefaultRouting', DefaultRouteFqdn: 'sip.upstream.example.com' });
+  });
+
   it('creates the default deployment when the state file is missing, the same one simState builds', () => {
     const state = path.join(dir, `missing-${++n}.json`);
     const [status] = psJson(state, SIM_FRONT_END, 'J (Get-CsManagementStoreReplicationStatus)') as [Record<string, unknown>[]];
@@ -445,8 +537,9 @@ describeWithPwsh('LyncSim', () => {
     let exited = false;
     child.on('exit', () => (exited = true));
     try {
-      // wait until the call is logged as hanging, then write from another process while it hangs
-      const deadline = Date.now() + 20_000;
+      // wait until the call is logged as hanging, then write from another process while it hangs; the bound only
+      // ends a hang (PowerShell took over 20 s to start here with the load average above 20)
+      const deadline = Date.now() + 150_000;
       while (!readSimState(state).calls.some((c) => c.outcome === 'hang')) {
         if (Date.now() > deadline) throw new Error('the hanging call was never logged');
         await new Promise((r) => setTimeout(r, 100));

@@ -4,12 +4,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { z } from 'zod';
+import { LyncExoError } from '../core/errors.js';
 import { RunbookSchema, type Runbook } from '../core/runbook/schema.js';
 
 export const DEFAULT_RUNBOOK_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'commands');
 
-export class ConfigError extends Error {
-  readonly code = 'config_invalid';
+/** A config file or runbook that cannot be used; the message names the file and the field. */
+export class ConfigError extends LyncExoError {
+  declare readonly code: 'config_invalid';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('config_invalid', message, options);
+    this.name = 'ConfigError';
+  }
 }
 
 export type Runbooks = ReadonlyMap<string, Runbook>;
@@ -36,22 +42,29 @@ export function parseRunbook(text: string, file: string): Runbook {
   return result.data;
 }
 
-/** Checks what one file cannot: the runbooks that `desired`, `inverse` and `expect` point at. */
+/** Subcommands that are not runbooks: a runbook may not take their names. */
+export const RESERVED_NAMES = ['plan', 'history', 'cancel', 'help'] as const;
+
+/** Checks what one file cannot: an edge check's `expect`, one default change runbook, one undo and one compare at most. */
 export function validateRunbookSet(runbooks: Runbooks): void {
-  for (const rb of runbooks.values()) {
+  const all = [...runbooks.values()];
+  for (const rb of all) {
     const file = `commands/${rb.name}.yml`;
-    const related = [rb.desired, rb.inverse].filter((n): n is string => n !== undefined);
-    for (const [field, name] of [['desired', rb.desired], ['inverse', rb.inverse]] as const) {
-      if (name !== undefined && !runbooks.has(name)) throw new ConfigError(`${file}: ${field}: no runbook named "${name}"`);
-    }
+    if ((RESERVED_NAMES as readonly string[]).includes(rb.name)) throw new ConfigError(`${file}: name: "${rb.name}" is a subcommand of its own (${RESERVED_NAMES.join(', ')})`);
     rb.steps.forEach((step, i) => {
       if (step.type !== 'edge-check') return;
-      const candidates = [rb, ...related.map((n) => runbooks.get(n)!)];
-      const target = candidates.flatMap((c) => c.steps).find((s) => s.id === step.expect);
-      if (!target || target.type !== 'resource') {
-        throw new ConfigError(`${file}: steps[${i}].expect: "${step.expect}" is not a resource step of ${candidates.map((c) => c.name).join(' or ')}`);
-      }
+      const target = rb.steps.find((s) => s.id === step.expect);
+      if (!target || target.type !== 'resource') throw new ConfigError(`${file}: steps[${i}].expect: "${step.expect}" is not a resource step of ${rb.name}`);
     });
+  }
+  const changes = all.filter((rb) => rb.kind === 'change');
+  const defaults = changes.filter((rb) => rb.default);
+  if (changes.length > 1 && defaults.length !== 1) {
+    throw new ConfigError(`commands/: ${defaults.length ? `${defaults.map((d) => d.name).join(' and ')} both say` : 'none of ' + changes.map((c) => c.name).join(', ') + ' says'} default: true; exactly one change runbook is the one plan and verify take when none is named`);
+  }
+  for (const kind of ['undo', 'compare'] as const) {
+    const of = all.filter((rb) => rb.kind === kind);
+    if (of.length > 1) throw new ConfigError(`commands/: ${of.map((r) => r.name).join(' and ')} are both kind: ${kind}; one at most`);
   }
 }
 

@@ -6,7 +6,7 @@ import type { Notifier, View } from '../core/ports.js';
 import type { MessageRef, RunRecord, StepResult } from '../core/records.js';
 import { replicaVerdict } from '../core/records.js';
 import { renderPlanUpdate, renderViewText, stepMark } from './renderView.js';
-import { duration, hang, plain, style, type Style } from './text.js';
+import { duration, hang, style, type Style } from './text.js';
 
 /** Where the console writes: process.stdout, or any stream a test or the demo hands in. */
 export interface Output {
@@ -30,7 +30,8 @@ export interface Shown {
 
 export class ConsoleNotifier implements Notifier {
   readonly messages: Shown[] = [];
-  readonly ephemerals: { channel: string; user: string; text: string }[] = [];
+  /** what each ephemeral reply said, in words, and its view */
+  readonly ephemerals: { channel: string; user: string; text: string; view: View }[] = [];
   private readonly st: Style;
   private readonly command: string;
   /** per running message: what its last compact line said, so an unchanged poll prints nothing */
@@ -75,9 +76,10 @@ export class ConsoleNotifier implements Notifier {
     this.print(['', this.heading(`message ${ref.ts} · ${view.kind}`), mark, ...body]);
   }
 
-  async ephemeral(channel: string, user: string, text: string): Promise<void> {
-    this.ephemerals.push({ channel, user, text });
-    this.print([this.st.dim(hang('(only you)', plain(text)))]);
+  async ephemeral(channel: string, user: string, view: View): Promise<void> {
+    const text = renderViewText(view, { command: this.command }).join('\n');
+    this.ephemerals.push({ channel, user, text, view: structuredClone(view) });
+    this.print([this.st.dim(hang('(only you)', text))]);
   }
 
   /** the latest view of each message of a kind, oldest first */

@@ -1,19 +1,22 @@
 // Every View the core emits, as terminal text: the same content as the Slack messages (src/slack/blocks), with
 // box-drawing tables where Slack has code-block tables. Pure: a view in, lines out.
+import type { RunOutcome } from '../core/notices.js';
 import type { ApprovalRule, View, VerifyItem } from '../core/ports.js';
 import type { EdgeRow, ReplicaRow, RequestRecord, RunRecord, RunStatus, StepResult, StepStatus } from '../core/records.js';
 import { replicaVerdict } from '../core/records.js';
 import type { Plan, PlannedStep } from '../core/runbook/planner.js';
 import { renderInvocation, renderValueForPeople } from '../core/runbook/render.js';
+import { ACTION_WORDS, approversText, noticeText, RUN_STATUS_WORDS, runSummary, type Marks } from '../labels.js';
 import { box, duration, plain, style, type Style, when } from './text.js';
+
+/** How the console shows people, channels and code: as they would be typed. */
+export const CONSOLE_MARKS: Marks = { user: (id) => `@${id}`, channel: (id) => `#${id}`, group: (id) => `@${id}`, code: (t) => `\`${t}\`` };
 
 export interface TextOptions {
   /** the slash command as people type it */
   command: string;
   style?: Style;
 }
-
-const ACTION_WORDS: Record<string, string> = { create: '+ create', change: '~ change', 'no-op': '= no-op', replace: '-/+ replace', remove: '- remove' };
 
 const STEP_MARK: Record<StepStatus, string> = { pending: '·', running: '↻', succeeded: '✓', failed: '✗', skipped: '»', 'no-op': '=' };
 
@@ -25,22 +28,15 @@ export function stepMark(status: StepStatus, st: Style): string {
   return st.dim(m);
 }
 
-const VERDICT: Record<RunStatus, string> = {
-  running: '↻ Running',
-  succeeded: '✓ Succeeded',
-  failed: '✗ Failed',
-  refused: '⛔ Refused',
-  interrupted: '⚠ Interrupted',
-  stopped: '■ Stopped',
-};
+const VERDICT_MARK: Record<RunStatus, string> = { running: '↻', succeeded: '✓', failed: '✗', refused: '⛔', interrupted: '⚠', stopped: '■' };
 
 function verdict(status: RunStatus, st: Style): string {
-  const v = st.bold(VERDICT[status]);
+  const v = st.bold(`${VERDICT_MARK[status]} ${RUN_STATUS_WORDS[status]}`);
   return status === 'succeeded' ? st.green(v) : status === 'running' ? st.yellow(v) : st.red(v);
 }
 
 const title = (text: string, st: Style) => st.bold(st.cyan(text));
-const mention = (user: string) => `@${user}`;
+const mention = (user: string) => CONSOLE_MARKS.user(user);
 const shown = (v: unknown) => renderValueForPeople(v);
 
 export function targetFields(deployment: string | undefined, values: Record<string, string>): string {
@@ -108,13 +104,14 @@ export function renderPlan(r: RequestRecord, rule: ApprovalRule, dryRun: boolean
   ];
   if (p.checks.length) lines.push(`Then: ${p.checks.map((c) => `${c.title} (${c.role})`).join(' → ')}`);
   if (p.warnings.length) lines.push(st.yellow('⚠ Warnings'), ...p.warnings.map((w) => `  • ${w}`));
+  if (p.note) lines.push(`ℹ Besides: ${p.note}`);
   if (dryRun) {
     lines.push(st.dim(`Fingerprint ${p.fingerprint} · a dry run: nothing will run. Request it with ${opts.command} ${p.runbook}.`));
     return lines;
   }
   lines.push(
     st.dim(`Fingerprint ${p.fingerprint} · expires ${when(r.expiresAt)}`),
-    `Needs ${rule.required} approval${rule.required === 1 ? '' : 's'} from ${plain(rule.approvers) || '(no approvers configured)'}; the requester cannot approve`,
+    `Needs ${rule.required} approval${rule.required === 1 ? '' : 's'} from ${approversText(rule.approvers, CONSOLE_MARKS) || '(no approvers configured)'}; the requester cannot approve`,
     decision(r, opts.command, st),
   );
   if (r.status === 'pending') lines.push(st.dim(`  approve: approve ${r.id}   ·   deny: deny ${r.id} REASON`));
@@ -127,11 +124,11 @@ export function renderPlanUpdate(r: RequestRecord, opts: TextOptions): string[] 
   return [`${title(planTitle(r, false), st)} · request ${r.id} by ${mention(r.requester)}`, decision(r, opts.command, st)];
 }
 
-function refusedOrNoop(kind: 'refused-plan' | 'nothing-to-change', runbook: string, requester: string, p: Plan, opts: TextOptions): string[] {
+function refusedOrNoop(kind: 'refused-plan' | 'nothing-to-change', runbook: string, requester: string, p: Plan, opts: TextOptions, verify?: string): string[] {
   const st = opts.style ?? style(false);
   const lines = [title(kind === 'refused-plan' ? `Plan refused: ${runbook}` : `Nothing to change: ${runbook}`, st), `Requested by ${mention(requester)} · ${targetFields(undefined, p.values)}`];
   if (kind === 'refused-plan') lines.push(st.red('⛔ Nothing was requested, because:'), ...p.refusals.map((r) => `  • ${r}`));
-  else lines.push(`= Every step is already as desired, so there is nothing to approve. To check replication and the Edge Servers, run ${opts.command} verify.`);
+  else lines.push(`= Every step is already as desired, so there is nothing to approve.${verify ? ` To check replication and the Edge Servers, run ${opts.command} ${verify}.` : ''}`);
   lines.push(...planTable(p, st), st.dim(`Fingerprint ${p.fingerprint}`));
   return lines;
 }
@@ -204,16 +201,18 @@ export function stepDetails(s: StepResult, st: Style): string[] {
   return [`${stepMark(s.status, st)} ${st.bold(s.title)}`, ...lines];
 }
 
-export function renderRun(run: RunRecord, opts: TextOptions): string[] {
+export function renderRun(run: RunRecord, opts: TextOptions, about: { outcome?: RunOutcome; note?: string } = {}): string[] {
   const st = opts.style ?? style(false);
   const took = run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : undefined;
+  const summary = runSummary({ ...run, ...about }, CONSOLE_MARKS);
   return [
     title(`Run ${run.id}: ${run.runbook} — ${run.status}`, st),
     `Requested by ${mention(run.requester)} · approved by ${run.approvers.length ? run.approvers.map(mention).join(', ') : '(nobody)'} · request ${run.requestId}`,
     targetFields(run.deployment, run.values),
     ...stepTable(run.steps, st),
     ...run.steps.flatMap((s) => stepDetails(s, st)),
-    `${verdict(run.status, st)}${run.summary ? `: ${plain(run.summary)}` : ''}`,
+    `${verdict(run.status, st)}${summary ? `: ${summary}` : ''}`,
+    ...(about.note && run.status === 'succeeded' ? [`ℹ Besides: ${about.note}`] : []),
     st.dim(`Run ${run.id} · started ${when(run.startedAt)}${run.finishedAt ? ` · finished ${when(run.finishedAt)} (${duration(took)})` : ''}`),
   ];
 }
@@ -225,7 +224,8 @@ function itemTable(items: VerifyItem[], st: Style): string[] {
 export function renderReport(view: Extract<View, { kind: 'report' }>, opts: TextOptions): string[] {
   const st = opts.style ?? style(false);
   const v = view.verdict ? ` · verdict ${view.verdict === 'pass' ? st.green(st.bold('✓ pass')) : st.red(st.bold('✗ fail'))}` : '';
-  const lines = [title(`Report: ${view.title}`, st), `Asked by ${mention(view.requester)}${v}`];
+  const lines = [title(`Report: ${view.title}${view.runbook ? ` ${view.runbook}` : ''}`, st), `Asked by ${mention(view.requester)}${v}`];
+  if (view.note) lines.push(`ℹ Besides: ${view.note}`);
   if (view.items?.length) lines.push('Desired configuration', ...itemTable(view.items, st));
   if (view.agents?.length) {
     const withSession = view.agents.some((a) => a.session);
@@ -247,7 +247,7 @@ export function renderHistory(requests: RequestRecord[], runs: RunRecord[], opts
   }
   lines.push('Runs');
   if (runs.length === 0) lines.push(st.dim('  none'));
-  else lines.push(...box([['run', 'runbook', 'for', 'started', 'status', 'summary'], ...runs.map((r) => [r.id, r.runbook, mention(r.requester), when(r.startedAt), r.status, plain(r.summary ?? '')])], st));
+  else lines.push(...box([['run', 'runbook', 'for', 'started', 'status', 'summary'], ...runs.map((r) => [r.id, r.runbook, mention(r.requester), when(r.startedAt), r.status, r.summary ?? ''])], st));
   return lines;
 }
 
@@ -257,15 +257,17 @@ export function renderViewText(view: View, opts: TextOptions): string[] {
       return renderPlan(view.request, view.rule, view.dryRun, opts);
     case 'refused-plan':
     case 'nothing-to-change':
-      return refusedOrNoop(view.kind, view.runbook, view.requester, view.plan, opts);
+      return refusedOrNoop(view.kind, view.runbook, view.requester, view.plan, opts, view.kind === 'nothing-to-change' ? view.verify : undefined);
     case 'run':
-      return renderRun(view.run, opts);
+      return renderRun(view.run, opts, view);
     case 'report':
       return renderReport(view, opts);
     case 'history':
       return renderHistory(view.requests, view.runs, opts);
     case 'detail':
       return [title(`${view.title} · run ${view.runId}`, opts.style ?? style(false)), ...view.lines.map((l) => `  ${l}`)];
+    case 'notice':
+      return noticeText(view.notice, CONSOLE_MARKS).split('\n');
     case 'text':
       return plain(view.text).split('\n');
   }

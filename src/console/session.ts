@@ -42,7 +42,7 @@ export class ConsoleSession {
   }
 
   private say(text: string): Promise<void> {
-    return this.o.notifier.ephemeral(this.o.channel, this.user, text);
+    return this.o.notifier.ephemeral(this.o.channel, this.user, { kind: 'text', text });
   }
 
   /** The console's own commands, then the subcommands from the vocabulary (through the service, like Slack's help). */

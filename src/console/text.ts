@@ -1,5 +1,6 @@
 // Terminal text building blocks: colours that switch off cleanly, box-drawing tables measured without their colour
-// codes, and the Slack markup the core's sentences carry (<@U…>, <#C…>, <!subteam^S…>) made readable.
+// codes, and Slack markup in text a front end passes on (<@U…>, <#C…>, <!subteam^S…>) made readable; the core's
+// own words come as notices, in src/labels.ts.
 
 export interface Style {
   bold(s: string): string;
@@ -46,7 +47,7 @@ export function box(rows: string[][], st: Style = style(false)): string[] {
   return [rule('┌', '┬', '┐'), line(head!, true), rule('├', '┼', '┤'), ...body.map((r) => line(r, false)), rule('└', '┴', '┘')];
 }
 
-/** Slack markup in the core's sentences, as people read it in a terminal. */
+/** Slack markup in a text view, as people read it in a terminal. */
 export function plain(text: string): string {
   return text
     .replace(/<@([^>|]+)(?:\|[^>]*)?>/g, '@$1')

@@ -56,15 +56,3 @@ export const CmsStatusSchema = z
   })
   .passthrough();
 export type CmsStatus = z.infer<typeof CmsStatusSchema>;
-
-/** The properties of a hosting provider that the runbooks set and the Edge check compares. */
-export const PROVIDER_PROPERTIES = [
-  'Identity',
-  'ProxyFqdn',
-  'Enabled',
-  'EnabledSharedAddressSpace',
-  'HostsOCSUsers',
-  'IsLocal',
-  'VerificationLevel',
-] as const;
-export type ProviderProperty = (typeof PROVIDER_PROPERTIES)[number];

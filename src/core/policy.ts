@@ -1,5 +1,7 @@
-// Who may do what. Refusals are results with a sentence for the user; when a check itself fails (Slack could not
+// Who may do what. Refusals are results with a notice for the user; when a check itself fails (Slack could not
 // list a user group), the answer is no: the policy fails closed.
+import { refusal, type Result } from './errors.js';
+import type { Approvers } from './notices.js';
 import type { Directory } from './ports.js';
 
 export interface PolicyConfig {
@@ -19,40 +21,39 @@ export interface PolicyConfig {
   edgeStandIns?: Record<string, string>;
 }
 
-export type Check = { ok: true } | { ok: false; message: string };
+export type Check = Result;
 
-async function isMember(user: string, who: { users: string[]; groups: string[] }, directory: Directory): Promise<Check> {
-  if (who.users.includes(user)) return { ok: true };
+const yes: Check = { ok: true, value: undefined };
+
+async function isMember(user: string, who: { users: string[]; groups: string[] }, directory: Directory): Promise<Check | undefined> {
+  if (who.users.includes(user)) return yes;
   for (const group of who.groups) {
     try {
-      if ((await directory.groupMembers(group)).includes(user)) return { ok: true };
+      if ((await directory.groupMembers(group)).includes(user)) return yes;
     } catch (err) {
-      return { ok: false, message: `could not read the members of user group ${group}, so the request is refused: ${(err as Error).message}` };
+      return refusal({ code: 'group-unreadable', group, error: (err as Error).message });
     }
   }
-  return { ok: false, message: '' };
+  return undefined;
 }
 
-export function describeApprovers(policy: PolicyConfig): string {
-  const people = [...policy.approvers.users.map((u) => `<@${u}>`), ...policy.approvers.groups.map((g) => `<!subteam^${g}>`)];
-  return people.join(', ');
+/** Who approves, by id: each front end names or mentions them its own way. */
+export function approversOf(policy: PolicyConfig): Approvers {
+  return { users: [...policy.approvers.users], groups: [...policy.approvers.groups] };
 }
 
 export function checkChannel(policy: PolicyConfig, channel: string): Check {
-  if (policy.channels.length === 0 || policy.channels.includes(channel)) return { ok: true };
-  return { ok: false, message: `lync-exo does not take requests in this channel; use ${policy.channels.map((c) => `<#${c}>`).join(' or ')}` };
+  if (policy.channels.length === 0 || policy.channels.includes(channel)) return yes;
+  return refusal({ code: 'wrong-channel', channels: policy.channels });
 }
 
 export async function checkRequester(policy: PolicyConfig, user: string, directory: Directory): Promise<Check> {
-  if (policy.requesters.anyone) return { ok: true };
-  const member = await isMember(user, policy.requesters, directory);
-  if (member.ok) return member;
-  return { ok: false, message: member.message || 'you are not on the list of people who may request changes with lync-exo' };
+  if (policy.requesters.anyone) return yes;
+  return (await isMember(user, policy.requesters, directory)) ?? refusal({ code: 'not-a-requester' });
 }
 
-export async function checkApprover(policy: PolicyConfig, user: string, requester: string, directory: Directory): Promise<Check> {
-  if (user === requester) return { ok: false, message: 'you made this request, so someone else must approve it' };
-  const member = await isMember(user, policy.approvers, directory);
-  if (member.ok) return member;
-  return { ok: false, message: member.message || `you are not an approver for lync-exo (approvers: ${describeApprovers(policy)})` };
+/** May `user` decide on a request of `requester`? `action` says which decision, for the refusal. */
+export async function checkApprover(policy: PolicyConfig, user: string, requester: string, directory: Directory, action: 'approve' | 'deny' | 'cancel' = 'approve'): Promise<Check> {
+  if (user === requester && action === 'approve') return refusal({ code: 'self-approval' });
+  return (await isMember(user, policy.approvers, directory)) ?? refusal({ code: 'not-an-approver', action, approvers: approversOf(policy) });
 }

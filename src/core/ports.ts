@@ -1,4 +1,6 @@
 // The few things the core asks of the world. Slack, the console and the tests each provide them.
+import { LyncExoError } from './errors.js';
+import type { Approvers, Notice, RunOutcome } from './notices.js';
 import type { MessageRef, RequestRecord, RunRecord, RunStatus, StepResult } from './records.js';
 import type { Plan } from './runbook/planner.js';
 import type { Agent, Role } from './types.js';
@@ -7,12 +9,18 @@ import type { Agent, Role } from './types.js';
 export type View =
   | { kind: 'plan'; request: RequestRecord; rule: ApprovalRule; dryRun: boolean; run?: { id: string; status: RunStatus; summary?: string } }
   | { kind: 'refused-plan'; runbook: string; requester: string; plan: Plan }
-  | { kind: 'nothing-to-change'; runbook: string; requester: string; plan: Plan }
-  | { kind: 'run'; run: RunRecord }
-  | { kind: 'report'; title: string; requester: string; steps: StepResult[]; verdict?: 'pass' | 'fail'; items?: VerifyItem[]; agents?: AgentRow[] }
+  /** `verify`: the subcommand that checks replication and the Edges for this runbook (`verify hybrid`) */
+  | { kind: 'nothing-to-change'; runbook: string; requester: string; plan: Plan; verify?: string }
+  /** `outcome`: why it ended, when the core decided it; `note`: what the admin must do besides (its runbook's note) */
+  | { kind: 'run'; run: RunRecord; outcome?: RunOutcome; note?: string }
+  /** `runbook`: the runbook reported on (verify: the one compared with); `note`: what the admin must do besides */
+  | { kind: 'report'; title: string; runbook?: string; requester: string; steps: StepResult[]; verdict?: 'pass' | 'fail'; items?: VerifyItem[]; agents?: AgentRow[]; note?: string }
   | { kind: 'history'; requests: RequestRecord[]; runs: RunRecord[]; names?: Record<string, string> }
   /** more about one step of a run (a long error, the per-Edge comparison), posted in the run's thread */
   | { kind: 'detail'; runId: string; title: string; lines: string[]; part?: { n: number; of: number } }
+  /** what the core says to a person (a refusal, a confirmation, help): words come from the front end's labels */
+  | { kind: 'notice'; notice: Notice }
+  /** a front end's own words (its placeholders, its error replies); the core never makes one */
   | { kind: 'text'; text: string };
 
 export interface VerifyItem {
@@ -37,7 +45,7 @@ export interface AgentRow {
 
 export interface ApprovalRule {
   required: number;
-  approvers: string;
+  approvers: Approvers;
 }
 
 export interface PostOptions {
@@ -49,7 +57,7 @@ export interface Notifier {
   post(channel: string, view: View, options?: PostOptions): Promise<MessageRef>;
   update(ref: MessageRef, view: View): Promise<void>;
   /** A reply only `user` sees: refusals and acknowledgements. */
-  ephemeral(channel: string, user: string, text: string): Promise<void>;
+  ephemeral(channel: string, user: string, view: View): Promise<void>;
 }
 
 /**
@@ -59,38 +67,32 @@ export interface Notifier {
  */
 export type DeliveryProblem = 'not_in_channel' | 'channel_not_found' | 'is_archived' | 'message_not_found' | 'rate_limited' | 'rejected' | 'unavailable';
 
-export class NotifierError extends Error {
+export class NotifierError extends LyncExoError {
   constructor(
     readonly problem: DeliveryProblem,
     message: string,
     readonly retryAfterMs?: number,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super('delivery_failed', message, options);
     this.name = 'NotifierError';
   }
 }
 
 export const problemOf = (err: unknown): DeliveryProblem => (err instanceof NotifierError ? err.problem : 'unavailable');
 
-/** The sentence a person reads when lync-exo cannot write where they asked. */
-export function describeProblem(problem: DeliveryProblem, channel: string): string | undefined {
-  switch (problem) {
-    case 'not_in_channel':
-      return `lync-exo is not a member of <#${channel}>, so it cannot post the plan there. Invite it with \`/invite @lync-exo\` in that channel, or use the channel configured for lync-exo`;
-    case 'channel_not_found':
-      return `lync-exo cannot see <#${channel}> (a private channel it was not added to, or a channel that no longer exists). Add the app to the channel, or use the channel configured for lync-exo`;
-    case 'is_archived':
-      return `<#${channel}> is archived, so lync-exo cannot post there. Unarchive it, or use the channel configured for lync-exo`;
-    case 'message_not_found':
-      return 'the message lync-exo wanted to update was deleted; it posts a new one instead';
-    default:
-      return undefined;
-  }
+/** The bot cannot write in that channel at all (not a member, cannot see it, archived): a plan there is useless. */
+export function cannotPostThere(problem: DeliveryProblem): boolean {
+  return problem === 'not_in_channel' || problem === 'channel_not_found' || problem === 'is_archived';
 }
 
 /** An answer to the person who typed a command or clicked, wherever they did it (Slack: the response_url). */
-export type Reply = (view: View) => Promise<void>;
+export type Reply = (view: View, options?: ReplyOptions) => Promise<void>;
+
+export interface ReplyOptions {
+  /** this answer takes the place of the previous one to the same person (a "reading the deployment…" note) */
+  replace?: boolean;
+}
 
 /** Who belongs to a user group (Slack: usergroups.users.list). */
 export interface Directory {

@@ -123,7 +123,7 @@ export interface RunRecord {
   preState?: PreState;
   values: InputValues;
   steps: StepResult[];
-  /** why the run stopped or was refused, in one line */
+  /** why the run stopped or was refused, in one line, as the audit trail keeps it (the run view carries it as data) */
   summary?: string;
   message?: MessageRef;
 }

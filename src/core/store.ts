@@ -2,7 +2,7 @@
 // approvers at once or a Slack retry can complete an approval only once; only the call that completed it starts
 // the run. Implementations: memoryStore below (tests, console), SQLite (src/store/).
 import type { View } from './ports.js';
-import type { AuditRecord, LockHolder, MessageRef, RequestRecord, RunRecord } from './records.js';
+import type { AuditRecord, LockHolder, MessageRef, RequestRecord, RunRecord, RunStatus } from './records.js';
 
 export type ApproveOutcome =
   | { outcome: 'recorded'; request: RequestRecord } // counted; more approvals needed
@@ -63,7 +63,7 @@ export interface Store {
   saveRun(run: RunRecord): Promise<void>;
   getRun(id: string): Promise<RunRecord | undefined>;
   /** The newest finished runs of a runbook (for rollback without a run id). */
-  latestRun(runbook: string, status: RunRecord['status']): Promise<RunRecord | undefined>;
+  latestRun(runbook: string, status: RunStatus): Promise<RunRecord | undefined>;
   listRunning(): Promise<RunRecord[]>;
 
   acquireLock(holder: LockHolder): Promise<LockOutcome>;

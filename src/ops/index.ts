@@ -1,13 +1,14 @@
 // Health and metrics for the composition root: the ports wrapped so that what passes through them is counted,
 // and the routes that report it.
 import type { Runbooks } from '../config/runbooks.js';
-import type { AgentPool, Directory, Notifier } from '../core/ports.js';
+import type { AgentPool, Directory, Notifier, Reply } from '../core/ports.js';
 import type { Store } from '../core/store.js';
 import { opsRoutes, readiness, rolesNeeded, type OpsRoute } from './health.js';
 import { createMetrics, instrumentAgents, instrumentDirectory, instrumentNotifier, instrumentService, instrumentStore, override, subcommandOf, type Metrics } from './metrics.js';
 import { readingAnswers } from './reading.js';
 
 export { startOpsServer, type OpsServer } from './health.js';
+export { slackErrorCode } from './metrics.js';
 
 export interface InstrumentedPorts<S extends Store> {
   metrics: Metrics;
@@ -16,7 +17,7 @@ export interface InstrumentedPorts<S extends Store> {
   notifier: Notifier;
   directory: Directory;
   /** the service as the Slack adapter should call it: commands counted, "reading the deployment…" shown */
-  service<T extends { command(actor: { user: string; channel: string }, text: string): Promise<void> }>(service: T, commandName: string): T;
+  service<T extends { command(actor: { user: string; channel: string; reply?: Reply }, text: string): Promise<void>; subcommandOf?(text: string): string }>(service: T, commandName: string): T;
   /** /healthz, /readyz, /metrics */
   routes(slackConnected: () => boolean, runbooks: Runbooks): OpsRoute[];
 }
@@ -34,15 +35,15 @@ export function instrumentPorts<S extends Store>(ports: PortsToInstrument<S>): I
   const agents = { current: undefined as AgentPool | undefined };
   const metrics = createMetrics({ agents: () => agents.current, store: () => ports.store, ...(ports.outboxDepth ? { outboxDepth: ports.outboxDepth } : {}) });
   agents.current = instrumentAgents(ports.agents, metrics);
-  const reading = readingAnswers(instrumentNotifier(ports.notifier, metrics), agents.current, ports.log);
+  const reading = readingAnswers(agents.current, ports.log);
   return {
     metrics,
     store: instrumentStore(ports.store, metrics),
     agents: reading.agents,
-    notifier: reading.notifier,
+    notifier: instrumentNotifier(ports.notifier, metrics),
     directory: instrumentDirectory(ports.directory, metrics),
     service: (service, commandName) => {
-      const answering = override(service, { command: (actor, text) => reading.command(actor, subcommandOf(text, commandName), () => service.command(actor, text)) } as Partial<typeof service>);
+      const answering = override(service, { command: (actor, text) => reading.command(actor, subcommandOf(text, service), (a) => service.command(a, text)) } as Partial<typeof service>);
       return instrumentService(answering, metrics, commandName);
     },
     routes: (slackConnected, runbooks) => {

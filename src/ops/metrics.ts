@@ -4,8 +4,7 @@
 // read when scraped (agents online, pending approvals, outbox depth).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { parseCommand } from '../core/command/parse.js';
-import type { AgentPool, Directory, Notifier } from '../core/ports.js';
+import type { AgentPool, Directory, Notifier, Reply, ReplyOptions, View } from '../core/ports.js';
 import type { RunRecord } from '../core/records.js';
 import type { Store } from '../core/store.js';
 import type { Agent } from '../core/types.js';
@@ -118,33 +117,49 @@ export function override<T extends object>(target: T, replaced: Partial<T>): T {
 interface CommandTrace {
   posted: boolean;
   acted: boolean;
-  replied: boolean;
+  /** it answered the person with more than a sentence (a report, a plan, history) */
+  answered: boolean;
 }
 const trace = new AsyncLocalStorage<CommandTrace>();
 
 /** Audit actions after which a command did what it was asked, even if it only answered privately (cancel). */
 const ACTIONS = new Set(['requested', 'cancelled', 'approved', 'denied']);
 
-/** The subcommand a command line names, or `invalid`. */
-export function subcommandOf(text: string, commandName: string): string {
-  const parsed = parseCommand(text, commandName);
-  return parsed.ok ? parsed.command.name : 'invalid';
+/** The subcommand a command line names, or `invalid` (the service knows its vocabulary: the runbooks loaded). */
+export function subcommandOf(text: string, service: { subcommandOf?(text: string): string }): string {
+  return service.subcommandOf?.(text) ?? 'invalid';
 }
 
-/** Counts each command by subcommand and outcome. */
-export function instrumentService<S extends { command(actor: { user: string; channel: string }, text: string): Promise<void> }>(service: S, metrics: Metrics, commandName = '/lync-exo'): S {
+type CommandActor = { user: string; channel: string; reply?: Reply };
+
+/**
+ * Counts each command by subcommand and outcome: ok when it posted, acted (an audited request or decision) or
+ * answered with a view; refused when all it said was a sentence (a refusal, a bad option); error when it threw.
+ */
+export function instrumentService<S extends { command(actor: CommandActor, text: string): Promise<void>; subcommandOf?(text: string): string }>(service: S, metrics: Metrics, _commandName = '/lync-exo'): S {
   const command = service.command.bind(service);
   const replaced: Partial<S> = {};
   replaced.command = async (actor, text) => {
-    const subcommand = subcommandOf(text, commandName);
-    const t: CommandTrace = { posted: false, acted: false, replied: false };
+    const subcommand = subcommandOf(text, service);
+    const t: CommandTrace = { posted: false, acted: false, answered: false };
+    const reply = actor.reply;
+    const traced = reply
+      ? {
+          ...actor,
+          reply: (view: View, options?: ReplyOptions) => {
+            // a notice is a sentence (a refusal, a bad option); a report, plan or history is an answer
+            if (view.kind !== 'text' && view.kind !== 'notice') t.answered = true;
+            return reply(view, options);
+          },
+        }
+      : actor;
     try {
-      await trace.run(t, () => command(actor, text));
+      await trace.run(t, () => command(traced, text));
     } catch (err) {
       metrics.commands.inc({ subcommand, outcome: 'error' });
       throw err;
     }
-    const ok = subcommand === 'help' || t.posted || t.acted;
+    const ok = subcommand === 'help' || t.posted || t.acted || t.answered;
     metrics.commands.inc({ subcommand, outcome: ok ? 'ok' : 'refused' });
   };
   return override(service, replaced);
@@ -167,11 +182,7 @@ export function instrumentNotifier(notifier: Notifier, metrics: Metrics): Notifi
       return counted('chat.postMessage', () => notifier.post(channel, view, options));
     },
     update: (ref, view) => counted('chat.update', () => notifier.update(ref, view)),
-    ephemeral: (channel, user, text) => {
-      const t = trace.getStore();
-      if (t) t.replied = true;
-      return counted('chat.postEphemeral', () => notifier.ephemeral(channel, user, text));
-    },
+    ephemeral: (channel, user, text) => counted('chat.postEphemeral', () => notifier.ephemeral(channel, user, text)),
   };
 }
 

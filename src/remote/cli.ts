@@ -1,5 +1,6 @@
 // `lync-exo agent`: the command line of a remote agent. Configuration comes from the environment (see agent.ts);
 // SIGTERM and SIGINT stop it after the job in hand. Run directly too: `node --import tsx src/remote/cli.ts`.
+import { fillSecretsFromCredentialStore } from '../service/credentials.js';
 import { pathToFileURL } from 'node:url';
 import { LOG_LEVELS, type LogLevel } from '../config/env.js';
 import { ConfigError } from '../config/runbooks.js';
@@ -54,6 +55,8 @@ export async function agentMain(argv: readonly string[], env: NodeJS.ProcessEnv 
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
+    const filled = await fillSecretsFromCredentialStore(env, ['LYNC_EXO_AGENT_TOKEN']);
+    if (filled.length) log.info({ names: filled }, 'secrets: read from the Windows Credential Manager');
     await runAgent({ env, log, signal: stop.signal });
     return 0;
   } catch (err) {

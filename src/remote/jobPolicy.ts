@@ -33,7 +33,8 @@ const ENUM_WORD = /^[A-Za-z][A-Za-z0-9]*$/;
 /** The table of what the runbooks allow, per cmdlet (keys lowercased: PowerShell resolves cmdlet names that way). */
 export function buildJobPolicy(runbooks: ReadonlyMap<string, Runbook>): JobPolicy {
   const table = new Map<string, CmdletRule>();
-  const inverted = new Set([...runbooks.values()].map((rb) => rb.inverse).filter((n): n is string => n !== undefined));
+  // every change runbook can be undone: its values may come back as they were before (of the same kind)
+  const inverted = new Set([...runbooks.values()].filter((rb) => rb.kind === 'change').map((rb) => rb.name));
   const rule = (cmdlet: string, role: Role): CmdletRule => {
     const key = cmdlet.toLowerCase();
     let r = table.get(key);
@@ -61,7 +62,14 @@ export function buildJobPolicy(runbooks: ReadonlyMap<string, Runbook>): JobPolic
       switch (step.type) {
         case 'settings': {
           const r = rule(step.cmdlet, step.role);
-          for (const [name, value] of Object.entries(step.set)) allow(r, name, fromRunbook(value, invertible));
+          for (const [name, value] of Object.entries(step.set)) if (!step.switches[name]) allow(r, name, fromRunbook(value, invertible));
+          // a switch property runs as the switch named after its value (and, undone, after the value it had)
+          for (const values of Object.values(step.switches)) {
+            for (const [v, companions] of Object.entries(values)) {
+              allow(r, v, { kind: 'literal', value: true });
+              for (const c of companions) allow(r, c, { kind: 'text' });
+            }
+          }
           break;
         }
         case 'resource': {
@@ -73,6 +81,10 @@ export function buildJobPolicy(runbooks: ReadonlyMap<string, Runbook>): JobPolic
           for (const [name, value] of Object.entries(step.set)) {
             allow(create, name, fromRunbook(value, invertible));
             allow(change, name, fromRunbook(value, invertible));
+          }
+          // what a rollback restores besides: any text value (an AutodiscoverUrl the runbook never set)
+          for (const name of step.restore.filter((n) => !(n in step.set))) {
+            for (const r of [create, change]) for (const like of ['', 0, false] as const) allow(r, name, like === '' ? { kind: 'text' } : { kind: 'same-kind', like });
           }
           for (const r of [create, change, remove]) allow(r, step.key, { kind: 'text' });
           allow(remove, 'Confirm', { kind: 'literal', value: false });

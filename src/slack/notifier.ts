@@ -89,7 +89,8 @@ export class SlackNotifier implements Notifier {
     );
   }
 
-  async ephemeral(channel: string, user: string, text: string): Promise<void> {
+  async ephemeral(channel: string, user: string, view: View): Promise<void> {
+    const { text } = renderView(view, this.render);
     await callSlack(this.log, 'chat.postEphemeral', { channel, user }, () => this.client.chat.postEphemeral({ channel, user, text }));
   }
 }

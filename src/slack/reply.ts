@@ -4,7 +4,7 @@
 // chat.postEphemeral, which needs the bot in the channel. The response_url is a capability: never logged.
 import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { Reply, View } from '../core/ports.js';
+import type { Reply, ReplyOptions, View } from '../core/ports.js';
 import { renderViewPages, type RenderOptions } from './blocks/renderView.js';
 import { WEB_API_TIMEOUT_MS } from './client.js';
 import { slackErrorText } from './notifier.js';
@@ -45,18 +45,20 @@ export interface ReplyDeps {
   render: RenderOptions;
   fetch?: typeof fetch;
   timeoutMs?: number;
+  /** told of a chat.postEphemeral that failed */
+  onApiError?: (method: string, err: unknown) => void;
 }
 
 export function slackReply(deps: ReplyDeps, target: ReplyTarget): Reply {
   const doFetch = deps.fetch ?? globalThis.fetch;
-  const one = async (view: View, text: string, blocks: unknown[]) => {
+  const one = async (view: View, text: string, blocks: unknown[], replace: boolean) => {
     const log = deps.log.child({ user: target.user, channel: target.channel, view: view.kind });
     if (target.responseUrl && deps.budget.take(target.responseUrl)) {
       try {
         const res = await doFetch(target.responseUrl, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text, blocks }),
+          body: JSON.stringify({ response_type: 'ephemeral', replace_original: replace, text, blocks }),
           signal: AbortSignal.timeout(deps.timeoutMs ?? WEB_API_TIMEOUT_MS),
         });
         if (res.ok) return;
@@ -71,11 +73,16 @@ export function slackReply(deps: ReplyDeps, target: ReplyTarget): Reply {
     try {
       await deps.client.chat.postEphemeral({ channel: target.channel, user: target.user, text, blocks: blocks as never });
     } catch (err) {
+      deps.onApiError?.('chat.postEphemeral', err);
       throw new Error(`reply to ${target.user} in ${target.channel}: ${slackErrorText(err)}`, { cause: err });
     }
   };
-  return async (view: View) => {
-    // history pages: each page is its own answer, within Slack's limits
-    for (const page of renderViewPages(view, deps.render)) await one(view, page.text, page.blocks);
+  return async (view: View, options?: ReplyOptions) => {
+    // history pages: each page is its own answer, within Slack's limits; only the first replaces an earlier one
+    let replace = options?.replace === true;
+    for (const page of renderViewPages(view, deps.render)) {
+      await one(view, page.text, page.blocks, replace);
+      replace = false;
+    }
   };
 }

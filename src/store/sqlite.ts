@@ -8,27 +8,17 @@ import Database from 'better-sqlite3';
 import type { Log } from '../core/service.js';
 import { INTERRUPTED_SUMMARY, type ApproveOutcome, type CloseOutcome, type LockOutcome, type OutboxPut, type Store } from '../core/store.js';
 import type { Approval, LockHolder, MessageRef, RequestRecord, RunRecord } from '../core/records.js';
+import { LyncExoError, type ErrorCode } from '../core/errors.js';
 import { LATEST_VERSION, migrate, schemaVersion } from './migrations.js';
 import { json, ms, runParams, toAudit, toLock, toOutbox, toRequest, toRun, type AuditRow, type LockRow, type OutboxRow, type RequestRow, type RunRow } from './rows.js';
 
-export type StoreErrorCode =
-  | 'store_is_directory'
-  | 'store_unwritable'
-  | 'store_not_a_database'
-  | 'store_corrupt'
-  | 'store_schema_newer'
-  | 'store_open_failed'
-  /** another lync-exo holds the store's instance lock (instanceLock.ts) */
-  | 'store_in_use';
+export type StoreErrorCode = Extract<ErrorCode, `store_${string}`>;
 
 /** A database that cannot be opened. The message names the file and says what is wrong with it. */
-export class StoreError extends Error {
-  constructor(
-    readonly code: StoreErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class StoreError extends LyncExoError {
+  declare readonly code: StoreErrorCode;
+  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = 'StoreError';
   }
 }

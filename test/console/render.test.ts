@@ -91,7 +91,7 @@ describe('ConsoleNotifier', () => {
 
   it('shows ephemeral replies as (only you), indented under the label', async () => {
     const { notifier, text } = capture();
-    await notifier.ephemeral('console', 'alice', 'usage of /lync-exo:\n`/lync-exo setup`: plan');
+    await notifier.ephemeral('console', 'alice', { kind: 'text', text: 'usage of /lync-exo:\n`/lync-exo setup`: plan' });
     expect(text()).toBe('(only you) usage of /lync-exo:\n           `/lync-exo setup`: plan\n');
     expect(notifier.lastEphemeral('alice')).toMatch(/^usage/);
   });

@@ -1,9 +1,23 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { editDistance, parseCommand, type ParseResult } from '../../src/core/command/parse.js';
-import { helpText, SUBCOMMANDS } from '../../src/core/command/vocabulary.js';
+import { loadRunbooks } from '../../src/config/runbooks.js';
+import { editDistance, parseCommand as parse, type Command, type ParseResult } from '../../src/core/command/parse.js';
+import { buildVocabulary, usageHint } from '../../src/core/command/vocabulary.js';
+import { helpLines, noticeText, type Marks } from '../../src/labels.js';
 
-const ok = (command: unknown): ParseResult => ({ ok: true, command } as ParseResult);
+const vocabulary = buildVocabulary(loadRunbooks());
+const parseCommand = (text: string, commandName?: string) => parse(text, vocabulary, commandName);
+const marks: Marks = { user: (id) => `@${id}`, channel: (id) => `#${id}`, group: (id) => `@${id}`, code: (t) => `\`${t}\`` };
+/** the refusal in words, as the labels table says it */
+const said = (r: ParseResult): string | undefined => (r.ok ? undefined : noticeText(r.error, marks));
+
+// the verb follows from the subcommand: change runbooks change, verify compares, rollback undoes, status reports
+const VERBS: Record<string, Command['verb']> = { setup: 'change', plan: 'plan', verify: 'compare', rollback: 'undo', status: 'report', history: 'history', cancel: 'cancel', help: 'help' };
+const RUNBOOKS = new Set(['setup', 'verify', 'rollback', 'status']);
+const ok = (command: { name: string } & Record<string, unknown>): ParseResult => {
+  const runbook = RUNBOOKS.has(command.name) && command.name !== 'verify' ? { runbook: command.name } : {};
+  return { ok: true, value: { verb: VERBS[command.name], ...runbook, ...command } as Command };
+};
 
 describe('parseCommand: commands that parse', () => {
   it.each<[string, ParseResult]>([
@@ -40,6 +54,13 @@ describe('parseCommand: commands that parse', () => {
     ['history 1', ok({ name: 'history', limit: 1 })],
     ['cancel req_42', ok({ name: 'cancel', requestId: 'req_42' })],
     ['"setup"', ok({ name: 'setup', options: {} })],
+    ['verify setup --cloud gcchigh', ok({ name: 'verify', runbook: 'setup', options: { cloud: 'gcchigh' } })],
+    ['plan setup', ok({ name: 'plan', runbook: 'setup', options: {} })],
+    ['hybrid --cloud dod', { ok: true, value: { verb: 'change', name: 'hybrid', runbook: 'hybrid', options: { cloud: 'dod' } } }],
+    ['verify hybrid --cloud dod', ok({ name: 'verify', runbook: 'hybrid', options: { cloud: 'dod' } })],
+    ['help setup', { ok: true, value: { verb: 'help', name: 'help', topic: 'setup' } }],
+    ['setup --help', { ok: true, value: { verb: 'help', name: 'help', topic: 'setup' } }],
+    ['rollback -h', { ok: true, value: { verb: 'help', name: 'help', topic: 'rollback' } }],
   ])('%j', (input, expected) => {
     expect(parseCommand(input)).toEqual(expected);
   });
@@ -51,7 +72,9 @@ describe('parseCommand: refusals name what is wrong', () => {
     ['rollbak', /did you mean `rollback`\?/],
     ['hisotry 3', /did you mean `history`\?/],
     ['STATSU', /did you mean `status`\?/],
-    ['deploy', /^unknown subcommand "deploy"; subcommands: setup, plan, status, verify, rollback, history, cancel, help/],
+    ['deploy', /^unknown subcommand "deploy"; subcommands: setup, hybrid, plan, status, verify, rollback, history, cancel, help/],
+    ['verify hybird', /^"hybird" is not a change runbook; did you mean `hybrid`\? \(runbooks: setup, hybrid\)/],
+    ['help deploy', /^unknown subcommand "deploy"/],
     ['--cloud gcchigh', /^unknown subcommand "--cloud"/],
     ['setup --identity "Exchange Online', /^the quote " before "Exchange Online" is never closed$/],
     ['setup --identity “Exchange', /^the quote “ before "Exchange" is never closed$/],
@@ -67,10 +90,13 @@ describe('parseCommand: refusals name what is wrong', () => {
     ['setup --cloud --identity x', /^--cloud needs a value: --cloud worldwide\|21vianet\|gcchigh$/],
     ['setup -cloud gcchigh', /^unknown option "-cloud": options start with two dashes/],
     ['setup now', /^setup takes no argument but options; unexpected "now"; usage:/],
-    ['plan a b', /^plan takes no arguments but options; unexpected "a", "b"/],
+    ['verify hybrid --identity x', /^hybrid has no option "--identity" \(options: --cloud\)$/],
+    ['plan setup a b', /^plan takes no arguments but options; unexpected "a", "b"/],
+    ['plan a b', /^"a" is not a change runbook/],
     ['status --cloud gcchigh', /^status takes no options; got "--cloud"/],
     ['status now', /^status takes no arguments; got "now"$/],
-    ['help me', /^help takes no arguments; got "me"$/],
+    ['help me', /^unknown subcommand "me"/],
+    ['help setup plan', /^help takes one subcommand; unexpected "plan"/],
     ['history 0', /^history takes a whole number from 1 to 100; got "0"$/],
     ['history 101', /got "101"$/],
     ['history -3', /got "-3"$/],
@@ -89,31 +115,37 @@ describe('parseCommand: refusals name what is wrong', () => {
   ])('%j', (input, message) => {
     const r = parseCommand(input);
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.message).toMatch(message);
+    expect(said(r)).toMatch(message);
   });
 
   it('refuses text longer than any command needs, before reading it', () => {
-    expect(parseCommand(`x${'y'.repeat(5000)}`)).toEqual({ ok: false, message: 'the command is 5001 characters long; at most 4000' });
+    expect(said(parseCommand(`x${'y'.repeat(5000)}`))).toBe('the command is 5001 characters long; at most 4000');
   });
 
   it('uses the configured command name in usage', () => {
-    const r = parseCommand('cancel', '/lync');
-    expect(!r.ok && r.message).toMatch(/`\/lync cancel REQUEST_ID`/);
+    expect(said(parseCommand('cancel', '/lync'))).toMatch(/`\/lync cancel REQUEST_ID`/);
   });
 });
 
 describe('vocabulary', () => {
   it('lists every subcommand with its usage, marking the ones that need approval', () => {
-    const help = helpText('/lync-exo');
-    expect(help.split('\n')).toHaveLength(SUBCOMMANDS.length + 1);
-    expect(help).toContain('`/lync-exo setup [--cloud worldwide|21vianet|gcchigh] [--identity NAME]`: read the current state');
+    const help = helpLines('/lync-exo', [...vocabulary.subcommands], marks).join('\n');
+    expect(help.split('\n')).toHaveLength(vocabulary.subcommands.length + 2);
+    expect(help).toContain('`/lync-exo setup [--cloud worldwide|21vianet|gcchigh] [--identity NAME]`: Connect the deployment to Exchange Online');
     expect(help).toMatch(/`\/lync-exo rollback \[RUN_ID\]`: .*\(needs approval\)/);
     expect(help).toContain('`/lync-exo cancel REQUEST_ID`');
-    expect(SUBCOMMANDS.filter((s) => s.approval).map((s) => s.name)).toEqual(['setup', 'rollback']);
+    expect(vocabulary.subcommands.filter((s) => s.approval).map((s) => s.name)).toEqual(['setup', 'hybrid', 'rollback']);
+  });
+
+  it('is built from the runbooks: a change runbook is a subcommand with its inputs as options', () => {
+    expect(vocabulary.subcommands.map((s) => s.name)).toEqual(['setup', 'hybrid', 'plan', 'status', 'verify', 'rollback', 'history', 'cancel', 'help']);
+    expect(vocabulary.find('hybrid')).toMatchObject({ verb: 'change', usage: '[--cloud worldwide|21vianet|gcchigh|dod]', approval: true });
+    expect(vocabulary.defaultProcedure?.name).toBe('setup');
+    expect(usageHint(vocabulary)).toMatch(/^setup \[--cloud worldwide\|21vianet\|gcchigh\] \[--identity NAME\] \| hybrid \[--cloud worldwide\|21vianet\|gcchigh\|dod\] \| plan \[RUNBOOK\] \[OPTIONS\] \| status \| verify/);
   });
 
   it('parses every subcommand name it lists', () => {
-    for (const s of SUBCOMMANDS) expect(parseCommand(s.name).ok || s.name === 'cancel').toBe(true);
+    for (const s of vocabulary.subcommands) expect(parseCommand(s.name).ok || s.name === 'cancel').toBe(true);
   });
 
   it.each([
@@ -129,7 +161,7 @@ describe('vocabulary', () => {
 });
 
 describe('parseCommand properties', () => {
-  const wellFormed = (r: ParseResult) => (r.ok ? typeof r.command.name === 'string' : typeof r.message === 'string' && r.message.length > 0);
+  const wellFormed = (r: ParseResult) => (r.ok ? typeof r.value.name === 'string' : (said(r) ?? '').length > 0);
 
   it('never throws, and answers either a command or a message, on any text', () => {
     fc.assert(
@@ -153,8 +185,8 @@ describe('parseCommand properties', () => {
       .filter((s) => !/["'“”„‟‘]/.test(s));
     fc.assert(
       fc.property(identity, fc.constantFrom(['"', '"'], ['“', '”'], ["'", "'"], ['‘', '’']), (id, [open, close]) => {
-        expect(parseCommand(`setup --identity ${open}${id}${close}`)).toEqual({ ok: true, command: { name: 'setup', options: { identity: id } } });
-        expect(parseCommand(`plan --identity=${open}${id}${close} --cloud gcchigh`)).toEqual({ ok: true, command: { name: 'plan', options: { identity: id, cloud: 'gcchigh' } } });
+        expect(parseCommand(`setup --identity ${open}${id}${close}`)).toEqual(ok({ name: 'setup', options: { identity: id } }));
+        expect(parseCommand(`plan --identity=${open}${id}${close} --cloud gcchigh`)).toEqual(ok({ name: 'plan', options: { identity: id, cloud: 'gcchigh' } }));
       }),
     );
   });

@@ -19,10 +19,10 @@ async function planFor(sim: SimOverrides, options: Record<string, string> = {}) 
   world = createWorld({ executable: pwshExecutable()!, notifier: new RecordingNotifier(), sim });
   const setup = world.runbooks.get('setup')!;
   const inputs = resolveInputs(setup, options);
-  if (!inputs.ok) throw new Error(inputs.message);
+  if (!inputs.ok) throw new Error(JSON.stringify(inputs.error));
   const read = await readState(setup.read, world.agents);
-  if (!read.ok) throw new Error(read.error);
-  return plan({ runbook: setup, values: inputs.values, preState: read.state });
+  if (!read.ok) throw new Error(JSON.stringify(read.error));
+  return plan({ runbook: setup, values: inputs.value, preState: read.value });
 }
 
 const exchange = { Identity: 'Exchange Online', ProxyFqdn: 'exap.um.outlook.com', Enabled: true, EnabledSharedAddressSpace: true, HostsOCSUsers: false, IsLocal: false, VerificationLevel: 'UseSourceVerification' as const };

@@ -1,25 +1,18 @@
-// "reading the deployment…": posted when a command's first read starts, replaced by the command's answer; nothing
-// for a command refused before it reads; a note in its place when the answer went privately.
+// "reading the deployment…": sent to the person when a command's first read starts, replaced by the command's
+// answer; nothing for a command refused before it reads; a closing line in its place when the answer went to the
+// channel only.
 import { expect, it } from 'vitest';
-import type { AgentPool, Notifier, View } from '../../src/core/ports.js';
+import type { AgentPool, Reply, ReplyOptions, View } from '../../src/core/ports.js';
 import type { Agent, InvocationResult } from '../../src/core/types.js';
-import { READ_PRIVATELY_TEXT, READING_TEXT, readingAnswers } from '../../src/ops/reading.js';
+import { READ_DONE_TEXT, READING_TEXT, readingAnswers } from '../../src/ops/reading.js';
 import { warmStart, withWarmState } from '../../src/agent/warm.js';
 import { loadRunbooks } from '../../src/config/runbooks.js';
 
+/** The answers one person got, in order, and whether each replaced the one before. */
 function recorder() {
-  const calls: { method: string; channel?: string; ts?: string; view?: View; text?: string }[] = [];
-  let seq = 0;
-  const notifier: Notifier = {
-    post: async (channel, view) => {
-      const ts = `${++seq}.0`;
-      calls.push({ method: 'post', channel, ts, view });
-      return { channel, ts };
-    },
-    update: async (ref, view) => void calls.push({ method: 'update', channel: ref.channel, ts: ref.ts, view }),
-    ephemeral: async (channel, _user, text) => void calls.push({ method: 'ephemeral', channel, text }),
-  };
-  return { calls, notifier };
+  const answers: { view: View; replace: boolean }[] = [];
+  const reply: Reply = async (view: View, options?: ReplyOptions) => void answers.push({ view, replace: options?.replace === true });
+  return { answers, actor: { user: 'U0ALICE', channel: 'C1', reply } };
 }
 
 /** An agent whose reads wait until released, so the test sees what happened while one was in flight. */
@@ -40,42 +33,56 @@ function gatedAgent() {
 }
 
 const report: View = { kind: 'report', title: 'status', requester: 'U0ALICE', steps: [] };
+const text = (t: string): View => ({ kind: 'text', text: t });
 
-it('a command that reads shows "reading the deployment…" while the read runs, then its answer in the same message', async () => {
-  const { calls, notifier } = recorder();
+it('a command that reads shows "reading the deployment…" while the read runs, then its answer in its place', async () => {
+  const { answers, actor } = recorder();
   const { pool, release } = gatedAgent();
-  const r = readingAnswers(notifier, pool);
-  const done = r.command({ channel: 'C1' }, 'status', async () => {
+  const r = readingAnswers(pool);
+  const done = r.command(actor, 'status', async (a) => {
     await r.agents.forRole('internal')[0]!.invoke({ cmdlet: 'Get-CsManagementStoreReplicationStatus', parameters: {} });
-    await r.notifier.post('C1', report);
+    await a.reply(report);
   });
   await new Promise((res) => setImmediate(res));
-  // the read has not returned yet, and the channel already shows something
-  expect(calls).toEqual([{ method: 'post', channel: 'C1', ts: '1.0', view: { kind: 'text', text: READING_TEXT('status') } }]);
+  // the read has not returned yet, and the person already sees something
+  expect(answers).toEqual([{ view: text(READING_TEXT('status')), replace: false }]);
   release();
   await done;
-  expect(calls.slice(1)).toEqual([{ method: 'update', channel: 'C1', ts: '1.0', view: report }]);
+  expect(answers.slice(1)).toEqual([{ view: report, replace: true }]);
 });
 
-it('a command refused before it reads posts nothing visible', async () => {
-  const { calls, notifier } = recorder();
+it('a command refused before it reads shows only its refusal', async () => {
+  const { answers, actor } = recorder();
   const { pool } = gatedAgent();
-  const r = readingAnswers(notifier, pool);
-  await r.command({ channel: 'C1' }, 'setup', () => r.notifier.ephemeral('C1', 'U0DAVE', 'you may not ask for changes'));
-  expect(calls).toEqual([{ method: 'ephemeral', channel: 'C1', text: 'you may not ask for changes' }]);
+  const r = readingAnswers(pool);
+  await r.command(actor, 'setup', (a) => a.reply(text('you may not ask for changes')));
+  expect(answers).toEqual([{ view: text('you may not ask for changes'), replace: false }]);
 });
 
-it('a command that read and then answered privately leaves a note in place of "reading…"', async () => {
-  const { calls, notifier } = recorder();
+it('a command that read and answered only in the channel closes the note, saying where the answer is', async () => {
+  const { answers, actor } = recorder();
   const { pool, release } = gatedAgent();
   release();
-  const r = readingAnswers(notifier, pool);
-  await r.command({ channel: 'C1' }, 'setup', async () => {
+  const r = readingAnswers(pool);
+  await r.command(actor, 'setup', async () => {
     await r.agents.forRole('internal')[0]!.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: {} });
-    await r.notifier.ephemeral('C1', 'U0ALICE', 'could not read the current state');
   });
-  expect(calls.map((c) => c.method)).toEqual(['post', 'ephemeral', 'update']);
-  expect(calls[2]).toEqual({ method: 'update', channel: 'C1', ts: '1.0', view: { kind: 'text', text: READ_PRIVATELY_TEXT('setup') } });
+  expect(answers).toEqual([
+    { view: text(READING_TEXT('setup')), replace: false },
+    { view: text(READ_DONE_TEXT('setup')), replace: true },
+  ]);
+});
+
+it('a person with no reply to answer through (the console) is passed through as they are', async () => {
+  const { pool, release } = gatedAgent();
+  release();
+  const r = readingAnswers(pool);
+  const actor: { user: string; channel: string; reply?: Reply } = { user: 'U0ALICE', channel: 'C1' };
+  const seen = await r.command(actor, 'status', async (a) => {
+    await r.agents.forRole('internal')[0]!.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: {} });
+    return a;
+  });
+  expect(seen).toBe(actor);
 });
 
 it('warm start: every agent starts at once with a runbook read, and status shows how each went', async () => {

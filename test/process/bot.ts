@@ -53,10 +53,10 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function waitFor<T>(check: () => T | undefined | false, ms: number, what: string, why: () => string = () => ''): Promise<T> {
+export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, ms: number, what: string, why: () => string = () => ''): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}\n${why()}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -97,6 +97,8 @@ export interface Harness {
   agents: AgentProcess[];
   command(user: string, text: string, options?: { triggerId?: string; headers?: Record<string, string> }): Promise<{ status: number; text: string }>;
   approve(user: string, requestId: string, messageTs?: string): Promise<{ status: number; text: string }>;
+  /** a click on one of a request's buttons */
+  click(user: string, which: 'approve' | 'deny', requestId: string, messageTs?: string): Promise<{ status: number; text: string }>;
   sim(): SimState;
   setFaults(hang: string[]): void;
   query<T>(sql: string, ...params: unknown[]): T[];
@@ -216,7 +218,11 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     },
 
     approve(user, requestId, messageTs) {
-      return send(harness.bot!.url, interactiveBody(blockAction({ user, channel: CHANNEL, requestId, messageTs, responseUrl: slack.responseUrl('actions') }, 'approve')), { secret: signingSecret });
+      return harness.click(user, 'approve', requestId, messageTs);
+    },
+
+    click(user, which, requestId, messageTs) {
+      return send(harness.bot!.url, interactiveBody(blockAction({ user, channel: CHANNEL, requestId, messageTs, responseUrl: slack.responseUrl('actions') }, which)), { secret: signingSecret });
     },
 
     agents,

@@ -43,29 +43,39 @@ describeWithPwsh('health and metrics of the bot process', () => {
     expect(ready.status, ready.text).toBe(200);
     expect(JSON.parse(ready.text)).toMatchObject({ status: 'ready', checks: [{ name: 'store', ok: true }, { name: 'slack', ok: true }, { name: 'agents:edge', ok: true }, { name: 'agents:internal', ok: true }] });
 
-    // status: a report posted
+    // status: at once "reading the deployment…" to alice, then the report in its place (the same response_url,
+    // replace_original); the agent's session was started at boot
     expect((await h.command(USERS.alice, 'status')).status).toBe(200);
-    // at once "reading the deployment…", then the report in its place; the agent's session was started at boot
-    const report = await waitFor(() => h.slack.of('chat.update').find((c) => said(c).includes('Report: status')), 90_000, 'the status report', () => h.logs());
-    const placeholder = h.slack.of('chat.postMessage').find((c) => said(c).includes('reading the deployment for `status`…'));
+    const report = await waitFor(() => h.slack.of('respond').find((c) => said(c).includes('Report: status')), 90_000, 'the status report', () => h.logs());
+    const placeholder = h.slack.of('respond').find((c) => said(c).includes('reading the deployment for `status`…'));
     expect(placeholder, JSON.stringify(h.slack.calls.map((c) => c.method))).toBeDefined();
-    expect(report.body.ts).toBe(placeholder!.response?.ts);
-    expect(h.slack.of('chat.postMessage').filter((c) => said(c).includes('status'))).toEqual([placeholder]);
+    expect(placeholder!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(report.body).toMatchObject({ response_type: 'ephemeral', replace_original: true, response_url_id: placeholder!.body.response_url_id });
+    expect(h.slack.calls.indexOf(placeholder!)).toBeLessThan(h.slack.calls.indexOf(report));
+    expect(h.slack.of('chat.postMessage').filter((c) => said(c).includes('status'))).toEqual([]);
     expect(said(report)).toMatch(/started at boot in \d+\.\d s/);
     // dave may approve but not ask: refused
     expect((await h.command(USERS.dave, 'setup')).status).toBe(200);
-    await waitFor(() => h.slack.of('chat.postEphemeral').some((c) => c.body.user === USERS.dave), 30_000, "dave's refusal", () => h.logs());
+    await waitFor(() => h.slack.of('respond').some((c) => said(c).includes('may request changes')), 30_000, "dave's refusal", () => h.logs());
     // alice asks, alice may not approve her own request, bob does, and the run goes through
     const request = await requestSetup(h);
+    // bob clicks Deny, and Slack refuses the modal (its trigger expired): counted as a Slack error
+    h.slack.failNext('views.open', 'expired_trigger_id');
+    await h.click(USERS.bob, 'deny', request.id, messageTs(request));
+    await waitFor(() => h.slack.of('views.open').length > 0 && h.slack.of('respond').some((c) => said(c).includes('could not finish opening the denial form')), 30_000, "bob's failed denial form", () => h.logs());
     await h.approve(USERS.alice, request.id, messageTs(request));
-    await waitFor(() => h.slack.of('chat.postEphemeral').some((c) => c.body.user === USERS.alice), 30_000, "alice's refusal", () => h.logs());
+    await waitFor(() => h.slack.of('respond').some((c) => said(c).includes('someone else must approve')), 30_000, "alice's refusal", () => h.logs());
     await h.approve(USERS.bob, request.id, messageTs(request));
     const run = await waitFor(() => runs(h).find((r) => r.status !== 'running'), 90_000, 'the run to finish', () => h.logs());
     expect(run.status, run.summary ?? '').toBe('succeeded');
     // the one agent runs on the bot's host and serves the edge role too: the report does not claim an Edge
     expect(run.summary).toMatch(/^the change is in the Central Management Store; no Edge Server was checked: lync01 read the local store of \S+, not an Edge's\./);
 
-    const m = await get(`${base}/metrics`);
+    // the run's last messages leave the outbox after its coalescing interval: then the depth reads 0
+    const m = await waitFor(async () => {
+      const got = await get(`${base}/metrics`);
+      return sample(got.text, 'lync_exo_outbox_depth') === 0 ? got : undefined;
+    }, 60_000, 'the outbox to drain', () => h.logs());
     expect(m.status).toBe(200);
     expect(m.type).toMatch(/^text\/plain; version=0\.0\.4/);
     const t = m.text;
@@ -81,7 +91,8 @@ describeWithPwsh('health and metrics of the bot process', () => {
     expect(sample(t, 'lync_exo_replication_wait_seconds_sum{runbook="setup"}')).toBeGreaterThan(0);
     expect(sample(t, 'lync_exo_agents_online{role="edge"}')).toBe(1);
     expect(sample(t, 'lync_exo_pending_approvals')).toBe(0);
-    expect(t).not.toContain('lync_exo_slack_api_errors_total{');
+    expect(sample(t, 'lync_exo_slack_api_errors_total{method="views.open",code="expired_trigger_id"}')).toBe(1);
+    expect(t.match(/^lync_exo_slack_api_errors_total\{/gm)).toHaveLength(1);
     expect(t).not.toContain('xoxb-');
   });
 
@@ -110,9 +121,9 @@ describeWithPwsh('health and metrics of the bot process', () => {
     await expect(fetch(`http://127.0.0.1:${bot.port}/healthz`)).rejects.toThrow();
 
     // a slash command over the socket is acked and counted
-    sockets[0]!.send(JSON.stringify({ envelope_id: 'env-1', type: 'slash_commands', payload: slashCommandFields({ user: USERS.alice, channel: CHANNEL, text: 'help' }), accepts_response_payload: true }));
+    sockets[0]!.send(JSON.stringify({ envelope_id: 'env-1', type: 'slash_commands', payload: slashCommandFields({ user: USERS.alice, channel: CHANNEL, text: 'help', responseUrl: h.slack.responseUrl() }), accepts_response_payload: true }));
     await waitFor(() => acks.some((a) => a.envelope_id === 'env-1'), 30_000, 'the ack', () => h.logs());
-    await waitFor(() => h.slack.of('chat.postEphemeral').length > 0, 30_000, 'the help reply', () => h.logs());
+    await waitFor(() => h.slack.of('respond').some((c) => said(c).includes('setup')), 30_000, 'the help reply', () => h.logs());
     const m = await get(`${base}/metrics`);
     expect(sample(m.text, 'lync_exo_commands_total{subcommand="help",outcome="ok"}')).toBe(1);
 

@@ -29,8 +29,9 @@ describeWithPwsh('SIGTERM during a run (while it waits for replication, 5 s lag)
     h.bot!.signal('SIGTERM');
     // new work is refused while the step finishes (once the signal has been taken: wait for its log line)
     await waitFor(() => h.logs().includes('shutting down') || undefined, 60_000, 'the shutdown log line', () => h.logs());
+    const before = h.slack.of('respond').length;
     await h.command(USERS.carol, 'setup');
-    shuttingDownReply = (await waitFor(() => h.slack.of('respond').at(-1), 60_000, 'a reply to a command sent during shutdown', () => h.logs())).body.text as string;
+    shuttingDownReply = (await waitFor(() => h.slack.of('respond').slice(before).at(-1), 60_000, 'a reply to a command sent during shutdown', () => h.logs())).body.text as string;
     exit = await h.bot!.exited;
   });
   afterAll(async () => {

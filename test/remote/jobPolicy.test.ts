@@ -76,15 +76,16 @@ describe('validateJob', () => {
   it('accepts every invocation the planner makes for setup, on every cloud, and for its rollback', () => {
     for (const cloud of ['worldwide', '21vianet', 'gcchigh']) {
       const values = resolveInputs(setup, { cloud, identity: 'Exchange Online (contoso)' });
-      if (!values.ok) throw new Error(values.message);
+      if (!values.ok) throw new Error(JSON.stringify(values.error));
       // a deployment with an older provider of the same Identity: setup replaces it, rollback puts it back
       const preState = {
         accessEdge: [{ Identity: 'Global', AllowFederatedUsers: false, RoutingMethod: 'UseDnsSrvRouting' }],
-        providers: [{ Identity: 'Exchange Online (contoso)', ProxyFqdn: 'old.example.com', Enabled: false, EnabledSharedAddressSpace: false, HostsOCSUsers: true, IsLocal: false, VerificationLevel: 'AlwaysVerifiable' }],
+        providers: [{ Identity: 'Exchange Online (contoso)', ProxyFqdn: 'old.example.com', Enabled: false, EnabledSharedAddressSpace: false, HostsOCSUsers: true, IsLocal: false, VerificationLevel: 'AlwaysVerifiable', AutodiscoverUrl: 'https://autodiscover.example.com/x' }],
       };
-      const p = plan({ runbook: setup, values: values.values, preState });
-      const back = plan({ runbook: setup, requested: runbooks.get('rollback')!, values: values.values, preState: { ...preState, providers: [] }, targets: inverseTargets(p, setup) });
+      const p = plan({ runbook: setup, values: values.value, preState });
+      const back = plan({ runbook: setup, requested: runbooks.get('rollback')!, values: values.value, preState: { ...preState, providers: [] }, targets: inverseTargets(p, setup) });
       const invocations = [...p.steps, ...back.steps].flatMap((s) => s.invocations);
+      expect(back.steps.flatMap((s) => s.invocations).some((i) => i.parameters.AutodiscoverUrl === 'https://autodiscover.example.com/x')).toBe(true);
       expect(invocations.map((i) => i.cmdlet)).toEqual(expect.arrayContaining(['Set-CsAccessEdgeConfiguration', 'Remove-CsHostingProvider', 'New-CsHostingProvider']));
       for (const inv of invocations) expect(validateJob(runbooks, inv, ['internal']), JSON.stringify(inv)).toEqual({ ok: true });
     }

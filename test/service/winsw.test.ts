@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { serviceMain, winswDefinition } from '../../src/service/winsw.js';
+import { CREDENTIAL_SCRIPT, fillSecretsFromCredentialStore, powershellCredentialReader } from '../../src/service/credentials.js';
 import { describeWithPwsh, pwshExecutable } from '../support/pwsh.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -78,8 +79,8 @@ $requires = $ast.ScriptRequirements
 [Console]::Out.Write((@{ offences = @($out); version = '' + $requires.RequiredPSVersion; admin = $requires.IsElevationRequired } | ConvertTo-Json -Compress))
 `;
 
-function check51(file: string): { offences: string[]; version: string; admin: boolean } {
-  return JSON.parse(pwsh(CHECKER, JSON.stringify({ file, allowed }))) as { offences: string[]; version: string; admin: boolean };
+function check51(file: string, also: string[] = []): { offences: string[]; version: string; admin: boolean } {
+  return JSON.parse(pwsh(CHECKER, JSON.stringify({ file, allowed: [...allowed, ...also] }))) as { offences: string[]; version: string; admin: boolean };
 }
 
 describeWithPwsh('the Windows service (WinSW)', () => {
@@ -132,4 +133,45 @@ describeWithPwsh('the Windows service (WinSW)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describeWithPwsh('secrets from the Windows Credential Manager', () => {
+  it('the reading script parses under the Windows PowerShell 5.1 rules and uses only cmdlets 5.1 has', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lync-exo-cred-'));
+    try {
+      const file = path.join(dir, 'read.ps1');
+      writeFileSync(file, CREDENTIAL_SCRIPT);
+      expect(check51(file, ['Add-Type', 'ConvertFrom-Json', 'ConvertTo-Json']).offences).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('off Windows the real PowerShell compiles it (the sentence comes from its catch around CredRead) and fails; hostile names stay data', async () => {
+    const read = powershellCredentialReader(pwshExecutable());
+    const hostile = ["lync-exo/X'; [Console]::Out.Write('pwned'); '", 'lync-exo/$(Write-Output pwned)', 'lync-exo/`"; exit 0; "'];
+    const failure = await read(hostile).then(
+      () => undefined,
+      (err: unknown) => (err as Error).message,
+    );
+    expect(failure).toMatch(/^LYNC_EXO_SECRETS=credential-manager: the Windows Credential Manager could not be read: \S/);
+    expect(failure).not.toContain('pwned');
+  });
+});
+
+it('fills only the secrets the environment lacks, from lync-exo/<NAME>; nothing unless asked; a wrong source is named', async () => {
+  const asked: string[][] = [];
+  const reader = async (targets: string[]) => {
+    asked.push(targets);
+    return { 'lync-exo/SLACK_SIGNING_SECRET': 'from-the-vault', 'lync-exo/OTHER': 'not asked for' };
+  };
+  const env: NodeJS.ProcessEnv = { LYNC_EXO_SECRETS: 'credential-manager', SLACK_BOT_TOKEN: 'xoxb-from-env' };
+  expect(await fillSecretsFromCredentialStore(env, ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'EDGE01_TOKEN'], reader)).toEqual(['SLACK_SIGNING_SECRET']);
+  expect(asked).toEqual([['lync-exo/SLACK_SIGNING_SECRET', 'lync-exo/EDGE01_TOKEN']]);
+  expect(env).toEqual({ LYNC_EXO_SECRETS: 'credential-manager', SLACK_BOT_TOKEN: 'xoxb-from-env', SLACK_SIGNING_SECRET: 'from-the-vault' });
+
+  const plain: NodeJS.ProcessEnv = {};
+  expect(await fillSecretsFromCredentialStore(plain, ['SLACK_BOT_TOKEN'], reader)).toEqual([]);
+  expect(asked).toHaveLength(1);
+  await expect(fillSecretsFromCredentialStore({ LYNC_EXO_SECRETS: 'keepass' }, ['SLACK_BOT_TOKEN'], reader)).rejects.toThrow(/^LYNC_EXO_SECRETS: "keepass" is not a secret source; use environment \(the default\) or credential-manager$/);
 });

@@ -115,7 +115,7 @@ describe('the other views', () => {
       accessEdge: [{ Identity: 'Global', AllowFederatedUsers: true, RoutingMethod: 'UseDnsSrvRouting' }],
       providers: [{ Identity: 'Exchange Online', ProxyFqdn: 'exap.um.outlook.com', Enabled: true, EnabledSharedAddressSpace: true, HostsOCSUsers: false, IsLocal: false, VerificationLevel: 'UseSourceVerification' }],
     }));
-    const out = render({ kind: 'nothing-to-change', runbook: 'setup', requester: 'U0ALICE', plan: p });
+    const out = render({ kind: 'nothing-to-change', runbook: 'setup', requester: 'U0ALICE', plan: p, verify: 'verify' });
     expect(out).toMatchSnapshot();
     expect(allText(out.blocks)).toContain('/lync-exo verify');
   });

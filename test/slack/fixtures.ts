@@ -20,7 +20,7 @@ export function setupPlan(state: PreState = preState()): Plan {
   return plan({ runbook: setup, values, preState: state });
 }
 
-export const rule: ApprovalRule = { required: 1, approvers: '<@U0ALICE>, <@U0BOB>, <!subteam^S0LYNC>' };
+export const rule: ApprovalRule = { required: 1, approvers: { users: ['U0ALICE', 'U0BOB'], groups: ['S0LYNC'] } };
 
 export function request(over: Partial<RequestRecord> = {}): RequestRecord {
   return {

@@ -74,6 +74,18 @@ describe('request signatures', () => {
   });
 });
 
+describe("Slack's SSL check", () => {
+  it('comes unsigned: answered 200, reaches no handler; a signed command carrying ssl_check in its text is a command', async () => {
+    const service = stubService();
+    await start(service);
+    const check = await send(url, 'ssl_check=1&token=unused', { signed: false });
+    expect(check.status).toBe(200);
+    const res = await send(url, slashCommandBody({ user: ALICE, channel: CHANNEL, text: 'status ssl_check=1' }));
+    expect(res.status).toBe(200);
+    await eventually(() => expect(service.calls).toEqual([{ call: 'command', user: ALICE, channel: CHANNEL, text: 'status ssl_check=1' }]));
+  });
+});
+
 describe('bad requests never crash the process', () => {
   const bodies: [string, string, string?][] = [
     ['payload=null', new URLSearchParams({ payload: 'null' }).toString()],

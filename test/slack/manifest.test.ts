@@ -6,6 +6,8 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigSchema } from '../../src/config/file.js';
+import { loadRunbooks } from '../../src/config/runbooks.js';
+import { buildVocabulary, usageHint } from '../../src/core/command/vocabulary.js';
 import { METHOD_SCOPES, requiredScopes } from '../../src/slack/scopes.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -56,6 +58,13 @@ describe('manifest.yml', () => {
   it('declares the slash command the app registers by default', () => {
     const registered = ConfigSchema.shape.slack.parse(undefined).command;
     expect(manifest.features.slash_commands.map((c) => c.command)).toEqual([registered]);
+  });
+
+  it("the usage hint is the vocabulary's: every subcommand the runbooks make, with its arguments", () => {
+    const hint = usageHint(buildVocabulary(loadRunbooks()));
+    expect(manifest.features.slash_commands[0]!.usage_hint).toBe(hint);
+    expect(hint).toContain('setup [--cloud worldwide|21vianet|gcchigh] [--identity NAME]');
+    expect(hint).toContain('help [SUBCOMMAND]');
   });
 
   it('the source scan finds the calls it should (guards the scan itself)', () => {

@@ -30,7 +30,7 @@ describe('SlackNotifier', () => {
     const ref = await notifier.post('C0LYNCOPS', { kind: 'plan', request: request(), rule, dryRun: false });
     expect(ref).toEqual({ channel: 'C0LYNCOPS', ts: expect.stringMatching(/^\d+\.\d+$/) as unknown });
     await notifier.update(ref, { kind: 'run', run: run() });
-    await notifier.ephemeral('C0LYNCOPS', 'U0BOB', 'you made this request, so someone else must approve it');
+    await notifier.ephemeral('C0LYNCOPS', 'U0BOB', { kind: 'notice', notice: { code: 'self-approval' } });
     expect(api.calls.map((c) => c.method)).toEqual(['chat.postMessage', 'chat.update', 'chat.postEphemeral']);
     const [post, update, eph] = api.calls.map((c) => c.body);
     expect(post).toMatchObject({ channel: 'C0LYNCOPS', text: expect.stringContaining('Plan r-1') as unknown });

@@ -273,7 +273,7 @@ describeWithPwsh('Slack transcripts against LyncSim: the other conversations', (
     expect(JSON.stringify(lastUpdateOf(x, runPosts(x)[0]!.response!.ts)!.body.blocks)).not.toContain('pending');
   });
 
-  it('rollback after setup restores the pre-state', async () => {
+  it('rollback after setup restores the pre-state; a second rollback finds nothing to undo', async () => {
     const x = await start();
     await x.say(USERS.alice, 'setup');
     const setupId = x.pendingRequestId();
@@ -285,6 +285,9 @@ describeWithPwsh('Slack transcripts against LyncSim: the other conversations', (
     const rollbackId = x.pendingRequestId();
     expect(rollbackId).not.toBe(setupId);
     await x.click(USERS.carol, 'approve', rollbackId);
+    // a second rollback: nothing left to undo, and status is offered
+    await x.say(USERS.alice, 'rollback');
+    expect(x.answersTo(USERS.alice).at(-1)).toMatch(/already as it was before run run-2 \(setup\): run run-4 rolled it back; there is nothing to undo\. To see it, run `\/lync-exo status`/);
     await expect(x.transcript()).toMatchFileSnapshot('./transcripts/rollback-after-setup.txt');
 
     const run = await runOf(x, rollbackId);

@@ -1,6 +1,8 @@
 // A Notifier that keeps what would have been shown, for tests that read the conversation as data.
+import type { Notice } from '../../src/core/notices.js';
 import type { Notifier, View } from '../../src/core/ports.js';
 import type { MessageRef } from '../../src/core/records.js';
+import { renderView } from '../../src/slack/blocks/renderView.js';
 
 export interface Recorded {
   ref: MessageRef;
@@ -10,7 +12,8 @@ export interface Recorded {
 
 export class RecordingNotifier implements Notifier {
   readonly messages: Recorded[] = [];
-  readonly ephemerals: { channel: string; user: string; text: string }[] = [];
+  /** each private reply: its view, and its words as Slack shows them */
+  readonly ephemerals: { channel: string; user: string; text: string; view: View }[] = [];
   private seq = 0;
 
   async post(channel: string, view: View): Promise<MessageRef> {
@@ -26,8 +29,13 @@ export class RecordingNotifier implements Notifier {
     m.updates++;
   }
 
-  async ephemeral(channel: string, user: string, text: string): Promise<void> {
-    this.ephemerals.push({ channel, user, text });
+  async ephemeral(channel: string, user: string, view: View): Promise<void> {
+    this.ephemerals.push({ channel, user, text: renderView(view).text, view: structuredClone(view) });
+  }
+
+  /** the notices `user` was told, newest last */
+  notices(user: string): Notice[] {
+    return this.ephemerals.filter((e) => e.user === user && e.view.kind === 'notice').map((e) => (e.view as Extract<View, { kind: 'notice' }>).notice);
   }
 
   /** the latest view of each message of a kind */

@@ -1,16 +1,22 @@
-// Slash-command text → a command, or a sentence for the user. Never throws: every input gets one or the other.
-// Values are kept as typed; the runbook decides whether a --cloud or --identity value is acceptable.
-import { findSubcommand, OPTIONS, SUBCOMMANDS, usageLine, type OptionName, type Subcommand } from './vocabulary.js';
+// Slash-command text → a command, or a notice that says what was wrong. Never throws: every input gets one or the
+// other. Values are kept as typed; the runbook decides whether a --cloud or --identity value is acceptable.
+import type { Notice } from '../notices.js';
+import type { Result } from '../errors.js';
+import { usageLine, type OptionUsage, type Subcommand, type Vocabulary } from './vocabulary.js';
 
+/** `name` is the subcommand as typed (lower-cased); `runbook` the runbook it runs, where it runs one. */
 export type Command =
-  | { name: 'setup' | 'plan' | 'verify'; options: Record<string, string> }
-  | { name: 'status' }
-  | { name: 'help' }
-  | { name: 'rollback'; runId?: string }
-  | { name: 'history'; limit: number }
-  | { name: 'cancel'; requestId: string };
+  | { verb: 'change'; name: string; runbook: string; options: Record<string, string> }
+  | { verb: 'plan'; name: string; runbook?: string; options: Record<string, string> }
+  | { verb: 'compare'; name: string; runbook?: string; options: Record<string, string> }
+  | { verb: 'report'; name: string; runbook: string }
+  | { verb: 'undo'; name: string; runbook: string; runId?: string }
+  | { verb: 'history'; name: string; limit: number }
+  | { verb: 'cancel'; name: string; requestId: string }
+  /** `help`, `help setup`, `setup --help` */
+  | { verb: 'help'; name: string; topic?: string };
 
-export type ParseResult = { ok: true; command: Command } | { ok: false; message: string };
+export type ParseResult = Result<Command>;
 
 /** Longer text is refused before any work: no subcommand needs more, and it bounds the parser's cost. */
 export const MAX_COMMAND_LENGTH = 4000;
@@ -127,78 +133,104 @@ export function closestName(word: string, candidates: readonly string[], maxDist
   return best?.name;
 }
 
-const fail = (message: string): ParseResult => ({ ok: false, message });
-const ok = (command: Command): ParseResult => ({ ok: true, command });
-const plural = (n: number, word: string) => (n === 1 ? word : `${word}s`);
+const fail = (notice: Notice): ParseResult => ({ ok: false, error: notice });
+const ok = (command: Command): ParseResult => ({ ok: true, value: command });
+const usageOf = (sub: Subcommand, commandName: string): string => usageLine(sub, commandName);
+const bad = (problem: string, sub: Subcommand | undefined, commandName: string): ParseResult => fail({ code: 'bad-command', problem, ...(sub ? { usage: usageOf(sub, commandName) } : {}) });
 const list = (tokens: Token[]) => tokens.map((t) => show(t.text)).join(', ');
 
-export function parseCommand(text: string, commandName = '/lync-exo'): ParseResult {
-  if (typeof text !== 'string') return ok({ name: 'help' });
-  if (text.length > MAX_COMMAND_LENGTH) return fail(`the command is ${text.length} characters long; at most ${MAX_COMMAND_LENGTH}`);
+export function parseCommand(text: string, vocabulary: Vocabulary, commandName = '/lync-exo'): ParseResult {
+  if (typeof text !== 'string') return ok({ verb: 'help', name: 'help' });
+  if (text.length > MAX_COMMAND_LENGTH) return bad(`the command is ${text.length} characters long; at most ${MAX_COMMAND_LENGTH}`, undefined, commandName);
   const tokenized = tokenize(text);
-  if (!tokenized.ok) return tokenized;
+  if (!tokenized.ok) return bad(tokenized.message, undefined, commandName);
   const [head, ...rest] = tokenized.tokens;
-  if (!head) return ok({ name: 'help' });
-  const sub = head.option ? undefined : findSubcommand(head.text);
-  if (!sub) return unknownSubcommand(head.text, commandName);
-  const usage = `usage: \`${usageLine(sub, commandName)}\``;
+  if (!head) return ok({ verb: 'help', name: 'help' });
+  const sub = head.option ? undefined : vocabulary.find(head.text);
+  if (!sub) return unknownSubcommand(head.text, vocabulary, commandName);
+  // `setup --help` (or -h): that subcommand's usage, whatever else was typed
+  if (rest.some((t) => (t.option && t.text.toLowerCase() === '--help') || t.text === '-h')) return ok({ verb: 'help', name: 'help', topic: sub.name });
+  const nothingMore = (): ParseResult | undefined => (rest.length > 0 ? bad(`${sub.name} takes no arguments; got ${list(rest)}`, undefined, commandName) : undefined);
+  const noOptions = rest.filter((t) => t.option);
+  const withoutOptions = (): ParseResult | undefined => (noOptions.length > 0 && sub.verb !== 'change' && sub.verb !== 'plan' && sub.verb !== 'compare' ? bad(`${sub.name} takes no options; got ${list(noOptions)}`, sub, commandName) : undefined);
+  const early = withoutOptions();
+  if (early) return early;
 
-  if (sub.options) return parseOptions(sub, rest, usage);
-  const options = rest.filter((t) => t.option);
-  if (options.length > 0) return fail(`${sub.name} takes no options; got ${list(options)}; ${usage}`);
-
-  switch (sub.name) {
-    case 'status':
-    case 'help':
-      if (rest.length > 0) return fail(`${sub.name} takes no arguments; got ${list(rest)}`);
-      return ok({ name: sub.name });
+  switch (sub.verb) {
+    case 'change': {
+      const options = parseOptions(sub, sub.options, rest, commandName);
+      return options.ok ? ok({ verb: 'change', name: sub.name, runbook: sub.runbook!, options: options.value }) : options;
+    }
+    case 'plan':
+    case 'compare': {
+      // the first word may name a change runbook: `verify hybrid --cloud dod`
+      const named = rest[0] && !rest[0].option ? vocabulary.procedure(rest[0].text) : undefined;
+      if (rest[0] && !rest[0].option && !named) {
+        const guess = closestName(rest[0].text, vocabulary.procedures.map((p) => p.name));
+        return bad(`${show(rest[0].text)} is not a change runbook${guess ? `; did you mean \`${guess}\`?` : ''} (runbooks: ${vocabulary.procedures.map((p) => p.name).join(', ')})`, sub, commandName);
+      }
+      const procedure = named ?? vocabulary.defaultProcedure;
+      if (!procedure) return bad(`${sub.name} needs the name of a change runbook (${vocabulary.procedures.map((p) => p.name).join(', ')})`, sub, commandName);
+      const procedureSub = vocabulary.find(procedure.name)!;
+      const options = parseOptions(sub, procedureSub.options, named ? rest.slice(1) : rest, commandName, procedureSub);
+      if (!options.ok) return options;
+      const command = { name: sub.name, ...(named ? { runbook: named.name } : {}), options: options.value };
+      return ok(sub.verb === 'plan' ? { verb: 'plan', ...command } : { verb: 'compare', ...command });
+    }
+    case 'report':
+      return nothingMore() ?? ok({ verb: 'report', name: sub.name, runbook: sub.runbook! });
+    case 'help': {
+      if (rest.length > 1) return bad(`help takes one subcommand; unexpected ${list(rest.slice(1))}`, sub, commandName);
+      const topic = rest[0]?.text;
+      if (topic === undefined) return ok({ verb: 'help', name: 'help' });
+      const about = vocabulary.find(topic);
+      if (!about) return unknownSubcommand(topic, vocabulary, commandName);
+      return ok({ verb: 'help', name: 'help', topic: about.name });
+    }
     case 'history': {
-      if (rest.length > 1) return fail(`history takes one number; unexpected ${list(rest.slice(1))}; ${usage}`);
+      if (rest.length > 1) return bad(`history takes one number; unexpected ${list(rest.slice(1))}`, sub, commandName);
       const n = rest[0]?.text;
-      if (n === undefined) return ok({ name: 'history', limit: DEFAULT_HISTORY });
+      if (n === undefined) return ok({ verb: 'history', name: sub.name, limit: DEFAULT_HISTORY });
       const limit = /^[0-9]{1,4}$/.test(n) ? Number(n) : NaN;
-      if (!(limit >= 1 && limit <= MAX_HISTORY)) return fail(`history takes a whole number from 1 to ${MAX_HISTORY}; got ${show(n)}`);
-      return ok({ name: 'history', limit });
+      if (!(limit >= 1 && limit <= MAX_HISTORY)) return bad(`history takes a whole number from 1 to ${MAX_HISTORY}; got ${show(n)}`, undefined, commandName);
+      return ok({ verb: 'history', name: sub.name, limit });
     }
     case 'cancel': {
       const id = rest[0]?.text;
-      if (id === undefined) return fail(`cancel needs the id of a pending request; ${usage}`);
-      if (rest.length > 1) return fail(`cancel takes one request id; unexpected ${list(rest.slice(1))}`);
-      if (!ID.test(id)) return fail(`${show(id)} is not a request id (letters, digits, - and _, at most 40)`);
-      return ok({ name: 'cancel', requestId: id });
+      if (id === undefined) return bad('cancel needs the id of a pending request', sub, commandName);
+      if (rest.length > 1) return bad(`cancel takes one request id; unexpected ${list(rest.slice(1))}`, undefined, commandName);
+      if (!ID.test(id)) return bad(`${show(id)} is not a request id (letters, digits, - and _, at most 40)`, undefined, commandName);
+      return ok({ verb: 'cancel', name: sub.name, requestId: id });
     }
-    case 'rollback': {
+    case 'undo': {
       const id = rest[0]?.text;
-      if (rest.length > 1) return fail(`rollback takes at most one run id; unexpected ${list(rest.slice(1))}; ${usage}`);
-      if (id === undefined) return ok({ name: 'rollback' });
-      if (!ID.test(id)) return fail(`${show(id)} is not a run id (letters, digits, - and _, at most 40)`);
-      return ok({ name: 'rollback', runId: id });
+      if (rest.length > 1) return bad(`${sub.name} takes at most one run id; unexpected ${list(rest.slice(1))}`, sub, commandName);
+      if (id === undefined) return ok({ verb: 'undo', name: sub.name, runbook: sub.runbook! });
+      if (!ID.test(id)) return bad(`${show(id)} is not a run id (letters, digits, - and _, at most 40)`, undefined, commandName);
+      return ok({ verb: 'undo', name: sub.name, runbook: sub.runbook!, runId: id });
     }
-    default:
-      return fail(`${sub.name} is not handled by the parser`);
   }
 }
 
-function unknownSubcommand(word: string, commandName: string): ParseResult {
-  const guess = closestName(word, SUBCOMMANDS.map((s) => s.name));
-  const known = SUBCOMMANDS.map((s) => s.name).join(', ');
-  if (guess) {
-    const sub = findSubcommand(guess)!;
-    return fail(`unknown subcommand ${show(word)}; did you mean \`${guess}\`? usage: \`${usageLine(sub, commandName)}\``);
-  }
-  return fail(`unknown subcommand ${show(word)}; subcommands: ${known} (\`${commandName} help\` shows their usage)`);
+function unknownSubcommand(word: string, vocabulary: Vocabulary, commandName: string): ParseResult {
+  const names = vocabulary.subcommands.map((s) => s.name);
+  const guess = closestName(word, names);
+  if (guess) return fail({ code: 'unknown-subcommand', word: show(word), guess, usage: usageLine(vocabulary.find(guess)!, commandName) });
+  return fail({ code: 'unknown-subcommand', word: show(word), known: names, command: commandName });
 }
 
-function parseOptions(sub: Subcommand, tokens: Token[], usage: string): ParseResult {
-  const valid = sub.options ?? [];
-  const validList = valid.map((o) => `--${o}`).join(', ');
+/** `--name value`, `--name=value`; `sub` is the subcommand typed, `of` the one whose options they are (plan hybrid: hybrid). */
+function parseOptions(sub: Subcommand, valid: readonly OptionUsage[], tokens: Token[], commandName: string, of: Subcommand = sub): Result<Record<string, string>> {
+  const names = valid.map((o) => o.name);
+  const validList = names.length ? names.map((o) => `--${o}`).join(', ') : 'none';
   const options: Record<string, string> = {};
   const extra: Token[] = [];
+  const no = (problem: string, usage = false) => ({ ok: false as const, error: { code: 'bad-command' as const, problem, ...(usage ? { usage: usageLine(of, commandName) } : {}) } });
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
     if (!token.option) {
       if (token.text.startsWith('-') && token.text.length > 1 && !token.text.startsWith('--')) {
-        return fail(`unknown option ${show(token.text)}: options start with two dashes (${validList})`);
+        return no(`unknown option ${show(token.text)}: options start with two dashes (${validList})`);
       }
       extra.push(token);
       continue;
@@ -206,11 +238,12 @@ function parseOptions(sub: Subcommand, tokens: Token[], usage: string): ParseRes
     const eq = token.text.indexOf('=');
     const rawName = eq === -1 ? token.text.slice(2) : token.text.slice(2, eq);
     const name = rawName.toLowerCase();
-    if (!(valid as readonly string[]).includes(name)) {
-      const guess = closestName(name, valid);
-      return fail(`${sub.name} has no option ${show(`--${rawName}`)}${guess ? `; did you mean --${guess}?` : ''} (options: ${validList})`);
+    const spec = valid.find((o) => o.name.toLowerCase() === name);
+    if (!spec) {
+      const guess = closestName(name, names);
+      return no(`${of.name} has no option ${show(`--${rawName}`)}${guess ? `; did you mean --${guess}?` : ''} (options: ${validList})`);
     }
-    if (name in options) return fail(`--${name} is given twice`);
+    if (spec.name in options) return no(`--${spec.name} is given twice`);
     let value: string | undefined;
     if (eq !== -1) {
       value = token.text.slice(eq + 1);
@@ -218,11 +251,9 @@ function parseOptions(sub: Subcommand, tokens: Token[], usage: string): ParseRes
     } else if (tokens[i + 1] && !tokens[i + 1]!.option) {
       value = tokens[++i]!.text;
     }
-    if (value === undefined) return fail(`--${name} needs a value: --${name} ${OPTIONS[name as OptionName]}`);
-    options[name] = value;
+    if (value === undefined) return no(`--${spec.name} needs a value: --${spec.name} ${spec.placeholder}`);
+    options[spec.name] = value;
   }
-  if (extra.length > 0) {
-    return fail(`${sub.name} takes no ${plural(extra.length, 'argument')} but options; unexpected ${list(extra)}; ${usage}`);
-  }
-  return ok({ name: sub.name as 'setup' | 'plan' | 'verify', options });
+  if (extra.length > 0) return no(`${sub.name} takes no ${extra.length === 1 ? 'argument' : 'arguments'} but options; unexpected ${list(extra)}`, true);
+  return { ok: true, value: options };
 }

@@ -1,5 +1,6 @@
 // Running a plan: change steps in order on the agent serving their role (the first failure stops the run), then
 // replication polling and the Edge local-store comparison. Progress is reported after every change of state.
+import type { Result } from '../errors.js';
 import { ReplicaStatusSchema } from '../lync.js';
 import type { AgentPool, Clock } from '../ports.js';
 import type { EdgeRow, InvocationRecord, PropertyCheck, ReplicaRow, RunRecord, StepResult } from '../records.js';
@@ -90,16 +91,17 @@ function failureText(result: Extract<InvocationResult, { ok: false }>, cmdlet?: 
 }
 
 /** Reads the state a plan needs. A read that fails stops the request with the cmdlet and agent named. */
-export async function readState(reads: Record<string, ReadSpec>, pool: AgentPool): Promise<{ ok: true; state: PreState } | { ok: false; error: string; hint?: string }> {
+export async function readState(reads: Record<string, ReadSpec>, pool: AgentPool): Promise<Result<PreState>> {
   const state: PreState = {};
+  const failed = (error: string, hint?: string): Result<PreState> => ({ ok: false, error: { code: 'read-failed', error, planned: true, ...(hint ? { hint } : {}) } });
   for (const [name, spec] of Object.entries(reads)) {
     const agent = firstAgent(pool, spec.role);
-    if (!agent) return { ok: false, error: `reading ${spec.cmdlet}: no agent serves the ${spec.role} role` };
+    if (!agent) return failed(`reading ${spec.cmdlet}: no agent serves the ${spec.role} role`);
     const result = await agent.invoke({ cmdlet: spec.cmdlet, parameters: spec.parameters ?? {} });
-    if (!result.ok) return { ok: false, error: `reading ${spec.cmdlet}: agent ${agent.name}: ${failureText(result, spec.cmdlet)}`, hint: result.error.hint };
+    if (!result.ok) return failed(`reading ${spec.cmdlet}: agent ${agent.name}: ${failureText(result, spec.cmdlet)}`, result.error.hint);
     state[name] = result.output;
   }
-  return { ok: true, state };
+  return { ok: true, value: state };
 }
 
 function initialSteps(plan: Plan): StepResult[] {

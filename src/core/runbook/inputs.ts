@@ -1,9 +1,12 @@
 // Options typed by a requester become a runbook's input values, or a refusal that names the bad option.
+import type { Result } from '../errors.js';
 import type { Runbook } from './schema.js';
 
 export type InputValues = Record<string, string>;
 
-export type InputResult = { ok: true; values: InputValues } | { ok: false; message: string };
+export type InputResult = Result<InputValues>;
+
+const badOption = (problem: string): InputResult => ({ ok: false, error: { code: 'bad-option', problem } });
 
 const MAX_VALUE_LENGTH = 256;
 // C0/C1 controls, line and paragraph separators, and bidi overrides have no place in a Lync identity and make a
@@ -26,25 +29,30 @@ export function resolveInputs(runbook: Runbook, options: Record<string, string>)
   for (const name of Object.keys(options)) {
     if (!(name in runbook.inputs)) {
       const known = Object.keys(runbook.inputs).map((n) => `--${n}`);
-      return { ok: false, message: `${runbook.name} has no option --${name}${known.length ? ` (options: ${known.join(', ')})` : ''}` };
+      return badOption(`${runbook.name} has no option --${name}${known.length ? ` (options: ${known.join(', ')})` : ''}`);
     }
   }
   for (const [name, spec] of Object.entries(runbook.inputs)) {
     const value = options[name] ?? spec.default;
     if (spec.choices && !spec.choices.includes(value)) {
-      return { ok: false, message: `--${name} must be one of ${spec.choices.join(', ')}; got "${value}"` };
+      return badOption(`--${name} must be one of ${spec.choices.join(', ')}; got "${value}"`);
     }
     const problem = validateTextValue(name, value);
-    if (problem) return { ok: false, message: problem };
+    if (problem) return badOption(problem);
     values[name] = value;
   }
   for (const [name, d] of Object.entries(runbook.derived)) {
     const from = values[d.from];
     const mapped = from === undefined ? undefined : d.map[from];
-    if (mapped === undefined) return { ok: false, message: `no ${name} for ${d.from} "${from ?? ''}"` };
+    if (mapped === undefined) return badOption(`no ${name} for ${d.from} "${from ?? ''}"`);
     values[name] = mapped;
   }
-  return { ok: true, values };
+  return { ok: true, value: values };
+}
+
+/** `{name}` placeholders inside a sentence (a runbook's note), replaced by their values; an unknown one stays. */
+export function fillIn(sentence: string, values: InputValues): string {
+  return sentence.replace(/\{([A-Za-z]+)\}/g, (whole, name: string) => values[name] ?? whole);
 }
 
 /** Replaces a whole-value "{name}" placeholder with its input value; other values pass through. */

@@ -22,6 +22,16 @@ const settingsStep = z.strictObject({
   set: z.record(paramName, value),
   /** preconditions on the current object: a plan is refused, with the reason, when one does not hold */
   require: z.array(z.strictObject({ property: paramName, equals: value, reason: z.string() })).default([]),
+  /**
+   * properties the cmdlet sets with a switch named after the value, and the values they may take: RoutingMethod
+   * UseDnsSrvRouting runs `-UseDnsSrvRouting`, and undone, `-UseDefaultRouting`. Compared with the property as read.
+   * A value may name the properties that go with its switch (UseDefaultRouting: [DefaultRouteFqdn]), passed from the
+   * target (undone: as they were before).
+   */
+  switches: z
+    .record(paramName, z.union([z.array(paramName).min(1), z.record(paramName, z.array(paramName))]))
+    .default({})
+    .transform((all) => Object.fromEntries(Object.entries(all).map(([p, v]) => [p, Array.isArray(v) ? Object.fromEntries(v.map((x) => [x, [] as string[]])) : v])) as Record<string, Record<string, string[]>>),
 });
 
 /** A keyed object (a hosting provider): create, change in place, or remove and create when an immutable property differs. */
@@ -36,6 +46,13 @@ const resourceStep = z.strictObject({
   immutable: z.array(paramName).default([]),
   cmdlets: z.strictObject({ create: cmdletName, change: cmdletName, remove: cmdletName }),
   set: z.record(paramName, value),
+  /** another object owns a `unique` value: refuse the plan, or remove that object first (and restore it on rollback) */
+  taken: z.enum(['refuse', 'remove']).default('refuse'),
+  /**
+   * every property the create cmdlet takes: what the pre-state keeps of an object the step removes or changes and a
+   * rollback restores (an AutodiscoverUrl the runbook never sets included). Default: the keys of `set`.
+   */
+  restore: z.array(paramName).default([]),
 });
 
 /** Central Management Store replication: wait until every replica is up to date (or read it once). */
@@ -63,6 +80,8 @@ const inputSpec = z.strictObject({
   description: z.string(),
   choices: z.array(z.string()).optional(),
   default: z.string(),
+  /** what usage shows for a free value: `--identity NAME` (choices are shown as they are) */
+  placeholder: z.string().regex(/^[A-Z][A-Z_]*$/).optional(),
 });
 
 export const RunbookSchema = z
@@ -74,23 +93,37 @@ export const RunbookSchema = z
     inputs: z.record(z.string().regex(/^[a-z][A-Za-z]*$/), inputSpec).default({}),
     derived: z.record(z.string(), z.strictObject({ from: z.string(), map: z.record(z.string(), z.string()) })).default({}),
     read: z.record(z.string(), readSpec).default({}),
-    /** verify: compare with what this runbook would set */
-    desired: z.string().optional(),
-    /** rollback: the inverse of this runbook's finished runs */
-    inverse: z.string().optional(),
+    /**
+     * What the runbook's subcommand does: `change` (plan, approve, run: the default with changes: true), `report`
+     * (run its read steps: the default with changes: false), `compare` (verify a change runbook item by item, with
+     * that runbook's checks read once), `undo` (roll back a run of any change runbook from its pre-state).
+     */
+    kind: z.enum(['change', 'report', 'compare', 'undo']).optional(),
+    /** the change runbook `plan` and `verify` take when none is named (one runbook says so) */
+    default: z.boolean().default(false),
+    /** what the admin must do besides, shown in the plan and the run's report (the tenant-side step); may hold {input} */
+    note: z.string().optional(),
     warnings: z
       .array(
         z.strictObject({
           when: z.literal('removes-provider-used-by'),
           read: z.string(),
           property: paramName,
+          /** the removed object's property that `property` is compared with */
+          equals: paramName.default('ProxyFqdn'),
           message: z.string(),
         }),
       )
       .default([]),
-    steps: z.array(StepSchema).min(1),
+    steps: z.array(StepSchema).default([]),
   })
+  .transform((rb) => ({ ...rb, kind: rb.kind ?? (rb.changes ? 'change' : 'report') }))
   .superRefine((rb, ctx) => {
+    if ((rb.kind === 'change' || rb.kind === 'report') && rb.steps.length === 0) ctx.addIssue({ code: 'custom', path: ['steps'], message: `a ${rb.kind} runbook needs at least one step` });
+    if (rb.kind === 'undo' && !rb.changes) ctx.addIssue({ code: 'custom', path: ['changes'], message: 'an undo runbook changes the deployment: changes: true' });
+    if (rb.kind !== 'change' && rb.steps.some((s) => s.type === 'settings' || s.type === 'resource')) {
+      ctx.addIssue({ code: 'custom', path: ['steps'], message: `a ${rb.kind} runbook has no change steps: they come from the runbook it ${rb.kind === 'undo' ? 'undoes' : 'verifies'}` });
+    }
     const ids = new Set<string>();
     rb.steps.forEach((step, i) => {
       if (ids.has(step.id)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id "${step.id}"` });
@@ -113,5 +146,6 @@ export const RunbookSchema = z
       if (!(w.read in rb.read)) ctx.addIssue({ code: 'custom', path: ['warnings', i, 'read'], message: `"${w.read}" is not one of read` });
     });
   });
+export type RunbookKind = 'change' | 'report' | 'compare' | 'undo';
 export type Runbook = z.infer<typeof RunbookSchema>;
 export type ReadSpec = z.infer<typeof readSpec>;

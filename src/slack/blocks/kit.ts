@@ -1,5 +1,6 @@
 // Small Block Kit builders and Slack's limits. Everything here is pure: views in, JSON out.
 import type { types } from '@slack/bolt';
+import type { Marks } from '../../labels.js';
 
 export type Block = types.KnownBlock;
 
@@ -17,6 +18,22 @@ export function esc(value: string): string {
 }
 
 export const user = (id: string): string => `<@${id}>`;
+
+// Slack's markup made from the labels' marks survives escaping the sentence around it: the marks are written with
+// two control characters (that no typed text can hold: the parser shows them escaped) and turned into < > after.
+const OPEN = '\u0001';
+const CLOSE = '\u0002';
+const SLACK_MARKS: Marks = {
+  user: (id) => `${OPEN}@${id}${CLOSE}`,
+  channel: (id) => `${OPEN}#${id}${CLOSE}`,
+  group: (id) => `${OPEN}!subteam^${id}${CLOSE}`,
+  code: (t) => `\`${t}\``,
+};
+
+/** Words from the labels table as mrkdwn: what came from people or PowerShell escaped, the marks live. */
+export function words(say: (m: Marks) => string): string {
+  return esc(say(SLACK_MARKS)).replaceAll(OPEN, '<').replaceAll(CLOSE, '>');
+}
 
 /** A person named without a mention (no notification): their name when known, else their id. */
 export const named = (id: string, names: Readonly<Record<string, string>> = {}): string => (names[id] ? `*${esc(names[id])}*` : `\`${esc(id)}\``);

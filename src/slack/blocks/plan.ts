@@ -4,8 +4,8 @@ import type { RequestRecord, RunStatus } from '../../core/records.js';
 import type { PlannedStep } from '../../core/runbook/planner.js';
 import { renderInvocation, renderValueForPeople } from '../../core/runbook/render.js';
 import { ACTIONS } from '../ids.js';
-import { assemble, type Block, code, context, esc, escText, header, section, slackDate, user } from './kit.js';
-import { ACTION_WORDS } from './steps.js';
+import { assemble, type Block, code, context, esc, escText, header, section, slackDate, user, words } from './kit.js';
+import { ACTION_WORDS, approversText, RUN_STATUS_WORDS } from '../../labels.js';
 
 export interface RenderOptions {
   /** the slash command as people type it */
@@ -29,14 +29,15 @@ export function targetFields(deployment: string | undefined, values: Record<stri
   return parts.join(' · ');
 }
 
-const RUN_WORDS: Record<RunStatus, string> = {
-  running: ':arrows_counterclockwise: running',
-  succeeded: ':white_check_mark: succeeded',
-  failed: ':x: failed',
-  refused: ':no_entry: refused',
-  interrupted: ':warning: interrupted',
-  stopped: ':octagonal_sign: stopped',
+const RUN_EMOJI: Record<RunStatus, string> = {
+  running: ':arrows_counterclockwise:',
+  succeeded: ':white_check_mark:',
+  failed: ':x:',
+  refused: ':no_entry:',
+  interrupted: ':warning:',
+  stopped: ':octagonal_sign:',
 };
+const runWords = (status: RunStatus) => `${RUN_EMOJI[status]} ${RUN_STATUS_WORDS[status].toLowerCase()}`;
 
 function decision(r: RequestRecord, command: string, run?: PlanRun): string {
   const approvals = r.approvals.map((a) => `${user(a.user)} (${slackDate(a.at)})`).join(', ');
@@ -44,7 +45,7 @@ function decision(r: RequestRecord, command: string, run?: PlanRun): string {
     case 'pending':
       return approvals ? `:hourglass_flowing_sand: Approved so far by ${approvals}` : ':hourglass_flowing_sand: Waiting for approval';
     case 'approved':
-      return `:white_check_mark: *Approved* by ${approvals}${r.runId ? ` → run \`${esc(r.runId)}\`` : ''}${run ? ` ${RUN_WORDS[run.status]}${run.status === 'running' ? '; progress in the thread' : '; the report is in the thread'}` : ''}`;
+      return `:white_check_mark: *Approved* by ${approvals}${r.runId ? ` → run \`${esc(r.runId)}\`` : ''}${run ? ` ${runWords(run.status)}${run.status === 'running' ? '; progress in the thread' : '; the report is in the thread'}` : ''}`;
     case 'denied':
       return `:no_entry: *Denied* by ${r.decidedBy ? user(r.decidedBy) : 'someone'}${r.decidedAt ? ` (${slackDate(r.decidedAt)})` : ''}: ${esc(r.reason ?? '(no reason)')}`;
     case 'cancelled':
@@ -67,13 +68,14 @@ export function renderPlan(r: RequestRecord, rule: ApprovalRule, dryRun: boolean
   if (p.checks.length) body.push(context(`Then: ${p.checks.map((c) => `${esc(c.title)} (${c.role})`).join(' → ')}`));
   const tail: Block[] = [];
   if (p.warnings.length) tail.push(section([':warning: *Warnings*', ...p.warnings.map((w) => `• ${escText(w)}`)].join('\n')));
+  if (p.note) tail.push(section(`:information_source: *Besides*: ${escText(p.note)}`));
   if (dryRun) {
     tail.push(context(`Fingerprint \`${p.fingerprint}\` · a dry run: nothing will run. Request it with \`${opts.command} ${p.runbook}\`.`));
   } else {
     tail.push(
       context(
         `Fingerprint \`${p.fingerprint}\``,
-        `Needs *${rule.required}* approval${rule.required === 1 ? '' : 's'} from ${rule.approvers || '(no approvers configured)'}; the requester cannot approve`,
+        `Needs *${rule.required}* approval${rule.required === 1 ? '' : 's'} from ${words((m) => approversText(rule.approvers, m)) || '(no approvers configured)'}; the requester cannot approve`,
         `Expires ${slackDate(r.expiresAt)}`,
       ),
       section(decision(r, opts.command, run)),

@@ -16,18 +16,18 @@ export function renderRefusedPlan(runbook: string, requester: string, plan: Plan
   };
 }
 
-export function renderNothingToChange(runbook: string, requester: string, plan: Plan, command: string): { text: string; blocks: Block[] } {
+export function renderNothingToChange(runbook: string, requester: string, plan: Plan, command: string, verify?: string): { text: string; blocks: Block[] } {
   const head: Block[] = [
     header(`Nothing to change: ${runbook}`),
     section(
       `Requested by ${user(requester)} · ${targetFields(undefined, plan.values)}\n` +
-        `:heavy_equals_sign: Every step is already as desired, so there is nothing to approve. ` +
-        `To check replication and the Edge Servers, run \`${command} verify\`.`,
+        `:heavy_equals_sign: Every step is already as desired, so there is nothing to approve.` +
+        (verify ? ` To check replication and the Edge Servers, run \`${command} ${verify}\`.` : ''),
     ),
   ];
   const body = plan.steps.map((s) => section(plannedStepText(s)));
   return {
-    text: `Nothing to change for ${runbook}: already as desired. Check with ${command} verify`,
+    text: `Nothing to change for ${runbook}: already as desired.${verify ? ` Check with ${command} ${verify}` : ''}`,
     blocks: assemble(head, body, [context(`Fingerprint \`${plan.fingerprint}\``)], 'steps'),
   };
 }

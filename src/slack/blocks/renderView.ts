@@ -2,7 +2,8 @@
 import type { View } from '../../core/ports.js';
 import { renderDetail } from './detail.js';
 import { renderHistory, renderHistoryPages } from './history.js';
-import { type Block, clip, LIMITS, section } from './kit.js';
+import { noticeText } from '../../labels.js';
+import { type Block, clip, LIMITS, section, words } from './kit.js';
 import { renderPlan, type RenderOptions } from './plan.js';
 import { renderNothingToChange, renderRefusedPlan } from './refusals.js';
 import { renderReport } from './report.js';
@@ -28,15 +29,19 @@ function renderKind(view: View, opts: RenderOptions): { text: string; blocks: Bl
     case 'refused-plan':
       return renderRefusedPlan(view.runbook, view.requester, view.plan);
     case 'nothing-to-change':
-      return renderNothingToChange(view.runbook, view.requester, view.plan, opts.command);
+      return renderNothingToChange(view.runbook, view.requester, view.plan, opts.command, view.verify);
     case 'run':
-      return renderRun(view.run);
+      return renderRun(view.run, view);
     case 'report':
       return renderReport(view);
     case 'history':
       return renderHistory(view.requests, view.runs, view.names);
     case 'detail':
       return renderDetail(view);
+    case 'notice': {
+      const text = words((m) => noticeText(view.notice, m));
+      return { text, blocks: [section(text)] };
+    }
     case 'text':
       return { text: view.text, blocks: [section(view.text)] };
   }

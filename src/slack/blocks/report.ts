@@ -1,12 +1,13 @@
 // Read-only reports (status, verify): items compared pass/fail, then the checks that ran.
 import type { StepResult } from '../../core/records.js';
 import type { AgentRow, VerifyItem } from '../../core/ports.js';
-import { assemble, type Block, code, header, section, table, user } from './kit.js';
+import { assemble, type Block, code, escText, header, section, table, user } from './kit.js';
 import { stepBlock } from './steps.js';
 
-export function renderReport(view: { title: string; requester: string; steps: StepResult[]; verdict?: 'pass' | 'fail'; items?: VerifyItem[]; agents?: AgentRow[] }): { text: string; blocks: Block[] } {
+export function renderReport(view: { title: string; runbook?: string; requester: string; steps: StepResult[]; verdict?: 'pass' | 'fail'; items?: VerifyItem[]; agents?: AgentRow[]; note?: string }): { text: string; blocks: Block[] } {
   const verdict = view.verdict ? (view.verdict === 'pass' ? ':white_check_mark: *pass*' : ':x: *fail*') : '';
-  const head: Block[] = [header(`Report: ${view.title}`), section(`Asked by ${user(view.requester)}${verdict ? ` · verdict ${verdict}` : ''}`)];
+  const head: Block[] = [header(`Report: ${view.title}${view.runbook ? ` ${view.runbook}` : ''}`), section(`Asked by ${user(view.requester)}${verdict ? ` · verdict ${verdict}` : ''}`)];
+  if (view.note) head.push(section(`:information_source: *Besides*: ${escText(view.note)}`));
   const body: Block[] = [];
   if (view.items?.length) {
     const rows = [['item', 'expected', 'actual', ''], ...view.items.map((i) => [i.item, i.expected, i.actual, i.ok ? '✓ pass' : '✗ fail'])];
@@ -23,7 +24,7 @@ export function renderReport(view: { title: string; requester: string; steps: St
   }
   body.push(...view.steps.map(stepBlock));
   const failed = view.items?.filter((i) => !i.ok).length ?? 0;
-  const text = `${view.title} report for <@${view.requester}>${view.verdict ? `: ${view.verdict}` : ''}${failed ? ` (${failed} item${failed === 1 ? '' : 's'} differ)` : ''}`;
+  const text = `${view.title}${view.runbook ? ` ${view.runbook}` : ''} report for <@${view.requester}>${view.verdict ? `: ${view.verdict}` : ''}${failed ? ` (${failed} item${failed === 1 ? '' : 's'} differ)` : ''}`;
   return { text, blocks: assemble(head, body, [], 'sections') };
 }
 

@@ -4,6 +4,7 @@
 import type { EdgeRow, ReplicaRow, StepResult, StepStatus } from '../../core/records.js';
 import { replicaVerdict } from '../../core/records.js';
 import { renderValueForPeople } from '../../core/runbook/render.js';
+import { ACTION_WORDS } from '../../labels.js';
 import { type Block, code, duration, esc, escText, section, table } from './kit.js';
 
 export const STEP_EMOJI: Record<StepStatus, string> = {
@@ -15,13 +16,7 @@ export const STEP_EMOJI: Record<StepStatus, string> = {
   'no-op': ':heavy_equals_sign:',
 };
 
-export const ACTION_WORDS: Record<string, string> = {
-  create: '+ create',
-  change: '~ change',
-  'no-op': '= no-op',
-  replace: '-/+ replace',
-  remove: '- remove',
-};
+export { ACTION_WORDS };
 
 const mark = (ok: boolean): string => (ok ? '✓' : '✗');
 

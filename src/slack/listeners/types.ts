@@ -16,6 +16,11 @@ export interface ListenerDeps {
   budget: ResponseUrlBudget;
   /** tests: the fetch the response_url answers go through */
   fetch?: typeof fetch;
+  /** told of every Web API call a listener makes that fails */
+  onApiError?: ApiErrorHook;
 }
+
+/** A failed Web API call, by method (metrics count them by Slack's error code). */
+export type ApiErrorHook = (method: string, err: unknown) => void;
 
 export type ReplyFor = (client: webApi.WebClient, target: ReplyTarget) => Reply;

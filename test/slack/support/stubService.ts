@@ -25,6 +25,6 @@ export function stubService(behaviour: { fail?: Error; mayDeny?: boolean } = {})
       calls.push({ call: 'deny', user, channel, requestId, reason });
       await done();
     },
-    mayDeny: async () => (behaviour.mayDeny === false ? { ok: false, message: 'you are not an approver, so you cannot deny it' } : { ok: true }),
+    mayDeny: async () => (behaviour.mayDeny === false ? { ok: false, error: { code: 'not-an-approver', action: 'deny', approvers: { users: ['U0BOB'], groups: [] } } } : { ok: true }),
   };
 }

@@ -17,8 +17,11 @@ export function denyAction(deps: ListenerDeps) {
     await guard(log, reply, { user: body.user.id, channel }, `opening the denial form for ${requestId}`, async () => {
       if (!channel) throw new Error(`deny ${requestId}: the click came without a channel`);
       const may = await deps.service.mayDeny({ user: body.user.id, channel }, requestId);
-      if (!may.ok) return reply({ kind: 'text', text: may.message });
-      await client.views.open({ trigger_id: body.trigger_id, view: denyModal({ requestId, channel, ...(body.response_url ? { responseUrl: body.response_url } : {}) }) });
+      if (!may.ok) return reply({ kind: 'notice', notice: may.error });
+      await client.views.open({ trigger_id: body.trigger_id, view: denyModal({ requestId, channel, ...(body.response_url ? { responseUrl: body.response_url } : {}) }) }).catch((err: unknown) => {
+        deps.onApiError?.('views.open', err);
+        throw err;
+      });
     });
   };
 }
