@@ -173,7 +173,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       [p.id, p.request_id, p.runbook, p.deployment, p.channel, p.requester, p.status, p.started_at, p.finished_at, p.summary, p.message, p.approvers_json, p.values_json, p.steps_json, p.pre_state_json, instanceId],
     );
     if (saved.rowCount === 0 && (await q<{ owner: string | null }>('SELECT owner FROM runs WHERE id = $1', [run.id], c))[0]?.owner === instanceId) {
-      throw new Error(`run ${run.id} was taken over by another lync-exo instance: this one missed its heartbeats for the lease (${leaseMs / 1000} s), so it runs and records nothing more of it`);
+      throw new StoreError('store_run_taken_over', `run ${run.id} was taken over by another lync-exo instance: this one missed its heartbeats for the lease (${leaseMs / 1000} s), so it runs and records nothing more of it`);
     }
   };
 

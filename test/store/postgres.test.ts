@@ -133,7 +133,9 @@ describeWithPostgres('PostgreSQL store', () => {
       expect(taken?.id).toBe('run-1');
       await b.saveRun({ ...taken!, summary: 'interrupted: reported by b' });
       await expect(a.saveRun(run('run-1', { requestId: 'req-1', summary: 'step 2 done' }))).rejects.toThrow(/run run-1 was taken over by another lync-exo instance: this one missed its heartbeats for the lease \(3600 s\)/);
-      await expect(a.saveRun(run('run-1', { requestId: 'req-1', status: 'succeeded' }))).rejects.toThrow(/taken over/);
+      const late = (await a.saveRun(run('run-1', { requestId: 'req-1', status: 'succeeded' })).catch((e: unknown) => e)) as StoreError;
+      expect(late).toBeInstanceOf(StoreError);
+      expect(late).toMatchObject({ code: 'store_run_taken_over', message: expect.stringMatching(/taken over/) as unknown });
       expect(await b.getRun('run-1')).toMatchObject({ status: 'interrupted', summary: 'interrupted: reported by b' });
     });
 
