@@ -23,17 +23,6 @@ interface RunRow {
   owner: string | null;
 }
 
-/** waits for an async check; the bound only ends a hang */
-async function until<T>(check: () => Promise<T | undefined | false>, ms: number, what: string, why: () => string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}\n${why()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describeWithPostgres('two bot instances on one PostgreSQL', () => {
   const server = usePostgres();
 
@@ -81,7 +70,7 @@ describeWithPostgres('two bot instances on one PostgreSQL', () => {
       const before = (await requests()).length;
       const res = await on(harness, bot, () => harness.command(USERS.alice, 'setup'));
       if (res.status !== 200) throw new Error(`slash command: HTTP ${res.status} ${res.text}`);
-      return until(
+      return waitFor(
         async () => {
           const all = await requests();
           const r = all.length > before ? all.at(-1) : undefined;
@@ -102,7 +91,7 @@ describeWithPostgres('two bot instances on one PostgreSQL', () => {
       const both = `http://127.0.0.1:${a.port},http://127.0.0.1:${b.port}`;
       harness.startAgent('fe01', { LYNC_EXO_BOT_URL: both, LYNC_EXO_AGENT_ROLES: 'internal', LYNC_EXO_AGENT_TOKEN: TOKENS.LYNC_EXO_TOKEN_FE01 }, SIM_FRONT_END);
       harness.startAgent('edge01', { LYNC_EXO_BOT_URL: both, LYNC_EXO_AGENT_ROLES: 'edge', LYNC_EXO_AGENT_TOKEN: TOKENS.LYNC_EXO_TOKEN_EDGE01 }, SIM_EDGE);
-      await until(async () => (await sql("SELECT 1 FROM audit WHERE action = 'agent-online'")).length >= 4, 120_000, 'both agents online on both instances', () => harness.logs());
+      await waitFor(async () => (await sql("SELECT 1 FROM audit WHERE action = 'agent-online'")).length >= 4, 120_000, 'both agents online on both instances', () => harness.logs());
       for (let rep = 0; rep < 20; rep++) {
         // a fresh deployment each time, so every setup has something to change
         createSimState(harness.dir, { replicationLagSeconds: 1 });
@@ -110,7 +99,7 @@ describeWithPostgres('two bot instances on one PostgreSQL', () => {
         const ts = tsOf(request);
         const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => on(harness, bots[i % 2]!, () => harness.approve(APPROVERS[i % APPROVERS.length]!, request.id, ts))));
         expect(replies.map((r) => r.status)).toEqual(Array(50).fill(200));
-        const run = await until(async () => (await runs()).find((r) => r.request_id === request.id && r.status !== 'running'), 120_000, `rep ${rep}: the run to finish`, () => harness.logs());
+        const run = await waitFor(async () => (await runs()).find((r) => r.request_id === request.id && r.status !== 'running'), 120_000, `rep ${rep}: the run to finish`, () => harness.logs());
         expect(run.status, `rep ${rep}: ${run.summary ?? ''}`).toBe('succeeded');
         expect((await runs()).filter((r) => r.request_id === request.id), `rep ${rep}`).toHaveLength(1);
         expect(await sql("SELECT 1 FROM audit WHERE action = 'run-started' AND request_id = $1", [request.id]), `rep ${rep}`).toHaveLength(1);
@@ -120,7 +109,7 @@ describeWithPostgres('two bot instances on one PostgreSQL', () => {
         expect(okCalls(sim, 'New-CsHostingProvider'), `rep ${rep}`).toHaveLength(1);
         expect(await sql('SELECT * FROM locks'), `rep ${rep}`).toEqual([]);
         // one run message in Slack for it, posted once
-        await until(async () => harness.slack.of('chat.postMessage').some((c) => String(c.body.text).startsWith(`Run ${run.id} `)), 30_000, 'the run message', () => harness.logs());
+        await waitFor(async () => harness.slack.of('chat.postMessage').some((c) => String(c.body.text).startsWith(`Run ${run.id} `)), 30_000, 'the run message', () => harness.logs());
         expect(harness.slack.of('chat.postMessage').filter((c) => String(c.body.text).startsWith(`Run ${run.id} `)), `rep ${rep}`).toHaveLength(1);
       }
       // the clicks really were spread: each instance completed some approvals and ran those runs, through the agents
@@ -168,7 +157,7 @@ describeWithPostgres('two bot instances on one PostgreSQL', () => {
       // the request a posted still works on b: approved there, its run starts, and finds the deployment changed by
       // the cut-off run's first step, so nothing runs (the plan it was approved for is stale)
       await on(harness, b, () => harness.approve(USERS.dave, pending.id, tsOf(pending)));
-      const stale = await until(async () => (await runs()).find((r) => r.request_id === pending.id && r.status !== 'running'), 120_000, 'the pending request run', () => harness.logs());
+      const stale = await waitFor(async () => (await runs()).find((r) => r.request_id === pending.id && r.status !== 'running'), 120_000, 'the pending request run', () => harness.logs());
       expect(stale.status, stale.summary ?? '').toBe('refused');
       expect(stale.summary).toMatch(/the deployment changed after the plan was approved/);
       expect(harness.sim().calls).toHaveLength(callsAtKill);
@@ -176,7 +165,7 @@ describeWithPostgres('two bot instances on one PostgreSQL', () => {
       // the lock is free: a new setup on the survivor, approved there, runs once
       const again = await requestSetup(harness, b);
       await on(harness, b, () => harness.approve(USERS.carol, again.id, tsOf(again)));
-      const second = await until(async () => (await runs()).find((r) => r.request_id === again.id && r.status !== 'running'), 120_000, 'the second run', () => harness.logs());
+      const second = await waitFor(async () => (await runs()).find((r) => r.request_id === again.id && r.status !== 'running'), 120_000, 'the second run', () => harness.logs());
       // the first run's step 1 took effect, so the second plan has only what is left
       expect(second.status, second.summary ?? '').toBe('succeeded');
       const sim = harness.sim();
@@ -201,7 +190,7 @@ describeWithPostgres('two bot instances on one PostgreSQL', () => {
       const b2 = await startInstance(harness);
       const replies = await Promise.all([a2, b2, a2, b2].map((bot, i) => on(harness, bot, () => harness.approve(APPROVERS[i]!, request.id, tsOf(request)))));
       expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200]);
-      const run = await until(async () => (await runs()).find((r) => r.status !== 'running'), 120_000, 'the run', () => harness.logs());
+      const run = await waitFor(async () => (await runs()).find((r) => r.status !== 'running'), 120_000, 'the run', () => harness.logs());
       expect(run.status, run.summary ?? '').toBe('succeeded');
       expect(await runs()).toHaveLength(1);
       expect(await requests()).toMatchObject([{ id: request.id, status: 'approved', run_id: run.id }]);
