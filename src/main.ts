@@ -48,9 +48,10 @@ function readPem(variable: string, file: string): Buffer {
 }
 
 async function runSlack(log: Logger): Promise<void> {
-  // secrets the environment lacks, from the Windows Credential Manager when LYNC_EXO_SECRETS asks for it
+  // secrets the environment lacks, from the Windows Credential Manager when LYNC_EXO_SECRETS asks for it; the
+  // database URL too, since it carries the PostgreSQL password (absent there as well: SQLite, as without it)
   const { fillSecretsFromCredentialStore } = await import('./service/credentials.js');
-  const filled = await fillSecretsFromCredentialStore(process.env, SECRET_ENV_NAMES);
+  const filled = await fillSecretsFromCredentialStore(process.env, [...SECRET_ENV_NAMES, 'LYNC_EXO_DATABASE_URL']);
   const env = readEnv(process.env, 'slack');
   const config = readConfigFile(env.configPath);
   filled.push(...(await fillSecretsFromCredentialStore(process.env, config.agents.remote.flatMap((r) => (r.tokenEnv ? [r.tokenEnv] : [])))));
