@@ -228,7 +228,7 @@ export async function botProcessFigures(): Promise<void> {
     const sent = performance.now();
     // the command's response_url is the fake Slack's: "reading the deployment…" goes there, the plan to the channel
     await post(url, slashCommandBody({ text: 'setup', user: 'U0ALICE', channel: 'C0LYNCOPS', responseUrl: `${slack.url.replace(/\/api\/$/, '')}/respond/setup-1` }));
-    const first = await until('the first visible answer', () => slack.calls.find((c) => c.method.startsWith('respond/')));
+    const first = await until('the first visible answer', () => slack.calls.find((c) => c.method.startsWith('/respond/')));
     const plan = await until('the plan', () => slack.calls.find((c) => c.method === 'chat.postMessage' && String(c.body.text).toLowerCase().includes('setup')));
     const warmLine = /session started at boot[^\n]*"ms":(\d+)/.exec(out) ?? /"ms":(\d+)[^\n]*session started at boot/.exec(out);
     console.log('the bot as a process, cold start (HTTP mode, LyncSim on the real PowerShell, replication lag 2 s)');
@@ -255,6 +255,9 @@ export async function botProcessFigures(): Promise<void> {
     console.log(
       `  setup run: ${runMs.toFixed(0)} ms from its progress message to its report; cmdlets ${cmdletMs.toFixed(0)} ms; replication lag (waiting between polls) ${lagMs.toFixed(0)} ms; the bot's own overhead ${overhead.toFixed(0)} ms (${((overhead / runMs) * 100).toFixed(1)}%)`,
     );
+  } catch (err) {
+    console.log(`  failed: ${(err as Error).message}; the bot said:\n${out.split('\n').slice(-15).join('\n')}\n  Slack calls: ${slack.calls.map((c) => c.method).join(', ')}`);
+    throw err;
   } finally {
     child.kill('SIGKILL');
     await slack.close();
