@@ -1,4 +1,5 @@
-// One app for the acks bench, in a process of its own so the load generator does not share its event loop:
+// One app for the acks bench, in a process of its own so the load generator does not share its event loop (profile
+// it with `node --cpu-prof --import tsx bench/ackServer.ts app none` and a load from outside):
 // `tsx bench/ackServer.ts bolt|app pending|none`. Prints its URL on the first line; on each line read from stdin,
 // prints the CPU time it has used (µs, user + system) as JSON; exits when stdin closes.
 import type { AddressInfo } from 'node:net';

@@ -318,7 +318,7 @@ async function slackDownVsUp(): Promise<void> {
   console.log(`slack down vs up: one setup run on LyncSim took ${down} ms with every Slack call hanging, ${up} ms with Slack up; ratio ${(down / up).toFixed(2)} (goal ≤ 1.1)`);
 }
 
-// `npm run bench` runs every part; `npm run bench -- powershell` (or ack, planner, slow, slack, acks, service) runs only those named.
+// `npm run bench` runs every part; `npm run bench -- powershell` (or ack, planner, slow, slack, acks, service, ha) runs only those named.
 const only = new Set(process.argv.slice(2));
 const wanted = (part: string) => only.size === 0 || only.has(part);
 if (wanted('ack')) await ackLatency();
@@ -329,3 +329,5 @@ if (wanted('slack')) await slackDownVsUp();
 // issue 13: acks side by side with bare Bolt, and the bot as a process (cold start, approve, overhead)
 if (wanted('acks')) await (await import('./service.js')).acksSideBySide();
 if (wanted('service')) await (await import('./service.js')).botProcessFigures();
+// issue 15: one instance vs two on one PostgreSQL database (approvals per second, a setup's duration)
+if (wanted('ha')) await (await import('./ha.js')).haFigures();

@@ -13,8 +13,8 @@ import { readConfigFile, type Config } from './config/file.js';
 import { ConfigError, loadRunbooks } from './config/runbooks.js';
 import { isLoopbackHost, plainHttpProblem } from './http/bounded.js';
 import { createLogger } from './log.js';
-import { acquireInstanceLock, describeHeldLock } from './store/instanceLock.js';
-import { openSqliteStore, StoreError } from './store/sqlite.js';
+import { openStore, readDatabaseEnv } from './store/open.js';
+import { StoreError } from './store/sqlite.js';
 
 /** how long shutdown waits for a running step to finish */
 const SHUTDOWN_GRACE_MS = 150_000;
@@ -49,18 +49,17 @@ function readPem(variable: string, file: string): Buffer {
 }
 
 async function runSlack(log: Logger): Promise<void> {
-  // secrets the environment lacks, from the Windows Credential Manager when LYNC_EXO_SECRETS asks for it
+  // secrets the environment lacks, from the Windows Credential Manager when LYNC_EXO_SECRETS asks for it; the
+  // database URL too, since it carries the PostgreSQL password (absent there as well: SQLite, as without it)
   const { fillSecretsFromCredentialStore } = await import('./service/credentials.js');
-  const filled = await fillSecretsFromCredentialStore(process.env, SECRET_ENV_NAMES);
+  const filled = await fillSecretsFromCredentialStore(process.env, [...SECRET_ENV_NAMES, 'LYNC_EXO_DATABASE_URL']);
   const env = readEnv(process.env, 'slack');
   const config = readConfigFile(env.configPath);
   filled.push(...(await fillSecretsFromCredentialStore(process.env, config.agents.remote.flatMap((r) => (r.tokenEnv ? [r.tokenEnv] : [])))));
   if (filled.length) log.info({ names: filled }, 'secrets: read from the Windows Credential Manager');
-  const dbFile = path.join(env.dataDir, 'lync-exo.db');
-  // one bot per store: a second one would mark the first one's running change interrupted and take its lock
-  const instance = acquireInstanceLock(dbFile);
-  if (!instance.ok) throw new StoreError('store_in_use', describeHeldLock(instance));
-  log.info({ holder: instance.holder }, 'store: instance lock taken');
+  // SQLite (one bot per file, the instance lock) or PostgreSQL (several instances: LYNC_EXO_DATABASE_URL)
+  const opened = await openStore(env.dataDir, readDatabaseEnv(process.env), log);
+  const store = opened.store;
   const runbooks = loadRunbooks();
   const { createSlackApp, createSlackPorts } = await import('./slack/index.js');
   const clientOptions = env.slackApiUrl ? { slackApiUrl: env.slackApiUrl } : {};
@@ -85,7 +84,6 @@ async function runSlack(log: Logger): Promise<void> {
   const listener = env.agentListener;
   const tls = listener.tls ? { cert: readPem('LYNC_EXO_TLS_CERT', listener.tls.certPath), key: readPem('LYNC_EXO_TLS_KEY', listener.tls.keyPath) } : undefined;
   const { agentHubRoutes, createAgentHub, startAgentHubServer } = await import('./remote/hub.js');
-  const store = openSqliteStore(dbFile, { log });
   const hub = remote.length ? createAgentHub({ agents: remote, log, audit: (record) => store.audit(record) }) : undefined;
   if (hub && env.slack.mode === 'http') {
     // the agents' routes share Slack's listener: the same rule, plain HTTP only on loopback unless told
@@ -137,10 +135,30 @@ async function runSlack(log: Logger): Promise<void> {
   }
   if (hubServer) log.info({ url: hubServer.url }, 'remote agents: listening');
   // closes requests past their expiry even when nobody clicks, so their buttons disappear; starts changes whose
-  // window opened; runs the drift watch when its schedule says so
-  const sweeper = setInterval(() => {
-    void service.sweep((what, err) => log.error({ err }, `${what} sweep failed`));
-  }, 30_000);
+  // window opened; runs the drift watch when its schedule says so. On PostgreSQL the leader alone sweeps, and also
+  // takes over from instances that stopped heartbeating (failover), within about a lease.
+  const shared = opened.shared;
+  let sweeping = false;
+  const sweep = async () => {
+    if (shared && !(await shared.leader())) return;
+    await service.sweep((what, err) => log.error({ err }, `${what} sweep failed`));
+    if (!shared) return;
+    const taken = await service.recover();
+    if (taken.interrupted.length || taken.locks || taken.started.length) {
+      log.warn({ interrupted: taken.interrupted.map((r) => r.id), locks: taken.locks, started: taken.started }, 'failover: took over from an instance that stopped heartbeating');
+    }
+  };
+  const sweeper = setInterval(
+    () => {
+      if (sweeping) return;
+      sweeping = true;
+      sweep()
+        .catch((err: unknown) => log.error({ err }, 'sweep failed'))
+        .finally(() => (sweeping = false));
+    },
+    // a sixth of the lease: a dead instance's run is reported at most a lease and a sixth after its last heartbeat
+    shared ? Math.min(30_000, Math.max(200, Math.floor(shared.leaseMs / 6))) : 30_000,
+  );
   // Shutdown: take no new changes, let a running step finish (bounded), record the run as stopped, close cleanly.
   const stop = async (signal: string) => {
     log.info({ signal, running: service.activeRuns().map((r) => r.id) }, 'shutting down');
@@ -155,8 +173,7 @@ async function runSlack(log: Logger): Promise<void> {
     await opsServer?.close();
     await hub?.close();
     await agent.close();
-    store.closeDatabase();
-    instance.release();
+    await opened.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
@@ -172,11 +189,11 @@ async function printAudit(args: string[]): Promise<number> {
     return 2;
   }
   const env = readEnv(process.env, 'console');
-  const store = openSqliteStore(path.join(env.dataDir, 'lync-exo.db'));
+  const opened = await openStore(env.dataDir, readDatabaseEnv(process.env), createLogger('silent'), { instanceLock: false });
   try {
-    for (const record of await store.listAudit(since)) process.stdout.write(`${JSON.stringify(record)}\n`);
+    for (const record of await opened.store.listAudit(since)) process.stdout.write(`${JSON.stringify(record)}\n`);
   } finally {
-    store.closeDatabase();
+    await opened.close();
   }
   return 0;
 }

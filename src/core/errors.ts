@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'store_open_failed'
   /** another lync-exo holds the store's instance lock */
   | 'store_in_use'
+  /** another instance took this one's run over (its heartbeats were missed for the lease): it records no more of it */
+  | 'store_run_taken_over'
   /** something the code relies on does not hold (a runbook a request names is not loaded) */
   | 'internal';
 

@@ -34,6 +34,9 @@ export interface CourierOptions {
   onDelivered?: (key: string, ref: MessageRef) => Promise<void>;
 }
 
+/** how long a delivery holds its entry against other instances (longer than a Slack call takes) */
+const CLAIM_MS = 30_000;
+
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 function defaultTimer(ms: number, fn: () => void): () => void {
@@ -54,6 +57,8 @@ export class Courier {
   private readonly lastSent = new Map<string, number>();
   /** the last delivery outcome of each message, for deliverNow when a pass delivered it first */
   private readonly lastOutcome = new Map<string, Delivery>();
+  /** entries another instance is delivering (outboxClaim), left to it until its claim runs out */
+  private readonly claimedElsewhere = new Map<string, number>();
   private readonly minIntervalMs: number;
   private readonly maxAgeMs: number;
   private readonly backoffMs: number;
@@ -72,6 +77,7 @@ export class Courier {
   async put(entry: OutboxPut): Promise<void> {
     const now = this.o.now();
     const last = this.lastSent.get(entry.key);
+    this.claimedElsewhere.delete(entry.key);
     await this.o.store.outboxPut({ ...entry, dueMs: Math.max(now, last === undefined ? now : last + this.minIntervalMs) }, new Date(now));
     this.kick();
   }
@@ -160,7 +166,9 @@ export class Courier {
     const now = this.o.now();
     const due: OutboxEntry[] = [];
     const later: OutboxEntry[] = [];
+    for (const [key, until] of this.claimedElsewhere) if (until <= now || !waiting.has(key)) this.claimedElsewhere.delete(key);
     for (const e of all) {
+      if (this.claimedElsewhere.has(e.key)) continue;
       const blocked = e.parent !== undefined && waiting.has(e.parent) && !(await this.o.store.messageRef(e.parent));
       if (blocked) continue;
       (e.dueMs <= now ? due : later).push(e);
@@ -180,12 +188,20 @@ export class Courier {
       }
     }
     const { due, later } = await this.split();
-    const next = [...due, ...later].reduce((min, e) => Math.min(min, e.dueMs), Infinity);
+    // an entry another instance holds is looked at again when its claim runs out (it is usually gone by then)
+    const next = Math.min(...[...due, ...later].map((e) => e.dueMs), ...this.claimedElsewhere.values());
     if (next !== Infinity) this.schedule(Math.max(next, this.pausedUntil) - this.o.now());
   }
 
-  private async deliver(e: OutboxEntry, waiting: Set<string>): Promise<Delivery | 'waiting'> {
+  private async deliver(entry: OutboxEntry, waiting: Set<string>): Promise<Delivery | 'waiting'> {
     const { store, notifier, log } = this.o;
+    // several instances on one store: only the one holding the claim posts, so a message is never posted twice
+    const e = store.outboxClaim ? await store.outboxClaim(entry.key, this.o.now(), this.o.now() + CLAIM_MS) : entry;
+    if (!e) {
+      this.claimedElsewhere.set(entry.key, this.o.now() + CLAIM_MS);
+      return 'waiting';
+    }
+    this.claimedElsewhere.delete(entry.key);
     const parentRef = e.parent ? await store.messageRef(e.parent) : undefined;
     if (e.parent && !parentRef && waiting.has(e.parent)) return 'waiting';
     const ref = await store.messageRef(e.key);

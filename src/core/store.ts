@@ -101,6 +101,12 @@ export interface Store {
   /** A delivery failed: tried again at `dueMs`. */
   outboxRetry(key: string, dueMs: number, error: string): Promise<void>;
   outboxDrop(key: string): Promise<void>;
+  /**
+   * Several instances on one store (PostgreSQL): takes the entry for delivery by this instance until `untilMs` and
+   * returns it as it is now; undefined when another instance is delivering it, or it is gone. Delivered, retry and
+   * drop end the claim. A store for one instance leaves it out.
+   */
+  outboxClaim?(key: string, nowMs: number, untilMs: number): Promise<OutboxEntry | undefined>;
   /** Where a message was posted, by its outbox key. */
   messageRef(key: string): Promise<MessageRef | undefined>;
   /** The message is gone from Slack (deleted): the next delivery posts it again. */

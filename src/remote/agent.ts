@@ -19,7 +19,10 @@ import { AGENT_NAME_HEADER } from './hub.js';
 import { validateJob } from './jobPolicy.js';
 
 export interface AgentSettings {
+  /** the first of botUrls */
   botUrl: URL;
+  /** every bot instance (LYNC_EXO_BOT_URL, comma-separated): the agent waits for work from each of them */
+  botUrls: URL[];
   name: string;
   roles: Role[];
   token: string;
@@ -69,21 +72,26 @@ const text = (env: NodeJS.ProcessEnv, name: string): string | undefined => {
 export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentSettings {
   const problems: string[] = [];
   const rawUrl = text(env, 'LYNC_EXO_BOT_URL');
-  let botUrl: URL | undefined;
+  const botUrls: URL[] = [];
   if (rawUrl === undefined) problems.push('LYNC_EXO_BOT_URL: required (the bot, e.g. https://lync-exo.contoso.com)');
-  else {
+  // several instances of the bot on one PostgreSQL database: the agent serves each of them
+  const rawUrls = (rawUrl ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+  for (const [i, raw] of rawUrls.entries()) {
+    const which = rawUrls.length > 1 ? `LYNC_EXO_BOT_URL (URL ${i + 1})` : 'LYNC_EXO_BOT_URL';
+    let botUrl: URL | undefined;
     try {
-      botUrl = new URL(rawUrl);
+      botUrl = new URL(raw);
     } catch {
-      problems.push('LYNC_EXO_BOT_URL: not a URL');
+      problems.push(`${which}: not a URL`);
     }
     if (botUrl) {
+      botUrls.push(botUrl);
       const allowHttp = text(env, 'LYNC_EXO_ALLOW_HTTP') === '1';
-      if (botUrl.username || botUrl.password) problems.push('LYNC_EXO_BOT_URL: must not carry a user name or password (the token goes in LYNC_EXO_AGENT_TOKEN)');
+      if (botUrl.username || botUrl.password) problems.push(`${which}: must not carry a user name or password (the token goes in LYNC_EXO_AGENT_TOKEN)`);
       else if (botUrl.protocol === 'http:' && !isLoopbackHost(botUrl.hostname) && !allowHttp) {
-        problems.push(`LYNC_EXO_BOT_URL: must be https:// (plain http is allowed only to a loopback host, or with LYNC_EXO_ALLOW_HTTP=1 for testing); host ${botUrl.hostname}`);
-      } else if (botUrl.protocol !== 'http:' && botUrl.protocol !== 'https:') problems.push('LYNC_EXO_BOT_URL: must be https://');
-      if (botUrl.search || botUrl.hash) problems.push('LYNC_EXO_BOT_URL: must not have a query or fragment');
+        problems.push(`${which}: must be https:// (plain http is allowed only to a loopback host, or with LYNC_EXO_ALLOW_HTTP=1 for testing); host ${botUrl.hostname}`);
+      } else if (botUrl.protocol !== 'http:' && botUrl.protocol !== 'https:') problems.push(`${which}: must be https://`);
+      if (botUrl.search || botUrl.hash) problems.push(`${which}: must not have a query or fragment`);
     }
   }
   const name = text(env, 'LYNC_EXO_AGENT_NAME');
@@ -120,7 +128,7 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentSetting
     }
   }
   if (problems.length > 0) throw new ConfigError(`agent environment: ${problems.join('; ')}`);
-  return { botUrl: botUrl!, name: name!, roles, token: token!, executable: text(env, 'LYNC_EXO_PWSH'), module, invocationTimeoutMs: timeout * 1000, ...(ca ? { ca } : {}) };
+  return { botUrl: botUrls[0]!, botUrls, name: name!, roles, token: token!, executable: text(env, 'LYNC_EXO_PWSH'), module, invocationTimeoutMs: timeout * 1000, ...(ca ? { ca } : {}) };
 }
 
 /** 0.5 s, 1 s, 2 s ... up to 30 s, each between half and all of that (so agents restarted together spread out). */
@@ -183,10 +191,13 @@ const errorText = (err: unknown): string => {
 
 /** The bot's agent routes, as this agent calls them. The token goes in a header and nowhere else. */
 class BotClient {
-  constructor(private readonly settings: AgentSettings) {}
+  constructor(
+    private readonly settings: AgentSettings,
+    readonly bot: URL = settings.botUrl,
+  ) {}
 
   private async post(route: string, body: unknown, signal: AbortSignal): Promise<{ status: number; body: unknown }> {
-    const url = new URL(`agents/v1/${route}`, this.settings.botUrl.href.endsWith('/') ? this.settings.botUrl : `${this.settings.botUrl.href}/`);
+    const url = new URL(`agents/v1/${route}`, this.bot.href.endsWith('/') ? this.bot : `${this.bot.href}/`);
     const payload = JSON.stringify(body);
     let status: number;
     let raw: string;
@@ -289,36 +300,41 @@ export async function runAgent(options: RunAgentOptions): Promise<void> {
   const log = options.log.child({ agent: settings.name });
   const signal = options.signal;
   const powershell = (options.powershell ?? defaultPowerShell(log, env))(settings, runbooks);
-  const client = new BotClient(settings);
-  log.info({ bot: settings.botUrl.origin, roles: settings.roles, module: settings.module, version: AGENT_VERSION }, 'agent starting');
+  log.info({ bot: settings.botUrls.map((u) => u.origin).join(', '), roles: settings.roles, module: settings.module, version: AGENT_VERSION }, 'agent starting');
   // warm start: the session starts now, not on the first job (jobs queue behind it)
   void warmStart([powershell], runbooks, log).done;
-
-  let failures = 0;
   try {
-    while (!signal?.aborted) {
-      let job: ClaimedJob | undefined;
-      try {
-        job = await client.claim(signal);
-      } catch (err) {
-        if (signal?.aborted) break;
-        failures++;
-        const delay = backoffDelay(failures);
-        const status = err instanceof BotError ? err.status : 0;
-        const message = err instanceof BotError ? err.message : errorText(err);
-        if (status === 401 || status === 403 || message.includes(': TLS: ')) log.error({ attempt: failures, retryInMs: delay, status }, message);
-        else log.warn({ attempt: failures, retryInMs: delay, status }, `bot unreachable: ${message}`);
-        await sleep(delay, signal);
-        continue;
-      }
-      if (failures > 0) log.info({ after: failures }, 'connected to the bot again');
-      failures = 0;
-      // once claimed, a job runs to its end and its result is posted, even when a stop was asked for meanwhile
-      if (job) await runJob(job, { settings, runbooks, powershell, client, log });
-    }
+    // one claim loop per bot instance; their jobs share the one PowerShell session, which runs them one at a time
+    await Promise.all(settings.botUrls.map((url) => serve(new BotClient(settings, url), { settings, runbooks, powershell, log: settings.botUrls.length > 1 ? log.child({ bot: url.origin }) : log }, signal)));
   } finally {
     await powershell.close();
     log.info('agent stopped');
+  }
+}
+
+/** Waits for work from one bot instance and runs it, until stopped; an instance that is away is tried again. */
+async function serve(client: BotClient, ctx: Omit<JobContext, 'client'>, signal: AbortSignal | undefined): Promise<void> {
+  const { log } = ctx;
+  let failures = 0;
+  while (!signal?.aborted) {
+    let job: ClaimedJob | undefined;
+    try {
+      job = await client.claim(signal);
+    } catch (err) {
+      if (signal?.aborted) break;
+      failures++;
+      const delay = backoffDelay(failures);
+      const status = err instanceof BotError ? err.status : 0;
+      const message = err instanceof BotError ? err.message : errorText(err);
+      if (status === 401 || status === 403 || message.includes(': TLS: ')) log.error({ attempt: failures, retryInMs: delay, status }, message);
+      else log.warn({ attempt: failures, retryInMs: delay, status }, `bot unreachable: ${message}`);
+      await sleep(delay, signal);
+      continue;
+    }
+    if (failures > 0) log.info({ after: failures }, 'connected to the bot again');
+    failures = 0;
+    // once claimed, a job runs to its end and its result is posted, even when a stop was asked for meanwhile
+    if (job) await runJob(job, { ...ctx, client });
   }
 }
 

@@ -179,3 +179,159 @@ export function migrate(db: Database.Database, target = LATEST_VERSION, migratio
   }
   return applied;
 }
+
+/**
+ * The PostgreSQL schema, versioned the same way: the table `lync_exo_schema` holds the last version applied, and
+ * each migration runs in its own transaction under an advisory lock, so instances starting together apply each one
+ * once. Same tables and columns as SQLite's latest (rows.ts maps both); `seq` (an identity) keeps creation order
+ * where SQLite uses its rowid. Version 2 is what several instances need: who is alive, who owns a run, who is
+ * delivering an outbox entry.
+ */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'requests, approvals, runs, locks, an append-only audit log, the outbox and message refs',
+    sql: `
+      CREATE TABLE requests (
+        seq         BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+        id          TEXT PRIMARY KEY,
+        runbook     TEXT NOT NULL,
+        deployment  TEXT NOT NULL,
+        requester   TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        expires_at  TEXT NOT NULL,
+        expires_ms  BIGINT,
+        decided_at  TEXT,
+        decided_by  TEXT,
+        reason      TEXT,
+        run_id      TEXT,
+        rollback_of TEXT,
+        message     TEXT,
+        values_json TEXT NOT NULL,
+        plan_json   TEXT NOT NULL
+      );
+      CREATE INDEX requests_by_status_expiry ON requests (status, expires_ms);
+
+      CREATE TABLE approvals (
+        seq        BIGINT GENERATED ALWAYS AS IDENTITY,
+        request_id TEXT NOT NULL REFERENCES requests (id) ON DELETE CASCADE,
+        approver   TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        UNIQUE (request_id, approver)
+      );
+
+      CREATE TABLE runs (
+        seq            BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+        id             TEXT PRIMARY KEY,
+        request_id     TEXT NOT NULL,
+        runbook        TEXT NOT NULL,
+        deployment     TEXT NOT NULL,
+        channel        TEXT NOT NULL,
+        requester      TEXT NOT NULL,
+        status         TEXT NOT NULL,
+        started_at     TEXT NOT NULL,
+        finished_at    TEXT,
+        summary        TEXT,
+        message        TEXT,
+        approvers_json TEXT NOT NULL,
+        values_json    TEXT NOT NULL,
+        steps_json     TEXT NOT NULL,
+        pre_state_json TEXT
+      );
+      CREATE INDEX runs_by_status ON runs (status);
+      CREATE INDEX runs_by_runbook_status ON runs (runbook, status, started_at);
+
+      -- at most one run per deployment: the primary key is the lock
+      CREATE TABLE locks (
+        seq        BIGINT GENERATED ALWAYS AS IDENTITY,
+        deployment TEXT PRIMARY KEY,
+        run_id     TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        requester  TEXT NOT NULL,
+        since      TEXT NOT NULL
+      );
+
+      CREATE TABLE audit (
+        seq         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at          TEXT NOT NULL,
+        at_ms       BIGINT,
+        actor       TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        channel     TEXT,
+        request_id  TEXT,
+        run_id      TEXT,
+        fingerprint TEXT,
+        detail      TEXT
+      );
+      CREATE INDEX audit_by_time ON audit (at_ms);
+      CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$;
+      CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+      CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+
+      CREATE TABLE outbox (
+        key        TEXT PRIMARY KEY,
+        seq        BIGINT GENERATED ALWAYS AS IDENTITY,
+        channel    TEXT NOT NULL,
+        parent     TEXT,
+        view_json  TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        due_ms     BIGINT NOT NULL,
+        last_error TEXT,
+        since      TEXT NOT NULL
+      );
+      CREATE INDEX outbox_by_due ON outbox (due_ms, seq);
+
+      CREATE TABLE messages (
+        key     TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        ts      TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    description: 'several instances: their heartbeats, the owner of each run, the instance delivering an outbox entry',
+    sql: `
+      -- one row per live instance, its heartbeat on the database's clock (instances' clocks may differ)
+      CREATE TABLE instances (
+        id           TEXT PRIMARY KEY,
+        host         TEXT NOT NULL,
+        pid          INTEGER NOT NULL,
+        started_at   TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+        heartbeat_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+      );
+      -- the instance running it: its heartbeat is the run's lease
+      ALTER TABLE runs ADD COLUMN owner TEXT;
+      -- an entry being delivered by one instance is not posted by another meanwhile
+      ALTER TABLE outbox ADD COLUMN claimed_by TEXT, ADD COLUMN claimed_until_ms BIGINT;
+    `,
+  },
+  {
+    version: 3,
+    description: 'directory identities on approvals and audit records, change references, change windows, the drift watch',
+    sql: `
+      -- the same as SQLite's version 4
+      ALTER TABLE approvals ADD COLUMN email TEXT;
+      ALTER TABLE approvals ADD COLUMN account TEXT;
+      ALTER TABLE audit ADD COLUMN email TEXT;
+      ALTER TABLE audit ADD COLUMN account TEXT;
+      ALTER TABLE audit ADD COLUMN change_ref TEXT;
+      ALTER TABLE requests ADD COLUMN change_ref TEXT;
+      ALTER TABLE requests ADD COLUMN starts_at TEXT;
+      ALTER TABLE runs ADD COLUMN change_ref TEXT;
+      ALTER TABLE runs ADD COLUMN approved_by_json TEXT;
+
+      CREATE TABLE watches (
+        name       TEXT PRIMARY KEY,
+        checked_at TEXT NOT NULL,
+        state_json TEXT NOT NULL
+      );
+    `,
+  },
+];
+
+export const POSTGRES_LATEST_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;

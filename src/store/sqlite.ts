@@ -6,10 +6,11 @@ import { accessSync, constants, mkdirSync, statSync, type Stats } from 'node:fs'
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Log } from '../core/service.js';
-import { INTERRUPTED_SUMMARY, type ApproveOutcome, type CloseOutcome, type LockOutcome, type OutboxEntry, type OutboxPut, type Store } from '../core/store.js';
-import type { Approval, AuditRecord, LockHolder, MessageRef, RequestRecord, RunRecord, WatchState } from '../core/records.js';
+import { INTERRUPTED_SUMMARY, type ApproveOutcome, type CloseOutcome, type LockOutcome, type OutboxPut, type Store } from '../core/store.js';
+import type { LockHolder, MessageRef, RequestRecord, RunRecord, WatchState } from '../core/records.js';
 import { LyncExoError, type ErrorCode } from '../core/errors.js';
 import { LATEST_VERSION, migrate, schemaVersion } from './migrations.js';
+import { auditParams, insertSql, json, requestParams, runParams, toApproval, toAudit, toLock, toOutbox, toRequest, toRun, type ApprovalRow, type AuditRow, type LockRow, type OutboxRow, type RequestRow, type RunRow } from './rows.js';
 
 export type StoreErrorCode = Extract<ErrorCode, `store_${string}`>;
 
@@ -50,194 +51,6 @@ export interface SqliteStore extends Store, StoreRecovery {
 }
 
 
-interface RequestRow {
-  id: string;
-  runbook: string;
-  deployment: string;
-  requester: string;
-  channel: string;
-  status: RequestRecord['status'];
-  created_at: string;
-  expires_at: string;
-  expires_ms: number | null;
-  decided_at: string | null;
-  decided_by: string | null;
-  reason: string | null;
-  run_id: string | null;
-  rollback_of: string | null;
-  message: string | null;
-  values_json: string;
-  plan_json: string;
-  change_ref: string | null;
-  starts_at: string | null;
-}
-
-interface RunRow {
-  id: string;
-  request_id: string;
-  runbook: string;
-  deployment: string;
-  channel: string;
-  requester: string;
-  status: RunRecord['status'];
-  started_at: string;
-  finished_at: string | null;
-  summary: string | null;
-  message: string | null;
-  approvers_json: string;
-  values_json: string;
-  steps_json: string;
-  pre_state_json: string | null;
-  change_ref: string | null;
-  approved_by_json: string | null;
-}
-
-interface LockRow {
-  deployment: string;
-  run_id: string;
-  request_id: string;
-  requester: string;
-  since: string;
-}
-
-interface AuditRow {
-  at: string;
-  actor: string;
-  action: string;
-  channel: string | null;
-  request_id: string | null;
-  run_id: string | null;
-  fingerprint: string | null;
-  detail: string | null;
-  email: string | null;
-  account: string | null;
-  change_ref: string | null;
-}
-
-interface OutboxRow {
-  key: string;
-  seq: number;
-  channel: string;
-  parent: string | null;
-  view_json: string;
-  version: number;
-  attempts: number;
-  due_ms: number;
-  last_error: string | null;
-  since: string;
-}
-
-const toOutbox = (row: OutboxRow): OutboxEntry => ({
-  key: row.key,
-  channel: row.channel,
-  view: JSON.parse(row.view_json) as OutboxEntry['view'],
-  ...(row.parent !== null && { parent: row.parent }),
-  version: row.version,
-  attempts: row.attempts,
-  dueMs: row.due_ms,
-  ...(row.last_error !== null && { lastError: row.last_error }),
-  since: row.since,
-});
-
-/** Epoch ms of an ISO time, or null when it is not one (memoryStore's Date.parse gives NaN: never before `now`). */
-const ms = (iso: string): number | null => {
-  const t = Date.parse(iso);
-  return Number.isNaN(t) ? null : t;
-};
-const json = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
-const parse = <T>(text: string): T => JSON.parse(text) as T;
-
-function toRequest(row: RequestRow, approvals: Approval[]): RequestRecord {
-  return {
-    id: row.id,
-    runbook: row.runbook,
-    deployment: row.deployment,
-    requester: row.requester,
-    channel: row.channel,
-    values: parse(row.values_json),
-    plan: parse(row.plan_json),
-    ...(row.rollback_of !== null && { rollbackOf: row.rollback_of }),
-    status: row.status,
-    approvals,
-    ...(row.decided_by !== null && { decidedBy: row.decided_by }),
-    ...(row.reason !== null && { reason: row.reason }),
-    ...(row.run_id !== null && { runId: row.run_id }),
-    ...(row.change_ref !== null && { change: row.change_ref }),
-    ...(row.starts_at !== null && { startsAt: row.starts_at }),
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    ...(row.decided_at !== null && { decidedAt: row.decided_at }),
-    ...(row.message !== null && { message: parse<MessageRef>(row.message) }),
-  };
-}
-
-function toRun(row: RunRow): RunRecord {
-  return {
-    id: row.id,
-    requestId: row.request_id,
-    runbook: row.runbook,
-    deployment: row.deployment,
-    channel: row.channel,
-    requester: row.requester,
-    approvers: parse(row.approvers_json),
-    ...(row.approved_by_json !== null && { approvedBy: parse<NonNullable<RunRecord['approvedBy']>>(row.approved_by_json) }),
-    ...(row.change_ref !== null && { change: row.change_ref }),
-    status: row.status,
-    startedAt: row.started_at,
-    ...(row.finished_at !== null && { finishedAt: row.finished_at }),
-    ...(row.pre_state_json !== null && { preState: parse<NonNullable<RunRecord['preState']>>(row.pre_state_json) }),
-    values: parse(row.values_json),
-    steps: parse(row.steps_json),
-    ...(row.summary !== null && { summary: row.summary }),
-    ...(row.message !== null && { message: parse<MessageRef>(row.message) }),
-  };
-}
-
-const toLock = (row: LockRow): LockHolder => ({ deployment: row.deployment, runId: row.run_id, requestId: row.request_id, requester: row.requester, since: row.since });
-
-function toAudit(row: AuditRow): AuditRecord {
-  return {
-    at: row.at,
-    actor: row.actor,
-    action: row.action,
-    ...(row.channel !== null && { channel: row.channel }),
-    ...(row.request_id !== null && { requestId: row.request_id }),
-    ...(row.run_id !== null && { runId: row.run_id }),
-    ...(row.fingerprint !== null && { fingerprint: row.fingerprint }),
-    ...(row.detail !== null && { detail: row.detail }),
-    ...(row.email !== null && { email: row.email }),
-    ...(row.account !== null && { account: row.account }),
-    ...(row.change_ref !== null && { change: row.change_ref }),
-  };
-}
-
-/** An approval row: the identity columns only where the directory said. */
-const toApproval = (row: { user: string; at: string; email: string | null; account: string | null }): Approval => ({
-  user: row.user,
-  at: row.at,
-  ...(row.email !== null && { email: row.email }),
-  ...(row.account !== null && { account: row.account }),
-});
-
-const runParams = (run: RunRecord) => ({
-  id: run.id,
-  request_id: run.requestId,
-  runbook: run.runbook,
-  deployment: run.deployment,
-  channel: run.channel,
-  requester: run.requester,
-  status: run.status,
-  started_at: run.startedAt,
-  finished_at: run.finishedAt ?? null,
-  summary: run.summary ?? null,
-  message: json(run.message),
-  approvers_json: JSON.stringify(run.approvers),
-  values_json: JSON.stringify(run.values),
-  steps_json: JSON.stringify(run.steps),
-  pre_state_json: json(run.preState),
-  change_ref: run.change ?? null,
-  approved_by_json: json(run.approvedBy),
-});
 
 const isSqliteError = (err: unknown): err is InstanceType<typeof Database.SqliteError> => err instanceof Database.SqliteError;
 
@@ -337,11 +150,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
   const q = {
     request: db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE id = ?'),
-    approvals: db.prepare<[string], { user: string; at: string; email: string | null; account: string | null }>('SELECT user, at, email, account FROM approvals WHERE request_id = ? ORDER BY rowid'),
-    insertRequest: db.prepare(
-      `INSERT INTO requests (id, runbook, deployment, requester, channel, status, created_at, expires_at, expires_ms, decided_at, decided_by, reason, run_id, rollback_of, message, values_json, plan_json, change_ref, starts_at)
-       VALUES (@id, @runbook, @deployment, @requester, @channel, @status, @created_at, @expires_at, @expires_ms, @decided_at, @decided_by, @reason, @run_id, @rollback_of, @message, @values_json, @plan_json, @change_ref, @starts_at)`,
-    ),
+    approvals: db.prepare<[string], ApprovalRow>('SELECT user, at, email, account FROM approvals WHERE request_id = ? ORDER BY rowid'),
     insertApproval: db.prepare<[string, string, string, string | null, string | null]>('INSERT INTO approvals (request_id, user, at, email, account) VALUES (?, ?, ?, ?, ?)'),
     hasApproved: db.prepare<[string, string], { n: number }>('SELECT 1 AS n FROM approvals WHERE request_id = ? AND user = ?'),
     countApprovals: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM approvals WHERE request_id = ?'),
@@ -356,15 +165,6 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     listPending: db.prepare<[], RequestRow>("SELECT * FROM requests WHERE status = 'pending' ORDER BY rowid"),
     requestHistory: db.prepare<[number], RequestRow>('SELECT * FROM requests ORDER BY created_at DESC, rowid LIMIT ?'),
 
-    // an upsert, not INSERT OR REPLACE: the row keeps its rowid, so ties in ordering stay in creation order
-    saveRun: db.prepare(
-      `INSERT INTO runs (id, request_id, runbook, deployment, channel, requester, status, started_at, finished_at, summary, message, approvers_json, values_json, steps_json, pre_state_json, change_ref, approved_by_json)
-       VALUES (@id, @request_id, @runbook, @deployment, @channel, @requester, @status, @started_at, @finished_at, @summary, @message, @approvers_json, @values_json, @steps_json, @pre_state_json, @change_ref, @approved_by_json)
-       ON CONFLICT (id) DO UPDATE SET request_id = excluded.request_id, runbook = excluded.runbook, deployment = excluded.deployment, channel = excluded.channel,
-         requester = excluded.requester, status = excluded.status, started_at = excluded.started_at, finished_at = excluded.finished_at, summary = excluded.summary,
-         message = excluded.message, approvers_json = excluded.approvers_json, values_json = excluded.values_json, steps_json = excluded.steps_json,
-         pre_state_json = excluded.pre_state_json, change_ref = excluded.change_ref, approved_by_json = excluded.approved_by_json`,
-    ),
     run: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?'),
     latestRun: db.prepare<[string, string], RunRow>('SELECT * FROM runs WHERE runbook = ? AND status = ? ORDER BY started_at DESC, rowid LIMIT 1'),
     listRunning: db.prepare<[], RunRow>("SELECT * FROM runs WHERE status = 'running' ORDER BY rowid"),
@@ -394,15 +194,22 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     messageSet: db.prepare<[string, string, string]>('INSERT INTO messages (key, channel, ts) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET channel = excluded.channel, ts = excluded.ts'),
     messageForget: db.prepare<[string]>('DELETE FROM messages WHERE key = ?'),
 
-    insertAudit: db.prepare(
-      `INSERT INTO audit (at, at_ms, actor, action, channel, request_id, run_id, fingerprint, detail, email, account, change_ref)
-       VALUES (@at, @at_ms, @actor, @action, @channel, @request_id, @run_id, @fingerprint, @detail, @email, @account, @change_ref)`,
-    ),
     watch: db.prepare<[string], { state_json: string }>('SELECT state_json FROM watches WHERE name = ?'),
     saveWatch: db.prepare<[string, string, string]>('INSERT INTO watches (name, checked_at, state_json) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET checked_at = excluded.checked_at, state_json = excluded.state_json'),
     auditAll: db.prepare<[], AuditRow>('SELECT * FROM audit ORDER BY seq'),
     auditSince: db.prepare<[number], AuditRow>('SELECT * FROM audit WHERE at_ms >= ? ORDER BY seq'),
   };
+
+  // Inserts and the runs upsert are written from the records' column lists (rows.ts), prepared on first use. The
+  // upsert is not INSERT OR REPLACE: the row keeps its rowid, so ties in ordering stay in creation order.
+  const statements = new Map<string, Database.Statement>();
+  const write = (table: string, params: Record<string, unknown>, key?: string) => {
+    const sql = insertSql(table, params, (name) => `@${name}`, key);
+    let st = statements.get(sql);
+    if (!st) statements.set(sql, (st = db.prepare(sql)));
+    return st.run(params);
+  };
+  const saveRun = (run: RunRecord) => write('runs', runParams(run), 'id');
 
   const request = (row: RequestRow) => toRequest(row, q.approvals.all(row.id).map(toApproval));
   const getRequest = (id: string) => {
@@ -417,27 +224,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
   const createRequest = writing((r: RequestRecord) => {
     try {
-      q.insertRequest.run({
-        id: r.id,
-        runbook: r.runbook,
-        deployment: r.deployment,
-        requester: r.requester,
-        channel: r.channel,
-        status: r.status,
-        created_at: r.createdAt,
-        expires_at: r.expiresAt,
-        expires_ms: ms(r.expiresAt),
-        decided_at: r.decidedAt ?? null,
-        decided_by: r.decidedBy ?? null,
-        reason: r.reason ?? null,
-        run_id: r.runId ?? null,
-        rollback_of: r.rollbackOf ?? null,
-        message: json(r.message),
-        values_json: JSON.stringify(r.values),
-        plan_json: JSON.stringify(r.plan),
-        change_ref: r.change ?? null,
-        starts_at: r.startsAt ?? null,
-      });
+      write('requests', requestParams(r));
     } catch (err) {
       if (isSqliteError(err) && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new Error(`request ${r.id} exists`, { cause: err });
       throw err;
@@ -494,7 +281,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
   const claimRun = writing((requestId: string, run: RunRecord): boolean => {
     if (q.claimRun.run(run.id, requestId).changes !== 1) return false;
-    q.saveRun.run(runParams(run));
+    saveRun(run);
     return true;
   });
 
@@ -548,10 +335,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       return q.listPending.all().map(request);
     },
     async createRun(run) {
-      q.saveRun.run(runParams(run));
+      saveRun(run);
     },
     async saveRun(run) {
-      q.saveRun.run(runParams(run));
+      saveRun(run);
     },
     async getRun(id) {
       const row = q.run.get(id);
@@ -606,24 +393,11 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       q.messageForget.run(key);
     },
     async audit(record) {
-      q.insertAudit.run({
-        at: record.at,
-        at_ms: ms(record.at),
-        actor: record.actor,
-        action: record.action,
-        channel: record.channel ?? null,
-        request_id: record.requestId ?? null,
-        run_id: record.runId ?? null,
-        fingerprint: record.fingerprint ?? null,
-        detail: record.detail ?? null,
-        email: record.email ?? null,
-        account: record.account ?? null,
-        change_ref: record.change ?? null,
-      });
+      write('audit', auditParams(record));
     },
     async getWatch(name) {
       const row = q.watch.get(name);
-      return row && parse<WatchState>(row.state_json);
+      return row && (JSON.parse(row.state_json) as WatchState);
     },
     async saveWatch(state) {
       q.saveWatch.run(state.name, state.checkedAt, JSON.stringify(state));

@@ -35,6 +35,13 @@ describe('readAgentEnv', () => {
     expect(readAgentEnv({ ...base, LYNC_EXO_BOT_URL: url }).botUrl.protocol).toBe('http:');
   });
 
+  it('takes several bot instances, comma-separated, and names a bad one by its place', () => {
+    const s = readAgentEnv({ ...base, LYNC_EXO_BOT_URL: 'https://bot1.contoso.com:8443, https://bot2.contoso.com:8443' });
+    expect(s.botUrls.map((u) => u.host)).toEqual(['bot1.contoso.com:8443', 'bot2.contoso.com:8443']);
+    expect(s.botUrl.host).toBe('bot1.contoso.com:8443');
+    expect(() => readAgentEnv({ ...base, LYNC_EXO_BOT_URL: 'https://bot1.contoso.com,http://bot2.contoso.com' })).toThrow(/LYNC_EXO_BOT_URL \(URL 2\): must be https:\/\//);
+  });
+
   it('allows plain http elsewhere only with LYNC_EXO_ALLOW_HTTP=1', () => {
     expect(readAgentEnv({ ...base, LYNC_EXO_BOT_URL: 'http://lync-exo.test:3000', LYNC_EXO_ALLOW_HTTP: '1' }).botUrl.host).toBe('lync-exo.test:3000');
   });
@@ -152,6 +159,27 @@ describe('runAgent', () => {
     expect(shell.ran).toHaveLength(1);
     // 1 s of a 0.4 s lease, kept alive by heartbeats
     expect(shell.heartbeats).toBe(10);
+  });
+
+  it('serves several bot instances at once: each one\'s jobs run, in turn, in the one session', async () => {
+    const shell = new FakeShell(50);
+    const logs = memoryLog();
+    const hubs = [0, 1].map(() => createAgentHub({ agents: [{ name: 'edge01', roles: ['edge'], token: TOKEN }], log: logs.log, leaseMs: 600, claimWaitMs: 200 }));
+    const servers = await Promise.all(hubs.map((h) => startAgentHubServer({ hub: h, port: 0 })));
+    const halt = new AbortController();
+    const loop = runAgent({ env: { ...base, LYNC_EXO_BOT_URL: servers.map((x) => x.url).join(',') }, log: memoryLog().log, signal: halt.signal, runbooks: loadRunbooks(), powershell: () => shell });
+    try {
+      await waitFor(() => hubs.every((h) => h.registry().some((a) => a.online)));
+      const results = await Promise.all(hubs.map((h) => h.agent('edge01')!.invoke({ cmdlet: 'Get-CsHostingProvider', parameters: { LocalStore: true } })));
+      expect(results.map((r) => r.ok)).toEqual([true, true]);
+      expect(shell.ran).toHaveLength(2);
+    } finally {
+      halt.abort();
+      await loop;
+      for (const h of hubs) await h.close();
+      for (const x of servers) await x.close();
+    }
+    expect(shell.closed).toBe(true);
   });
 
   it('refuses a forged job without running it, and reports the refusal as the result', async () => {

@@ -1,9 +1,9 @@
-// The rest of issue 3's conversations, each through Slack's transport and the real core with PowerShell agents on
-// LyncSim, compared with its transcript under test/slack/transcripts/ (update with `npx vitest run test/slack -u`).
+// The rest of issue 3's conversations, each through Slack's transport and the real core, on the in-memory agent
+// (they are about the conversation, not the PowerShell boundary; test/agent/memoryContract.test.ts keeps that agent
+// equal to LyncSim), compared with its transcript under test/slack/transcripts/ (update with `npx vitest run test/slack -u`).
 // Each test also checks the facts that decide it (the simulator's state, the request and run records) directly.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { afterEach, expect, it } from 'vitest';
-import { describeWithPwsh, pwshExecutable } from '../support/pwsh.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { okCalls, readSimState, type SimState } from '../support/simState.js';
 import { USERS } from '../support/world.js';
 import { type Harness, type HarnessOptions, renderTranscript, startHarness } from './transcript.js';
@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 async function start(world: HarnessOptions['world'] = {}, who: Record<string, string> = names): Promise<Harness> {
-  h = await startHarness({ executable: pwshExecutable()!, names: who, world: { ...world, policy: { replication, ...world.policy } } });
+  h = await startHarness({ executable: '', names: who, world: { agents: 'memory', ...world, policy: { replication, ...world.policy } } });
   return h;
 }
 
@@ -31,6 +31,8 @@ const ephemeralsTo = (x: Harness, user: string) => x.answersTo(user);
 const hasButtons = (call: { body: Record<string, unknown> }) => ((call.body.blocks ?? []) as { type: string }[]).some((b) => b.type === 'actions');
 const lastUpdateOf = (x: Harness, ts: unknown) => x.api.calls.filter((c) => c.method === 'chat.update' && c.body.ts === ts).at(-1);
 const planTs = (x: Harness) => posts(x)[0]!.response!.ts;
+/** a message as it was last shown: its last update, or the post itself when the outbox had only its final view to send */
+const finalOf = (x: Harness, post: { body: Record<string, unknown>; response?: Record<string, unknown> }) => lastUpdateOf(x, post.response!.ts) ?? post;
 
 async function runOf(x: Harness, requestId: string) {
   const request = await x.world.store.getRequest(requestId);
@@ -38,7 +40,7 @@ async function runOf(x: Harness, requestId: string) {
   return (await x.world.store.getRun(request!.runId!))!;
 }
 
-describeWithPwsh('Slack transcripts against LyncSim: the other conversations', () => {
+describe('Slack transcripts on the in-memory agent: the other conversations', () => {
   it('denied with a reason', async () => {
     const x = await start();
     await x.say(USERS.alice, 'setup');
@@ -75,12 +77,12 @@ describeWithPwsh('Slack transcripts against LyncSim: the other conversations', (
     const x = await start({ policy: { expiresAfterMs: 1 } });
     await x.say(USERS.alice, 'setup');
     const first = x.pendingRequestId();
-    await new Promise((r) => setTimeout(r, 5));
+    await x.world.clock.sleep(5);
     await x.click(USERS.bob, 'approve', first);
     await x.say(USERS.alice, 'setup');
     const second = x.pendingRequestId();
     expect(second).not.toBe(first);
-    await new Promise((r) => setTimeout(r, 5));
+    await x.world.clock.sleep(5);
     const sweptAt = x.entries().length;
     expect(await x.world.service.expireDue()).toBe(1);
     await x.click(USERS.bob, 'approve', second);
@@ -208,7 +210,7 @@ describeWithPwsh('Slack transcripts against LyncSim: the other conversations', (
       ['replication', 'failed'],
       ['edge-check', 'skipped'],
     ]);
-    const report = JSON.stringify(lastUpdateOf(x, runPosts(x)[0]!.response!.ts)!.body.blocks);
+    const report = JSON.stringify(finalOf(x, runPosts(x)[0]!).body.blocks);
     expect(report).toContain('edge01.contoso.local');
     expect(report).toMatch(/Replica Replicator Agent/);
     expect(report).toMatch(/4443/);
@@ -232,7 +234,7 @@ describeWithPwsh('Slack transcripts against LyncSim: the other conversations', (
       ['New-CsHostingProvider', 'error'],
     ]);
     expect(state.cms.hostingProviders).toEqual([]);
-    const report = JSON.stringify(lastUpdateOf(x, runPosts(x)[0]!.response!.ts)!.body.blocks);
+    const report = JSON.stringify(finalOf(x, runPosts(x)[0]!).body.blocks);
     expect(report).toContain('the CMS is read-only right now');
   });
 
@@ -270,7 +272,7 @@ describeWithPwsh('Slack transcripts against LyncSim: the other conversations', (
     const run = await runOf(x, id);
     expect(run.status).toBe('refused');
     expect(run.steps.map((s) => s.status)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
-    expect(JSON.stringify(lastUpdateOf(x, runPosts(x)[0]!.response!.ts)!.body.blocks)).not.toContain('pending');
+    expect(JSON.stringify(finalOf(x, runPosts(x)[0]!).body.blocks)).not.toContain('pending');
   });
 
   it('rollback after setup restores the pre-state; a second rollback finds nothing to undo', async () => {
