@@ -11,6 +11,7 @@ import { boundedClientOptions, WEB_API_TIMEOUT_MS } from './client.js';
 import { registerListeners, type SlackService } from './listeners/index.js';
 import type { HomeSource } from '../home.js';
 import { SlackLanguages } from './language.js';
+import { SlackPeople } from './people.js';
 import type { ApiErrorHook } from './listeners/types.js';
 import { oncePerDelivery } from './listeners/once.js';
 import { ResponseUrlBudget } from './reply.js';
@@ -90,7 +91,7 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
     ...(options.bot ? { tokenVerificationEnabled: false, botId: options.bot.botId, botUserId: options.bot.botUserId } : {}),
   });
   app.use(oncePerDelivery(slackLog));
-  const languages = options.languages ?? new SlackLanguages(app.client, slackLog);
+  const languages = options.languages ?? new SlackLanguages(new SlackPeople(app.client, slackLog));
   registerListeners(app, { service, log: slackLog, command: config.slack.command, budget: new ResponseUrlBudget(), languages, ...(options.home ? { home: options.home } : {}), ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.onApiError ? { onApiError: options.onApiError } : {}) });
   // listeners catch their own errors (guard.ts); this catches what escapes them, such as a failed ack
   app.error(async (err) => {

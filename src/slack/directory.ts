@@ -4,15 +4,18 @@ import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Directory, DirectoryProfile } from '../core/ports.js';
 import { callSlack } from './notifier.js';
+import { SlackPeople } from './people.js';
 
 export interface SlackDirectoryOptions {
   ttlMs?: number;
   now?: () => number;
+  /** who people are; shared with the languages so each person costs one users.info call */
+  people?: SlackPeople;
 }
 
 export class SlackDirectory implements Directory {
   private readonly cache = new Map<string, { at: number; users: Promise<string[]> }>();
-  private readonly profiles = new Map<string, { at: number; profile: Promise<DirectoryProfile | undefined> }>();
+  private readonly people: SlackPeople;
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly log: Logger;
@@ -25,6 +28,7 @@ export class SlackDirectory implements Directory {
     this.ttlMs = options.ttlMs ?? 60_000;
     this.now = options.now ?? Date.now;
     this.log = log.child({ component: 'slack-directory' });
+    this.people = options.people ?? new SlackPeople(client, log, { now: this.now });
   }
 
   groupMembers(groupId: string): Promise<string[]> {
@@ -45,22 +49,12 @@ export class SlackDirectory implements Directory {
   }
 
   /**
-   * Who someone is, from one users.info call cached for an hour: their display name and their profile email (which
-   * Slack gives only with the users:read.email scope; without it the email is absent and the audit says less).
-   * A failure is not cached, and is rethrown: the caller decides what an unknown identity means.
+   * Who someone is (SlackPeople: one users.info call per person, cached): their display name and their profile email
+   * (which Slack gives only with the users:read.email scope; without it the email is absent and the audit says less).
+   * A failure is rethrown: the caller decides what an unknown identity means.
    */
-  profile(userId: string): Promise<DirectoryProfile | undefined> {
-    const hit = this.profiles.get(userId);
-    if (hit && this.now() - hit.at < 3600_000) return hit.profile;
-    const profile = callSlack(this.log, 'users.info', { user: userId }, () => this.client.users.info({ user: userId })).then((res): DirectoryProfile | undefined => {
-      const u = res.user;
-      if (!u) return undefined;
-      const name = u.profile?.display_name || u.profile?.real_name || u.real_name || u.name || undefined;
-      const email = u.profile?.email || undefined;
-      return { ...(name ? { name } : {}), ...(email ? { email } : {}) };
-    });
-    this.profiles.set(userId, { at: this.now(), profile });
-    profile.catch(() => this.profiles.delete(userId));
-    return profile;
+  async profile(userId: string): Promise<DirectoryProfile | undefined> {
+    const p = await this.people.person(userId);
+    return p && { ...(p.name ? { name: p.name } : {}), ...(p.email ? { email: p.email } : {}) };
   }
 }

@@ -1,8 +1,11 @@
-// Whose language: each person's Slack locale (users.info include_locale), cached per person within a bound, the
-// policy's when Slack does not say, cannot be asked, or names a language lync-exo does not speak.
+// Whose language: each person's Slack locale (users.info include_locale), cached per person within a bound
+// (SlackPeople), the policy's when Slack does not say, cannot be asked, or names a language lync-exo does not speak.
+// One users.info per person serves both the language and the directory identity.
 import { webApi } from '@slack/bolt';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SlackDirectory } from '../../src/slack/directory.js';
 import { SlackLanguages, type LanguagePolicy } from '../../src/slack/language.js';
+import { SlackPeople, type PeopleOptions } from '../../src/slack/people.js';
 import { memoryLog } from './support/memoryLog.js';
 import { startSlackStandIn, type SlackStandIn } from './support/slackApi.js';
 
@@ -14,10 +17,12 @@ afterEach(async () => {
 
 const names = { U0ALICE: 'alice', U0BOB: 'bob', U0CAROL: 'carol', U0DAVE: 'dave' };
 
-async function languages(locales: Record<string, string>, policy: LanguagePolicy = { locale: 'en', timeZone: 'UTC' }, options = {}) {
-  api = await startSlackStandIn({ names, locales });
+let people: SlackPeople;
+async function languages(locales: Record<string, string>, policy: LanguagePolicy = { locale: 'en', timeZone: 'UTC' }, options: PeopleOptions = {}) {
+  api = await startSlackStandIn({ names, locales, emails: { U0BOB: 'bob@contoso.com' } });
   const client = new webApi.WebClient('xoxb-test', { slackApiUrl: api.url, retryConfig: { retries: 0 } });
-  return new SlackLanguages(client, memoryLog().log, policy, options);
+  people = new SlackPeople(client, memoryLog().log, options);
+  return new SlackLanguages(people, policy);
 }
 
 describe('SlackLanguages', () => {
@@ -51,11 +56,20 @@ describe('SlackLanguages', () => {
     await l.localeOf('U0BOB');
     await l.localeOf('U0ALICE');
     await l.localeOf('U0CAROL');
-    expect(l.size).toBe(2);
+    expect(people.size).toBe(2);
     await l.localeOf('U0ALICE'); // still cached: bob was the one dropped
     expect(api!.of('users.info').map((c) => c.body.user)).toEqual(['U0ALICE', 'U0BOB', 'U0CAROL']);
     now = 1001;
     await l.localeOf('U0ALICE');
     expect(api!.of('users.info').map((c) => c.body.user)).toEqual(['U0ALICE', 'U0BOB', 'U0CAROL', 'U0ALICE']);
+  });
+
+  it("one users.info per person serves their language and their directory identity", async () => {
+    const l = await languages({ U0BOB: 'zh-TW' });
+    const directory = new SlackDirectory(new webApi.WebClient('xoxb-test', { slackApiUrl: api!.url, retryConfig: { retries: 0 } }), memoryLog().log, { people });
+    expect(await l.localeOf('U0BOB')).toBe('zh-TW');
+    expect(await directory.profile('U0BOB')).toEqual({ name: 'bob', email: 'bob@contoso.com' });
+    expect(await directory.userName('U0BOB')).toBe('bob');
+    expect(api!.of('users.info').map((c) => [c.body.user, c.body.include_locale])).toEqual([['U0BOB', 'true']]);
   });
 });

@@ -13,6 +13,7 @@ import type { Block } from '../../src/slack/blocks/kit.js';
 import { SlackDirectory } from '../../src/slack/directory.js';
 import { homeSource } from '../../src/home.js';
 import { SlackLanguages, type LanguagePolicy } from '../../src/slack/language.js';
+import { SlackPeople } from '../../src/slack/people.js';
 import { SlackNotifier } from '../../src/slack/notifier.js';
 import type { SlackService } from '../../src/slack/listeners/index.js';
 import { ACTIONS } from '../../src/slack/ids.js';
@@ -64,12 +65,13 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const clientOptions = { slackApiUrl: api.url, retryConfig: { retries: 0 } };
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
   const client = new webApi.WebClient('xoxb-test', boundedClientOptions(clientOptions));
-  const languages = new SlackLanguages(client, log, options.language);
+  const slackPeople = new SlackPeople(client, log);
+  const languages = new SlackLanguages(slackPeople, options.language);
   // Everyone's locale is looked up before the conversation starts: a first look-up puts one users.info round trip
   // before a person's first answer, which would make its order against the channel's updates a race. (The
   // look-ups are left out of the transcript; test/slack/language.test.ts tests them.)
   await Promise.all(Object.keys(options.names).map((u) => languages.localeOf(u)));
-  const directory = new SlackDirectory(client, log);
+  const directory = new SlackDirectory(client, log, { people: slackPeople });
   const world = createWorld({ ...options.world, ...(options.executable ? { executable: options.executable } : {}), notifier: new SlackNotifier(client, log, { command: '/lync-exo' }, languages), directory });
 
   // listeners finish after the ack: track each core call so the harness can wait for it, like scheduler.idle()
