@@ -210,8 +210,10 @@ export async function recover(c: Conversation): Promise<{ interrupted: RunRecord
   }
   const locks = await c.deps.store.recoverLocks();
   for (const l of locks) await c.audit('lync-exo', 'lock-recovered', { runId: l.runId, requestId: l.requestId, detail: `held since ${l.since}` });
-  // approved before the stop, never started: their approval is their schedule
-  const unstarted = await c.deps.store.listUnstarted();
+  // approved before the stop, never started: their approval is their schedule. One waiting for its change window is
+  // the sweep's to start (startDue), when the window opens: on PostgreSQL the leader recovers on every sweep, and
+  // would otherwise log it as resumed each time.
+  const unstarted = (await c.deps.store.listUnstarted()).filter((r) => r.startsAt === undefined);
   for (const r of unstarted) {
     await c.audit('lync-exo', 'run-resumed', { requestId: r.id, detail: 'approved before a restart; starting its run now' });
     c.deps.scheduler.run(`run for ${r.id}`, () => startRun(c, r));
