@@ -41,6 +41,8 @@ export interface StandInOptions {
   names?: Record<string, string>;
   /** user id → Slack locale (users.info with include_locale); default en-US */
   locales?: Record<string, string>;
+  /** user id → profile email (users.info gives it to an app with users:read.email; none otherwise) */
+  emails?: Record<string, string>;
 }
 
 export interface SlackStandIn {
@@ -220,7 +222,8 @@ export async function startSlackStandIn(options: StandInOptions = {}): Promise<S
         const id = String(body.user);
         const name = options.names?.[id];
         const locale = String(body.include_locale) === 'true' ? { locale: options.locales?.[id] ?? 'en-US' } : {};
-        return name ? ok({ user: { id, name: name.toLowerCase(), real_name: name, profile: { display_name: name, real_name: name }, ...locale } }) : err('user_not_found');
+        const email = options.emails?.[id] ? { email: options.emails[id] } : {};
+        return name ? ok({ user: { id, name: name.toLowerCase(), real_name: name, profile: { display_name: name, real_name: name, ...email }, ...locale } }) : err('user_not_found');
       }
       case 'views.publish': {
         const bad = checkPublish(body);
