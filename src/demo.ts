@@ -398,13 +398,15 @@ const STEPS: DemoStep[] = [
     line: 'history',
     checks: [
       {
-        says: 'history lists r-1 and r-2 approved, run-1 (setup) and run-2 (rollback) succeeded',
+        says: 'history lists r-1 and r-2 approved by bob (bob@contoso.com, CONTOSO\\bob), run-1 (setup) and run-2 (rollback) succeeded',
         check: (t) => {
           const h = postedOne(t, 'history');
           if (!h) return `no history was shown; ${said(t)}`;
           for (const id of ['r-1', 'r-2']) {
             const r = h.requests.find((x) => x.id === id);
             if (r?.status !== 'approved') return `request ${id} is ${r?.status ?? 'not listed'}`;
+            const bob = r.approvals.find((a) => a.user === 'bob');
+            if (bob?.email !== 'bob@contoso.com' || bob.account !== 'CONTOSO\\bob') return `request ${id}'s approval by bob says email ${bob?.email ?? '(none)'}, account ${bob?.account ?? '(none)'}`;
           }
           for (const [id, runbook] of [['run-1', 'setup'], ['run-2', 'rollback']] as const) {
             const r = h.runs.find((x) => x.id === id);

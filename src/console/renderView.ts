@@ -1,5 +1,6 @@
 // Every View the core emits, as terminal text: the same content as the Slack messages (src/slack/blocks), with
 // box-drawing tables where Slack has code-block tables. Pure: a view in, lines out.
+import { withDirectory } from '../core/identity.js';
 import type { RunOutcome } from '../core/notices.js';
 import type { ApprovalRule, View, VerifyItem, WindowNote } from '../core/ports.js';
 import type { EdgeRow, ReplicaRow, RequestRecord, RunRecord, RunStatus, StepResult, StepStatus } from '../core/records.js';
@@ -271,7 +272,7 @@ export function renderHistory(requests: RequestRecord[], runs: RunRecord[], opts
   const lines = [title(w.t('history.title'), st), st.dim(w.t('history.newest')), w.t('history.requests')];
   if (requests.length === 0) lines.push(st.dim(`  ${w.t('none')}`));
   else {
-    const by = (r: RequestRecord) => (r.status === 'approved' ? w.list(r.approvals.map((a) => mention(a.user))) : r.decidedBy ? mention(r.decidedBy) : '');
+    const by = (r: RequestRecord) => (r.status === 'approved' ? w.list(r.approvals.map((a) => withDirectory(mention(a.user), a))) : r.decidedBy ? mention(r.decidedBy) : '');
     const head = col(w, 'console.col.request', 'console.col.runbook', 'console.col.by', 'console.col.created', 'col.state', 'console.col.decided-by', 'console.col.run');
     lines.push(...box([head, ...requests.map((r) => [r.id, r.runbook, mention(r.requester), w.date(r.createdAt), requestStatusWord(r.status, w) + (r.reason ? `: ${r.reason}` : ''), by(r), r.runId ?? ''])], st));
   }

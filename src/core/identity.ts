@@ -51,5 +51,14 @@ export async function identify(directory: Directory, mapping: AccountMapping | u
   return { user, ...(email ? { email } : {}), ...(account ? { account } : {}) };
 }
 
+/**
+ * `name (email, account)`: someone as a listing shows them, with what the directory said of them when they decided;
+ * `name` alone when it said nothing. `escape` makes the directory's text safe where it is shown (Slack markup).
+ */
+export function withDirectory(name: string, who: { email?: string; account?: string } | undefined, escape: (text: string) => string = (t) => t): string {
+  const known = [who?.email, who?.account].filter((x): x is string => !!x).map(escape).join(', ');
+  return known ? `${name} (${known})` : name;
+}
+
 /** The identity fields an audit record or an approval keeps besides the user id. */
 export const directoryFields = (who: Identity): { email?: string; account?: string } => ({ ...(who.email ? { email: who.email } : {}), ...(who.account ? { account: who.account } : {}) });

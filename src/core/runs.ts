@@ -7,7 +7,7 @@ import { replan } from './planning.js';
 import type { RunOutcome } from './notices.js';
 import type { View, WaitingChange } from './ports.js';
 import { windowState } from './schedule.js';
-import type { Identity } from './identity.js';
+import { withDirectory, type Identity } from './identity.js';
 import type { RequestRecord, RunRecord } from './records.js';
 import { executePlan, newRunSteps, skipRest } from './run/execute.js';
 
@@ -125,10 +125,7 @@ export async function startRun(c: Conversation, request: RequestRecord): Promise
 
 /** "approved by U0BOB (bob@contoso.com, CONTOSO\\bob)": the run's approvers in directory terms, for its audit record. */
 function approvedByText(run: RunRecord): string {
-  const who = (run.approvedBy ?? run.approvers.map((user): Identity => ({ user }))).map((a) => {
-    const known = [a.email, a.account].filter(Boolean).join(', ');
-    return known ? `${a.user} (${known})` : a.user;
-  });
+  const who = (run.approvedBy ?? run.approvers.map((user): Identity => ({ user }))).map((a) => withDirectory(a.user, a));
   return `approved by ${who.join(', ')}`;
 }
 

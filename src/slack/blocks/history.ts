@@ -1,6 +1,7 @@
-// History: the last requests and runs, with who, when and the outcome. People are named, not mentioned (a
+// History: the last requests and runs, with who (approvers with their directory identity), when and the outcome. People are named, not mentioned (a
 // listing of fifty requests must not ping fifty people). It pages: each page is one message within Slack's limits,
 // at most `MAX_PAGES` of them (a response_url takes five answers).
+import { withDirectory } from '../../core/identity.js';
 import type { RequestRecord, RunRecord } from '../../core/records.js';
 import type { Words } from '../../i18n/index.js';
 import { requestStatusWord, runStatusInline } from '../../labels.js';
@@ -12,7 +13,7 @@ const REASON_CHARS = 160;
 const short = (text: string, n: number) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
 
 function requestLine(r: RequestRecord, names: Record<string, string>, w: Words): string {
-  const who = r.status === 'approved' ? ` ${w.raw('history.by', { who: w.list(r.approvals.map((a) => named(a.user, names))) })}` : r.decidedBy ? ` ${w.raw('history.by', { who: named(r.decidedBy, names) })}` : '';
+  const who = r.status === 'approved' ? ` ${w.raw('history.by', { who: w.list(r.approvals.map((a) => withDirectory(named(a.user, names), a, esc))) })}` : r.decidedBy ? ` ${w.raw('history.by', { who: named(r.decidedBy, names) })}` : '';
   const line = w.raw('history.request', { id: esc(r.id), runbook: esc(r.runbook), requester: named(r.requester, names), at: w.date(r.createdAt), status: requestStatusWord(r.status, w) });
   return `• ${line}${who}${r.reason ? `: ${esc(short(r.reason, REASON_CHARS))}` : ''}${r.runId ? ` → \`${esc(r.runId)}\`` : ''}`;
 }

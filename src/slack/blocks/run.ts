@@ -1,4 +1,5 @@
 // The run message, updated in place as the run goes: per-step status, cmdlets, replicas, Edge comparison, verdict.
+import { withDirectory } from '../../core/identity.js';
 import type { RunOutcome } from '../../core/notices.js';
 import type { RunRecord, RunStatus } from '../../core/records.js';
 import type { Words } from '../../i18n/index.js';
@@ -20,11 +21,7 @@ const VERDICT_EMOJI: Record<RunStatus, string> = {
 export function renderRun(run: RunRecord, about: { outcome?: RunOutcome; note?: string } = {}, w: Words = ENGLISH): { text: string; blocks: Block[] } {
   const took = run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : undefined;
   // each approver with their directory identity when it was recorded (the audit's words: email, AD account)
-  const who = (id: string) => {
-    const i = run.approvedBy?.find((a) => a.user === id);
-    const directory = [i?.email, i?.account].filter((x): x is string => !!x).map(esc).join(', ');
-    return directory ? `${user(id)} (${directory})` : user(id);
-  };
+  const who = (id: string) => withDirectory(user(id), run.approvedBy?.find((a) => a.user === id), esc);
   const approvers = run.approvers.length ? w.list(run.approvers.map(who)) : w.t('run.nobody');
   const head: Block[] = [
     header(w.t('run.title', { runId: run.id, runbook: run.runbook, status: runStatusInline(run.status, w) })),
