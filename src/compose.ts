@@ -47,6 +47,10 @@ export function policyFromConfig(config: Config): PolicyConfig {
     },
     // the embedded agent runs where the bot runs, never on an Edge Server
     ...(config.agents.embedded.roles.includes('edge') ? { edgeStandIns: { [config.agents.embedded.name]: embeddedHost(config) } } : {}),
+    ...(config.changeWindows ? { windows: config.changeWindows } : {}),
+    ...(config.changeReference ? { changeReference: config.changeReference } : {}),
+    ...(config.directory ? { accounts: { ...config.directory.accounts, ...(config.accountTable ? { table: config.accountTable } : {}) } } : {}),
+    ...(config.watch ? { watch: config.watch } : {}),
   };
 }
 
@@ -63,6 +67,8 @@ export interface ComposeOptions {
   commandName?: string;
   newId?: (prefix: 'r' | 'run') => string;
   delivery?: ServiceDeps['delivery'];
+  /** several instances on one store: whether this one is the leader (runs the drift watch); absent: yes */
+  isLeader?: ServiceDeps['isLeader'];
 }
 
 export interface Composition {
@@ -91,6 +97,7 @@ export function compose(options: ComposeOptions): Composition {
     commandName: options.commandName,
     newId: options.newId,
     delivery: options.delivery,
+    ...(options.isLeader ? { isLeader: options.isLeader } : {}),
   });
   // idle: the work after each reply, and the messages it left in the outbox (unless Slack is away)
   const scheduler: Scheduler = {

@@ -202,6 +202,19 @@ function planProblem(r: RequestRecord, id: string, runbook: string, steps: { act
   return undefined;
 }
 
+/** The approval of `requestId` is in the audit log with the approver's directory email and account, and on the run. */
+async function approverAudited(turn: Turn, requestId: string, user: string): Promise<string | undefined> {
+  const email = `${user}@contoso.com`;
+  const account = `CONTOSO\\${user}`;
+  const approved = (await turn.app.store.listAudit()).find((a) => a.action === 'approved' && a.requestId === requestId && a.actor === user);
+  if (!approved) return `the audit has no approval of ${requestId} by ${user}`;
+  if (approved.email !== email || approved.account !== account) return `the audit's approval by ${user} says email ${approved.email ?? '(none)'}, account ${approved.account ?? '(none)'}`;
+  const run = await postedRun(turn);
+  const on = run?.approvedBy?.find((a) => a.user === user);
+  if (on?.email !== email) return `run ${run?.id ?? '(none)'} records ${user}'s email as ${on?.email ?? '(none)'}`;
+  return undefined;
+}
+
 /** The run posted by this line, as the store holds it now. */
 async function postedRun(turn: Turn): Promise<RunRecord | undefined> {
   const shown = postedOne(turn, 'run');
@@ -305,6 +318,7 @@ const STEPS: DemoStep[] = [
     line: (app) => `approve ${pendingId(app)}`,
     checks: [
       { says: "bob's approval ran the setup and every step succeeded", check: async (t) => runProblem(await postedRun(t), 'setup', 'r-1', 'bob') },
+      { says: 'the audit records who approved in directory terms: bob@contoso.com, CONTOSO\\bob', check: (t) => approverAudited(t, 'r-1', 'bob') },
       { says: `each change ran once in LyncSim: ${SETUP_CALLS.join(', ')}`, check: (t) => ranOnce(t, SETUP_CALLS) },
       { says: `${SIM_FRONT_END} and ${SIM_EDGE} reported up to date with the change`, check: (t) => runChecksHeld(t, 'replication') },
       { says: "the Edge's local store matches every property the plan set", check: (t) => runChecksHeld(t, 'edge') },
@@ -384,13 +398,15 @@ const STEPS: DemoStep[] = [
     line: 'history',
     checks: [
       {
-        says: 'history lists r-1 and r-2 approved, run-1 (setup) and run-2 (rollback) succeeded',
+        says: 'history lists r-1 and r-2 approved by bob (bob@contoso.com, CONTOSO\\bob), run-1 (setup) and run-2 (rollback) succeeded',
         check: (t) => {
           const h = postedOne(t, 'history');
           if (!h) return `no history was shown; ${said(t)}`;
           for (const id of ['r-1', 'r-2']) {
             const r = h.requests.find((x) => x.id === id);
             if (r?.status !== 'approved') return `request ${id} is ${r?.status ?? 'not listed'}`;
+            const bob = r.approvals.find((a) => a.user === 'bob');
+            if (bob?.email !== 'bob@contoso.com' || bob.account !== 'CONTOSO\\bob') return `request ${id}'s approval by bob says email ${bob?.email ?? '(none)'}, account ${bob?.account ?? '(none)'}`;
           }
           for (const [id, runbook] of [['run-1', 'setup'], ['run-2', 'rollback']] as const) {
             const r = h.runs.find((x) => x.id === id);
@@ -452,6 +468,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         note(`  [demo] ✓ ${says}`);
       }
       if (failure) break;
+    }
+    // the audit log as `lync-exo audit` prints it: who did what, approvers with their directory email and account
+    if (!failure) {
+      note('\naudit (as `lync-exo audit` prints it):');
+      for (const record of await app.store.listAudit()) note(JSON.stringify(record));
     }
   } catch (err) {
     failure = `internal error: ${(err as Error).stack ?? String(err)}`;

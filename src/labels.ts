@@ -1,46 +1,55 @@
-// The words of lync-exo, for every front end: what each notice and run outcome says, the names of plan actions and
-// run states. Slack and the console both read this table and differ only in their marks (how a person, a channel,
-// a user group or a piece of code is shown: `<@U…>` in Slack, `@alice` in a terminal).
+// What each notice and run outcome says, the names of plan actions, run and step states: for every front end, in
+// the reader's language. The sentences live in the catalogues (src/i18n/*.json); this file picks the message for a
+// notice and fills in its values. Slack and the console differ only in their marks (`<@U…>` in Slack, `@alice` in a
+// terminal), carried by the Words they pass.
+import type { Words } from './i18n/index.js';
 import type { Approvers, Notice, RunOutcome, UsageRow } from './core/notices.js';
 import type { DeliveryProblem } from './core/ports.js';
-import type { RunStatus } from './core/records.js';
+import type { RequestStatus, RunStatus, StepStatus } from './core/records.js';
 
-export interface Marks {
-  user(id: string): string;
-  channel(id: string): string;
-  group(id: string): string;
-  /** inline code: a command to type, an id */
-  code(text: string): string;
+export type { Marks, Words } from './i18n/index.js';
+
+const ACTIONS = ['create', 'change', 'no-op', 'replace', 'remove'] as const;
+const isAction = (a: string): a is (typeof ACTIONS)[number] => (ACTIONS as readonly string[]).includes(a);
+
+/** What a plan action is called, with its sign: `+ create`. */
+export function actionWord(action: string, w: Words): string {
+  return isAction(action) ? w.t(`action.${action}`) : w.marks.text(action);
 }
 
-/** What each plan action is called, with its sign. */
-export const ACTION_WORDS: Record<string, string> = { create: '+ create', change: '~ change', 'no-op': '= no-op', replace: '-/+ replace', remove: '- remove' };
+/** A run's status as its verdict reads: `Succeeded`. */
+export const runStatusWord = (status: RunStatus, w: Words): string => w.t(`run.status.${status}`);
 
-/** A run's status as its verdict reads. */
-export const RUN_STATUS_WORDS: Record<RunStatus, string> = {
-  running: 'Running',
-  succeeded: 'Succeeded',
-  failed: 'Failed',
-  refused: 'Refused',
-  interrupted: 'Interrupted',
-  stopped: 'Stopped',
-};
+/** A run's status inside a sentence: `succeeded`. */
+export const runStatusInline = (status: RunStatus, w: Words): string => w.t(`run.state.${status}`);
 
-export function approversText(a: Approvers, m: Marks): string {
-  return [...a.users.map((u) => m.user(u)), ...a.groups.map((g) => m.group(g))].join(', ');
+/** A step's status: `succeeded`, `already as desired`. */
+export const stepStatusWord = (status: StepStatus, w: Words): string => w.t(`step.status.${status}`);
+
+/** A replica's verdict (the core's label, records.ts replicaVerdict) in the reader's words. */
+const REPLICA_WORDS = { 'yes (not required)': 'replica.yes-not-required', 'no (not required)': 'replica.no-not-required', 'NO (older update)': 'replica.no-older', yes: 'replica.yes', NO: 'replica.no' } as const;
+export function replicaWord(label: string, w: Words): string {
+  const key = (REPLICA_WORDS as Record<string, (typeof REPLICA_WORDS)[keyof typeof REPLICA_WORDS]>)[label];
+  return key ? w.raw(key) : label;
+}
+
+export const requestStatusWord = (status: RequestStatus | 'gone', w: Words): string => w.t(`request.status.${status}`);
+
+export function approversText(a: Approvers, w: Words): string {
+  return w.list([...a.users.map((u) => w.marks.user(u)), ...a.groups.map((g) => w.marks.group(g))]);
 }
 
 /** Why the bot cannot post in a channel, and what to do; undefined for problems that pass by themselves. */
-export function deliveryProblemText(problem: DeliveryProblem, channel: string, m: Marks): string | undefined {
+export function deliveryProblemText(problem: DeliveryProblem, channel: string, w: Words): string | undefined {
+  const c = w.marks.channel(channel);
   switch (problem) {
     case 'not_in_channel':
-      return `lync-exo is not a member of ${m.channel(channel)}, so it cannot post the plan there. Invite it with ${m.code('/invite @lync-exo')} in that channel, or use the channel configured for lync-exo`;
+      return w.t('delivery.not_in_channel', { channel: c, invite: w.marks.code('/invite @lync-exo') });
     case 'channel_not_found':
-      return `lync-exo cannot see ${m.channel(channel)} (a private channel it was not added to, or a channel that no longer exists). Add the app to the channel, or use the channel configured for lync-exo`;
     case 'is_archived':
-      return `${m.channel(channel)} is archived, so lync-exo cannot post there. Unarchive it, or use the channel configured for lync-exo`;
+      return w.t(`delivery.${problem}`, { channel: c });
     case 'message_not_found':
-      return 'the message lync-exo wanted to update was deleted; it posts a new one instead';
+      return w.t('delivery.message_not_found');
     default:
       return undefined;
   }
@@ -50,104 +59,120 @@ function usageLine(command: string, s: UsageRow): string {
   return [command, s.name, s.usage].filter(Boolean).join(' ');
 }
 
+const summary = (s: UsageRow, w: Words) => (s.approval ? w.t('help.needsApproval', { summary: s.summary }) : w.marks.text(s.summary));
+
 /** One line per subcommand: its usage as code, what it does, and whether it needs approval. */
-export function helpLines(command: string, subcommands: UsageRow[], m: Marks): string[] {
-  return [`usage of ${command}:`, ...subcommands.map((s) => `${m.code(usageLine(command, s))}: ${s.summary}${s.approval ? ' (needs approval)' : ''}`), `${m.code(`${command} help SUBCOMMAND`)} (or ${m.code('SUBCOMMAND --help')}) shows one subcommand's options`];
+export function helpLines(command: string, subcommands: UsageRow[], w: Words): string[] {
+  return [
+    w.t('help.title', { command }),
+    ...subcommands.map((s) => `${w.marks.code(w.marks.text(usageLine(command, s)))}: ${summary(s, w)}`),
+    w.t('help.more', { help: w.marks.code(w.marks.text(`${command} help SUBCOMMAND`)), flag: w.marks.code('SUBCOMMAND --help') }),
+  ];
 }
 
 /** One subcommand: usage, what it does, and each option with its values and default. */
-export function usageLines(command: string, s: UsageRow, m: Marks): string[] {
-  const lines = [`usage: ${m.code(usageLine(command, s))}`, `${s.summary}${s.approval ? ' (needs approval)' : ''}`];
-  if (s.options.length) lines.push('options:', ...s.options.map((o) => `  ${m.code(`--${o.name} ${o.placeholder}`)}: ${o.description} (default: ${o.default})`));
+export function usageLines(command: string, s: UsageRow, w: Words): string[] {
+  const lines = [w.t('help.usage', { usage: w.marks.code(w.marks.text(usageLine(command, s))) }), summary(s, w)];
+  if (s.options.length) {
+    lines.push(w.t('help.options'), ...s.options.map((o) => `  ${w.marks.code(w.marks.text(`--${o.name} ${o.placeholder}`))}: ${w.t('help.option', { description: o.description, default: o.default })}`));
+  }
   return lines;
 }
 
-const more = (n: number) => `${n} more approval${n === 1 ? '' : 's'}`;
+const code = (w: Words, text: string) => w.marks.code(w.marks.text(text));
 
 /** What the core said, in words. */
-export function noticeText(n: Notice, m: Marks): string {
+export function noticeText(n: Notice, w: Words): string {
+  const m = w.marks;
   switch (n.code) {
     case 'bad-command':
-      return `${n.problem}${n.usage ? `; usage: ${m.code(n.usage)}` : ''}`;
+      return n.usage ? w.t('notice.bad-command.usage', { problem: n.problem, usage: code(w, n.usage) }) : m.text(n.problem);
     case 'unknown-subcommand':
-      if (n.guess) return `unknown subcommand ${n.word}; did you mean ${m.code(n.guess)}?${n.usage ? ` usage: ${m.code(n.usage)}` : ''}`;
-      return `unknown subcommand ${n.word}; subcommands: ${(n.known ?? []).join(', ')} (${m.code(`${n.command ?? '/lync-exo'} help`)} shows their usage)`;
+      if (n.guess) return w.t(n.usage ? 'notice.unknown-subcommand.guess-usage' : 'notice.unknown-subcommand.guess', { word: n.word, guess: code(w, n.guess), usage: code(w, n.usage ?? '') });
+      return w.t('notice.unknown-subcommand', { word: n.word, known: (n.known ?? []).join(', '), help: code(w, `${n.command ?? '/lync-exo'} help`) });
     case 'bad-option':
-      return n.problem;
+      return m.text(n.problem);
     case 'help':
-      return helpLines(n.command, n.subcommands, m).join('\n');
+      return helpLines(n.command, n.subcommands, w).join('\n');
     case 'usage':
-      return usageLines(n.command, n.subcommand, m).join('\n');
+      return usageLines(n.command, n.subcommand, w).join('\n');
     case 'wrong-channel':
-      return `lync-exo does not take requests in this channel; use ${n.channels.map((c) => m.channel(c)).join(' or ')}`;
+      return w.t('notice.wrong-channel', { channels: w.list(n.channels.map((c) => m.channel(c)), 'disjunction') });
     case 'not-a-requester':
-      return 'you are not on the list of people who may request changes with lync-exo';
-    case 'group-unreadable':
-      return `could not read the members of user group ${n.group}, so the request is refused: ${n.error}`;
     case 'shutting-down':
-      return 'lync-exo is shutting down and takes no new changes; try again in a minute';
-    case 'locked':
-      return `a change is already running on ${n.holder.deployment}: run ${n.holder.runId} for request ${n.holder.requestId} by ${m.user(n.holder.requester)}, since ${n.holder.since}`;
-    case 'read-failed':
-      return `could not read the current state${n.planned ? ', so nothing was planned' : ''}: ${n.error}${n.hint ? `\nhint: ${n.hint}` : ''}`;
-    case 'plan-not-posted':
-      return `${deliveryProblemText(n.problem, n.channel, m) ?? `the plan could not be posted in ${m.channel(n.channel)}: ${n.problem}`}. Request ${n.requestId} was not kept.`;
-    case 'plan-delayed':
-      return `request ${n.requestId} is saved; Slack did not take its plan message yet, so it appears in ${m.channel(n.channel)} as soon as Slack answers`;
-    case 'no-request':
-      return `there is no request ${n.requestId}`;
-    case 'decide-elsewhere':
-      return `request ${n.requestId} was posted in ${m.channel(n.channel)}; decide on it there. Nothing was changed`;
-    case 'not-pending':
-      return `request ${n.requestId} is already ${n.status}; nothing was changed`;
     case 'self-approval':
-      return 'you made this request, so someone else must approve it';
-    case 'not-an-approver':
-      if (n.action === 'cancel' && n.requester && n.requestId) return `only the requester ${m.user(n.requester)} or an approver can cancel ${n.requestId}`;
-      return `you are not an approver for lync-exo${n.action === 'approve' ? '' : `, so you cannot ${n.action} it`} (approvers: ${approversText(n.approvers, m)})`;
-    case 'expired':
-      return `request ${n.requestId} expired at ${n.expiresAt}; ask for a new plan with ${m.code(`${n.command} ${n.runbook}`)}`;
-    case 'already-approved':
-      return `you have already approved ${n.requestId}; it needs ${more(n.more)} from someone else`;
-    case 'approval-recorded':
-      return `approval recorded; ${n.requestId} needs ${more(n.more)}`;
     case 'reason-needed':
-      return 'a denial needs a reason';
+      return w.t(`notice.${n.code}`);
+    case 'group-unreadable':
+      return w.t('notice.group-unreadable', { group: n.group, error: n.error });
+    case 'locked':
+      return w.t('notice.locked', { deployment: n.holder.deployment, runId: n.holder.runId, requestId: n.holder.requestId, requester: m.user(n.holder.requester), since: w.date(n.holder.since) });
+    case 'change-reference-needed':
+      return w.t('notice.change-reference-needed', { change: code(w, `--change ${n.example ?? 'REF'}`), pattern: code(w, n.pattern) });
+    case 'bad-change-reference':
+      return w.t(n.example ? 'notice.bad-change-reference.example' : 'notice.bad-change-reference', { given: JSON.stringify(n.given), pattern: code(w, n.pattern), example: code(w, n.example ?? '') });
+    case 'read-failed': {
+      const said = w.t(n.planned ? 'notice.read-failed.planned' : 'notice.read-failed', { error: n.error });
+      return n.hint ? `${said}\n${w.t('notice.hint', { hint: n.hint })}` : said;
+    }
+    case 'plan-not-posted': {
+      const why = deliveryProblemText(n.problem, n.channel, w) ?? w.t('notice.plan-not-posted.other', { channel: m.channel(n.channel), problem: n.problem });
+      return w.raw('notice.plan-not-posted', { why, requestId: m.text(n.requestId) });
+    }
+    case 'plan-delayed':
+      return w.t('notice.plan-delayed', { requestId: n.requestId, channel: m.channel(n.channel) });
+    case 'no-request':
+      return w.t('notice.no-request', { requestId: n.requestId });
+    case 'decide-elsewhere':
+      return w.t('notice.decide-elsewhere', { requestId: n.requestId, channel: m.channel(n.channel) });
+    case 'not-pending':
+      return w.t('notice.not-pending', { requestId: n.requestId, status: requestStatusWord(n.status, w) });
+    case 'not-an-approver':
+      if (n.action === 'cancel' && n.requester && n.requestId) return w.t('notice.not-an-approver.cancel-own', { requester: m.user(n.requester), requestId: n.requestId });
+      return w.t(n.action === 'approve' ? 'notice.not-an-approver' : `notice.not-an-approver.${n.action}`, { approvers: approversText(n.approvers, w) });
+    case 'expired':
+      return w.t('notice.expired', { requestId: n.requestId, expiresAt: w.date(n.expiresAt), ask: code(w, `${n.command} ${n.runbook}`) });
+    case 'already-approved':
+    case 'approval-recorded':
+      return w.t(`notice.${n.code}`, { requestId: n.requestId, more: n.more });
     case 'cancelled':
-      return `request ${n.requestId} is cancelled`;
+      return w.t('notice.cancelled', { requestId: n.requestId });
+    case 'cancelled-waiting':
+      return w.t('notice.cancelled-waiting', { requestId: n.requestId, startsAt: w.date(n.startsAt) });
     case 'no-run':
-      return `there is no run ${n.runId}`;
+      return w.t('notice.no-run', { runId: n.runId });
     case 'nothing-to-undo':
-      return `there is no change run to ${n.undo}: no run of a change runbook changed anything yet`;
+      return w.t('notice.nothing-to-undo', { undo: n.undo });
     case 'cannot-undo':
-      return `run ${n.runId} is a ${n.runbook} run that ${n.status}; only a run of a change runbook that changed something (succeeded, failed, stopped or interrupted after a change began) can be undone with ${n.undo}`;
-    case 'already-undone':
-      return (
-        `the deployment is already as it was before run ${n.runId} (${n.runbook})${n.by ? `: run ${n.by} rolled it back` : ''}; there is nothing to undo.` +
-        (n.report ? ` To see it, run ${m.code(`${n.command} ${n.report}`)}` : '')
-      );
+      return w.t('notice.cannot-undo', { runId: n.runId, runbook: n.runbook, status: runStatusInline(n.status, w), undo: n.undo });
+    case 'already-undone': {
+      const said = w.t(n.by ? 'notice.already-undone.by' : 'notice.already-undone', { runId: n.runId, runbook: n.runbook, by: n.by ?? '' });
+      return n.report ? `${said} ${w.t('notice.already-undone.see', { report: code(w, `${n.command} ${n.report}`) })}` : said;
+    }
   }
 }
 
+const quoted = (w: Words, titles: string[]) => (titles.length ? w.list(titles.map((t) => w.t('quote', { text: t }))) : w.t('none'));
+
 /** Why a run ended as it did, when the core decided it. */
-export function outcomeText(o: RunOutcome, m: Marks): string {
+export function outcomeText(o: RunOutcome, w: Words): string {
   switch (o.code) {
     case 'lock-held':
-      return `not started: run ${o.holder.runId} (request ${o.holder.requestId} by ${m.user(o.holder.requester)}) holds the lock on ${o.holder.deployment}; ask for a new plan when it finishes`;
+      return w.t('outcome.lock-held', { runId: o.holder.runId, requestId: o.holder.requestId, requester: w.marks.user(o.holder.requester), deployment: o.holder.deployment });
     case 'changed-since-approval':
-      return `the deployment changed after the plan was approved (fingerprint ${o.approved} → ${o.now}); nothing ran. Ask for a new plan with ${o.command} ${o.runbook}`;
+      return w.t('outcome.changed-since-approval', { approved: o.approved, now: o.now, ask: `${o.command} ${o.runbook}` });
     case 'reread-failed':
-      return `could not re-read the state before running: ${o.error}`;
+      return w.t('outcome.reread-failed', { error: o.error });
     case 'internal-error':
-      return `internal error during run ${o.runId}: ${o.error}`;
+      return w.t('outcome.internal-error', { runId: o.runId, error: o.error });
     case 'interrupted': {
-      const cut = o.cut.length ? `; cut off during (may have taken effect): ${o.cut.map((t) => `"${t}"`).join(', ')}` : '';
-      return `interrupted: lync-exo stopped during this run; last completed step: ${o.last ? `"${o.last}"` : 'none'}${cut}; not run: ${o.notRun.map((t) => `"${t}"`).join(', ') || 'none'}. It will not be re-run by itself: check with status, then ask again`;
+      const cut = o.cut.length ? w.raw('outcome.interrupted.cut', { steps: quoted(w, o.cut) }) : '';
+      return w.raw('outcome.interrupted', { last: o.last ? w.t('quote', { text: o.last }) : w.t('none'), cut, notRun: quoted(w, o.notRun) });
     }
   }
 }
 
 /** The one line that says why a run ended: the core's outcome in words, else the run's own summary. */
-export function runSummary(run: { outcome?: RunOutcome; summary?: string }, m: Marks): string | undefined {
-  return run.outcome ? outcomeText(run.outcome, m) : run.summary;
+export function runSummary(run: { outcome?: RunOutcome; summary?: string }, w: Words): string | undefined {
+  return run.outcome ? outcomeText(run.outcome, w) : run.summary === undefined ? undefined : w.marks.text(run.summary);
 }

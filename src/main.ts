@@ -21,7 +21,8 @@ const SHUTDOWN_GRACE_MS = 150_000;
 
 const USAGE = `usage: lync-exo [slack|console|demo|agent|audit|service|help|--version]
   slack     run the Slack bot (default): SLACK_BOT_TOKEN, SLACK_APP_TOKEN or SLACK_SIGNING_SECRET, LYNC_EXO_CONFIG
-  console   the same conversations in this terminal, against the Lync simulator (policy from LYNC_EXO_CONFIG)
+  console   the same conversations in this terminal, against the Lync simulator (policy from LYNC_EXO_CONFIG);
+            --locale en|zh-TW: the language of its messages (default: the policy's messages.locale)
   demo      a scripted setup, approval, verification and rollback against the Lync simulator
   agent     a remote Windows agent that connects out to the bot (LYNC_EXO_BOT_URL, LYNC_EXO_AGENT_*)
   audit     print the audit log as JSON lines: lync-exo audit [--since 2026-11-01]
@@ -62,7 +63,7 @@ async function runSlack(log: Logger): Promise<void> {
   const runbooks = loadRunbooks();
   const { createSlackApp, createSlackPorts } = await import('./slack/index.js');
   const clientOptions = env.slackApiUrl ? { slackApiUrl: env.slackApiUrl } : {};
-  const ports = createSlackPorts({ env: env.slack, log, command: config.slack.command, clientOptions });
+  const ports = createSlackPorts({ env: env.slack, log, command: config.slack.command, clientOptions, language: config.messages });
   const embedded = config.agents.embedded;
   const agent = embeddedAgent(
     {
@@ -106,6 +107,7 @@ async function runSlack(log: Logger): Promise<void> {
   const recovered = await service.recover();
   if (recovered.interrupted.length || recovered.locks) log.warn({ interrupted: recovered.interrupted.map((r) => r.id), locks: recovered.locks }, 'recovered after an unclean stop');
   const opsRoutes = ops.routes(() => slack.connected(), runbooks);
+  const { homeSource } = await import('./home.js');
   const slack = createSlackApp({
     env: env.slack,
     config,
@@ -113,6 +115,8 @@ async function runSlack(log: Logger): Promise<void> {
     onApiError: (method, err) => ops.metrics.slackErrors.inc({ method, code: slackErrorCode(err) }),
     log,
     clientOptions,
+    languages: ports.languages,
+    home: homeSource(ops.store, policyFromConfig(config), ops.directory),
     customRoutes: env.slack.mode === 'http' ? [...(hub ? agentHubRoutes(hub) : []), ...opsRoutes] : [],
     http: { host: listener.httpHost, ...(tls ? { tls } : {}) },
   });
@@ -130,13 +134,14 @@ async function runSlack(log: Logger): Promise<void> {
     }
   }
   if (hubServer) log.info({ url: hubServer.url }, 'remote agents: listening');
-  // closes requests past their expiry even when nobody clicks, so their buttons disappear. On PostgreSQL the leader
-  // alone sweeps, and also takes over from instances that stopped heartbeating (failover), within about a lease.
+  // closes requests past their expiry even when nobody clicks, so their buttons disappear; starts changes whose
+  // window opened; runs the drift watch when its schedule says so. On PostgreSQL the leader alone sweeps, and also
+  // takes over from instances that stopped heartbeating (failover), within about a lease.
   const shared = opened.shared;
   let sweeping = false;
   const sweep = async () => {
     if (shared && !(await shared.leader())) return;
-    await service.expireDue();
+    await service.sweep((what, err) => log.error({ err }, `${what} sweep failed`));
     if (!shared) return;
     const taken = await service.recover();
     if (taken.interrupted.length || taken.locks || taken.started.length) {
@@ -193,6 +198,14 @@ async function printAudit(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `console [--locale en|zh-TW]`: the language of the console's messages (checked by startConsole). */
+function consoleArgs(args: string[]): { locale?: string } {
+  const at = args.findIndex((a) => a === '--locale' || a.startsWith('--locale='));
+  if (at < 0) return {};
+  const arg = args[at]!;
+  return { locale: arg.includes('=') ? arg.slice('--locale='.length) : (args[at + 1] ?? '') };
+}
+
 export async function main(argv: string[]): Promise<number> {
   const mode = argv[0] ?? 'slack';
   // checked before the logger exists: pino would throw with the value in its message
@@ -212,7 +225,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'agent':
         return (await import('./remote/cli.js')).agentMain(argv.slice(1), process.env);
       case 'console':
-        return (await import('./console/runConsole.js')).runConsole();
+        return (await import('./console/runConsole.js')).runConsole(consoleArgs(argv.slice(1)));
       case 'service':
         return (await import('./service/winsw.js')).serviceMain(argv.slice(1));
       case 'demo':

@@ -1,10 +1,13 @@
 // Policy and topology from one YAML file (lync-exo.yml), validated at start-up. Objects are strict so that a typo
 // in a key is an error rather than a setting silently left at its default.
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { closestName } from '../core/command/parse.js';
+import { checkTimeZone, DEFAULT_LOCALE, LOCALES } from '../i18n/index.js';
 import { ROLES, type Role } from '../core/types.js';
+import { checkWindows, nextTime, WEEKDAYS, type Weekday } from '../core/schedule.js';
 import { ConfigError, describeIssues } from './runbooks.js';
 
 /** A strict object whose unknown keys are named, with the nearest known key when one is close. */
@@ -76,6 +79,80 @@ const remoteAgent = strict({
     .optional(),
 });
 
+/** An IANA zone Intl knows (Europe/London, Asia/Taipei, UTC). */
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'an IANA time zone such as Europe/London or Asia/Taipei');
+const timeOfDay = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'a time of day HH:MM such as 22:00 (24-hour clock)');
+
+/** Change windows: an approved change outside them waits for the next one. */
+const changeWindows = strict({
+  timeZone,
+  open: z
+    .array(
+      strict({
+        days: z.array(z.enum(WEEKDAYS as unknown as [Weekday, ...Weekday[]], { error: `a day: ${WEEKDAYS.join(', ')}` })).min(1, 'at least one day'),
+        from: timeOfDay,
+        /** not after `from`: the window ends on the next day */
+        to: timeOfDay,
+      }),
+    )
+    .min(1, 'at least one window'),
+}).superRefine((w, ctx) => {
+  try {
+    checkWindows(w);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
+/** Change references: the pattern a `--change` value must match, and whether every change needs one. */
+const changeReference = strict({
+  pattern: z.string().min(1).refine((p) => {
+    try {
+      new RegExp(p, 'u');
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'a regular expression such as CHG[0-9]{7}'),
+  required: z.boolean().default(true),
+  example: z.string().optional(),
+}).superRefine((r, ctx) => {
+  if (r.example !== undefined && !new RegExp(`^(?:${r.pattern})$`, 'u').test(r.example)) ctx.addIssue({ code: 'custom', path: ['example'], message: `"${r.example}" does not match the pattern ${r.pattern}` });
+});
+
+/** The drift watch: verify on a cron schedule, a message in `channel` when the result changed. */
+const watch = strict({
+  schedule: z.string(),
+  timeZone: timeZone.optional(),
+  channel: channelId,
+  runbook: name.optional(),
+}).superRefine((w, ctx) => {
+  try {
+    nextTime(w.schedule, new Date(0), w.timeZone);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['schedule'], message: `not a cron schedule such as "0 * * * *" (minute hour day month weekday): ${(err as Error).message}` });
+  }
+});
+
+/** Who a Slack user is in Active Directory: a rule on the profile email's parts, and/or a CSV file of exceptions. */
+const directory = strict({
+  accounts: strict({
+    /** `{local}`, `{domain}`, `{email}`: CONTOSO\\{local} */
+    rule: z.string().regex(/\{(local|domain|email)\}/, 'a rule with {local}, {domain} or {email}, such as CONTOSO\\{local}').optional(),
+    /** the email domains the rule applies to; none: all */
+    domains: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'an email domain such as contoso.com')).optional(),
+    /** a CSV file of email,account lines (relative to this config file), checked before the rule */
+    file: z.string().min(1).optional(),
+  }).refine((a) => a.rule !== undefined || a.file !== undefined, 'give a rule, a file, or both'),
+});
+
 export const ConfigSchema = strict({
   /** the deployment's name: it names the lock that allows one change run at a time */
   deployment: strict({ name }),
@@ -121,6 +198,14 @@ export const ConfigSchema = strict({
       });
     })
     .default({ pollIntervalSeconds: 10, timeoutSeconds: 300 }),
+  /** the language of channel messages (and of people whose Slack locale lync-exo does not speak), and the zone of dates */
+  messages: strict({
+    locale: z.enum(LOCALES, { error: `a language lync-exo speaks: ${LOCALES.join(' or ')}` }).default(DEFAULT_LOCALE),
+    timeZone: z
+      .string()
+      .refine((tz) => checkTimeZone(tz) === undefined, { error: (issue) => checkTimeZone(String(issue.input)) ?? 'not a time zone' })
+      .default('UTC'),
+  }).default({ locale: DEFAULT_LOCALE, timeZone: 'UTC' }),
   agents: strict({
     /** the agent inside the bot process */
     embedded: embeddedAgent.default(() => embeddedAgent.parse({})),
@@ -141,9 +226,30 @@ export const ConfigSchema = strict({
       });
     })
     .default(() => ({ embedded: embeddedAgent.parse({}), remote: [], expectedEdges: [] })),
+  changeWindows: changeWindows.optional(),
+  changeReference: changeReference.optional(),
+  directory: directory.optional(),
+  watch: watch.optional(),
 });
 
-export type Config = z.infer<typeof ConfigSchema>;
+export type Config = z.infer<typeof ConfigSchema> & {
+  /** the account table read from directory.accounts.file: email (lower-cased) → account */
+  accountTable?: Record<string, string>;
+};
+
+/** `email,account` lines; a header line, blank lines and `#` comments are skipped. Errors name the file and line. */
+export function parseAccountsCsv(text: string, file: string): Record<string, string> {
+  const table: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const cells = line.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
+    if (i === 0 && !cells[0]!.includes('@')) return; // a header
+    if (cells.length !== 2 || !/^[^@\s]+@[^@\s]+$/.test(cells[0]!) || !cells[1]) throw new ConfigError(`${file}: line ${i + 1}: expected "email,account" such as alice@contoso.com,CONTOSO\\alice; got ${JSON.stringify(line.slice(0, 80))}`);
+    table[cells[0]!.toLowerCase()] = cells[1]!;
+  });
+  return table;
+}
 
 const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : typeof v);
 /** zod's wording for a missing key or a wrong type, in the house style: "required", "expected boolean, got string". */
@@ -163,7 +269,16 @@ export function parseConfig(text: string, file: string): Config {
   if (data === null || data === undefined) throw new ConfigError(`${file}: the file is empty; lync-exo.example.yml shows every field`);
   const result = ConfigSchema.safeParse(data, { error: messages });
   if (!result.success) throw new ConfigError(`${file}: ${describeIssues(result.error).join('; ')}`);
-  return result.data;
+  const csv = result.data.directory?.accounts.file;
+  if (csv === undefined) return result.data;
+  const where = path.resolve(path.dirname(file), csv);
+  let table: string;
+  try {
+    table = readFileSync(where, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: directory.accounts.file: cannot read ${where}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return { ...result.data, accountTable: parseAccountsCsv(table, where) };
 }
 
 export function readConfigFile(path: string): Config {

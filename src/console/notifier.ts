@@ -5,6 +5,7 @@
 import type { Notifier, View } from '../core/ports.js';
 import type { MessageRef, RunRecord, StepResult } from '../core/records.js';
 import { replicaVerdict } from '../core/records.js';
+import type { Words } from '../i18n/index.js';
 import { renderPlanUpdate, renderViewText, stepMark } from './renderView.js';
 import { duration, hang, style, type Style } from './text.js';
 
@@ -19,6 +20,8 @@ export interface ConsoleNotifierOptions {
   color?: boolean;
   /** the slash command as people type it */
   command?: string;
+  /** the words of every message (--locale, or the policy's language); default English */
+  words?: Words;
 }
 
 export interface Shown {
@@ -53,7 +56,7 @@ export class ConsoleNotifier implements Notifier {
   async post(channel: string, view: View): Promise<MessageRef> {
     const ref = { channel, ts: String(this.messages.length + 1) };
     this.messages.push({ ref, view: structuredClone(view), updates: 0 });
-    this.print(['', this.heading(`message ${ref.ts} · ${view.kind}`), ...renderViewText(view, { command: this.command, style: this.st })]);
+    this.print(['', this.heading(`message ${ref.ts} · ${view.kind}`), ...renderViewText(view, { command: this.command, style: this.st, words: this.options.words })]);
     if (view.kind === 'run') this.progressSeen.set(ref.ts, progressKey(view.run));
     return ref;
   }
@@ -72,12 +75,12 @@ export class ConsoleNotifier implements Notifier {
       return;
     }
     this.progressSeen.delete(ref.ts);
-    const body = view.kind === 'plan' && !view.dryRun ? renderPlanUpdate(view.request, { command: this.command, style: this.st }) : renderViewText(view, { command: this.command, style: this.st });
+    const body = view.kind === 'plan' && !view.dryRun ? renderPlanUpdate(view.request, { command: this.command, style: this.st, words: this.options.words }) : renderViewText(view, { command: this.command, style: this.st, words: this.options.words });
     this.print(['', this.heading(`message ${ref.ts} · ${view.kind}`), mark, ...body]);
   }
 
   async ephemeral(channel: string, user: string, view: View): Promise<void> {
-    const text = renderViewText(view, { command: this.command }).join('\n');
+    const text = renderViewText(view, { command: this.command, words: this.options.words }).join('\n');
     this.ephemerals.push({ channel, user, text, view: structuredClone(view) });
     this.print([this.st.dim(hang('(only you)', text))]);
   }

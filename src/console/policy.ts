@@ -3,11 +3,14 @@
 import { policyFromConfig } from '../compose.js';
 import type { Config } from '../config/file.js';
 import type { PolicyConfig } from '../core/policy.js';
+import type { DirectoryProfile } from '../core/ports.js';
 
 export const CONSOLE_CHANNEL = 'console';
 export const CONSOLE_USERS = ['alice', 'bob', 'carol'] as const;
+/** their directory profiles: the audit records who approved by email and AD account (CONTOSO\\bob) */
+export const CONSOLE_PROFILES: Record<string, DirectoryProfile> = Object.fromEntries(CONSOLE_USERS.map((u) => [u, { name: u, email: `${u}@contoso.com` }]));
 
-/** alice, bob and carol may request; bob and carol approve; one approval; 60 min expiry; replication polled every second. */
+/** alice, bob and carol may request; bob and carol approve; one approval; 60 min expiry; replication polled every second; contoso.com emails are CONTOSO\\ accounts. */
 export function defaultConsolePolicy(): PolicyConfig {
   return {
     deployment: 'contoso',
@@ -17,6 +20,7 @@ export function defaultConsolePolicy(): PolicyConfig {
     required: 1,
     expiresAfterMs: 60 * 60_000,
     replication: { pollIntervalMs: 1_000, timeoutMs: 60_000 },
+    accounts: { rule: 'CONTOSO\\{local}', domains: ['contoso.com'] },
   };
 }
 

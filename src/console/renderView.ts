@@ -1,21 +1,40 @@
 // Every View the core emits, as terminal text: the same content as the Slack messages (src/slack/blocks), with
 // box-drawing tables where Slack has code-block tables. Pure: a view in, lines out.
+import { withDirectory } from '../core/identity.js';
 import type { RunOutcome } from '../core/notices.js';
-import type { ApprovalRule, View, VerifyItem } from '../core/ports.js';
+import type { ApprovalRule, View, VerifyItem, WindowNote } from '../core/ports.js';
 import type { EdgeRow, ReplicaRow, RequestRecord, RunRecord, RunStatus, StepResult, StepStatus } from '../core/records.js';
 import { replicaVerdict } from '../core/records.js';
 import type { Plan, PlannedStep } from '../core/runbook/planner.js';
 import { renderInvocation, renderValueForPeople } from '../core/runbook/render.js';
-import { ACTION_WORDS, approversText, noticeText, RUN_STATUS_WORDS, runSummary, type Marks } from '../labels.js';
-import { box, duration, plain, style, type Style, when } from './text.js';
+import { createWords, DEFAULT_LOCALE, type Locale, type Marks, type MessageKey, type Words } from '../i18n/index.js';
+import { actionWord, approversText, noticeText, replicaWord, requestStatusWord, runStatusInline, runStatusWord, runSummary, stepStatusWord } from '../labels.js';
+import { windowText } from '../slack/blocks/plan.js';
+import { agentRows, driftRows } from '../slack/blocks/report.js';
+import { box, duration, plain, style, type Style } from './text.js';
 
 /** How the console shows people, channels and code: as they would be typed. */
-export const CONSOLE_MARKS: Marks = { user: (id) => `@${id}`, channel: (id) => `#${id}`, group: (id) => `@${id}`, code: (t) => `\`${t}\`` };
+export const CONSOLE_MARKS: Marks = {
+  user: (id) => `@${id}`,
+  channel: (id) => `#${id}`,
+  group: (id) => `@${id}`,
+  code: (t) => `\`${t}\``,
+  strong: (t) => t,
+  text: (t) => t,
+  done: (t) => t,
+  date: (_ms, shown) => shown,
+};
+
+/** Words for the terminal: plain text, dates in the policy's time zone. */
+export const consoleWords = (locale: Locale = DEFAULT_LOCALE, timeZone = 'UTC'): Words => createWords(locale, CONSOLE_MARKS, timeZone);
+const ENGLISH = consoleWords();
 
 export interface TextOptions {
   /** the slash command as people type it */
   command: string;
   style?: Style;
+  /** the reader's words (--locale); default English, dates in UTC */
+  words?: Words;
 }
 
 const STEP_MARK: Record<StepStatus, string> = { pending: '·', running: '↻', succeeded: '✓', failed: '✗', skipped: '»', 'no-op': '=' };
@@ -30,231 +49,247 @@ export function stepMark(status: StepStatus, st: Style): string {
 
 const VERDICT_MARK: Record<RunStatus, string> = { running: '↻', succeeded: '✓', failed: '✗', refused: '⛔', interrupted: '⚠', stopped: '■' };
 
-function verdict(status: RunStatus, st: Style): string {
-  const v = st.bold(`${VERDICT_MARK[status]} ${RUN_STATUS_WORDS[status]}`);
+function verdict(status: RunStatus, st: Style, w: Words): string {
+  const v = st.bold(`${VERDICT_MARK[status]} ${runStatusWord(status, w)}`);
   return status === 'succeeded' ? st.green(v) : status === 'running' ? st.yellow(v) : st.red(v);
 }
 
 const title = (text: string, st: Style) => st.bold(st.cyan(text));
 const mention = (user: string) => CONSOLE_MARKS.user(user);
 const shown = (v: unknown) => renderValueForPeople(v);
+const wordsOf = (opts: TextOptions): Words => opts.words ?? ENGLISH;
+const col = (w: Words, ...keys: MessageKey[]) => keys.map((k) => w.t(k));
 
-export function targetFields(deployment: string | undefined, values: Record<string, string>): string {
-  const parts = deployment ? [`deployment ${deployment}`] : [];
+export function targetFields(deployment: string | undefined, values: Record<string, string>, w: Words = ENGLISH): string {
+  const parts = deployment ? [w.t('target.deployment', { deployment })] : [];
   for (const [k, v] of Object.entries(values)) parts.push(`${k} ${v}`);
   return parts.join(' · ');
 }
 
 /** The plan's changes as one table: action, step, target, property, now, after. */
-function planTable(p: Plan, st: Style): string[] {
-  const rows: string[][] = [['', 'step', 'target', 'property', 'now', 'after']];
+function planTable(p: Plan, st: Style, w: Words): string[] {
+  const rows: string[][] = [['', ...col(w, 'console.col.step', 'console.col.target', 'col.property', 'console.col.now', 'console.col.after')]];
   for (const s of p.steps) {
-    const action = ACTION_WORDS[s.action] ?? s.action;
+    const action = actionWord(s.action, w);
     const first = [s.action === 'no-op' ? st.dim(action) : st.bold(action), s.title, s.target];
-    if (s.action === 'no-op') rows.push([...first, '', 'already as desired', '']);
-    else if (s.action === 'remove') rows.push([...first, '', 'exists', 'removed']);
+    if (s.action === 'no-op') rows.push([...first, '', w.t('step.status.no-op'), '']);
+    else if (s.action === 'remove') rows.push([...first, '', w.t('console.exists'), w.t('console.removed')]);
     else if (s.changes.length === 0) rows.push([...first, '', '', '']);
     s.changes.forEach((c, i) => {
       const lead = i === 0 ? first : ['', '', ''];
-      rows.push([...lead, c.property, s.action === 'create' ? '(absent)' : shown(c.from), shown(c.to)]);
+      rows.push([...lead, c.property, s.action === 'create' ? w.t('console.absent') : shown(c.from), shown(c.to)]);
     });
   }
   return box(rows, st);
 }
 
-function cmdletLines(steps: PlannedStep[], st: Style): string[] {
+function cmdletLines(steps: PlannedStep[], st: Style, w: Words): string[] {
   const lines: string[] = [];
   for (const s of steps) {
     if (s.invocations.length === 0) continue;
-    lines.push(`  ${s.title} · runs on role ${s.role}${s.action === 'replace' ? ' · cannot be changed in place: removed, then created again' : ''}`);
+    lines.push(`  ${w.t(s.action === 'replace' ? 'console.cmdlets.step.replace' : 'console.cmdlets.step', { title: s.title, role: s.role })}`);
     for (const inv of s.invocations) lines.push(`    ${st.dim('PS>')} ${renderInvocation(inv)}`);
   }
-  return lines.length ? ['The cmdlets that will run:', ...lines] : [];
+  return lines.length ? [w.t('console.cmdlets'), ...lines] : [];
 }
 
-function decision(r: RequestRecord, command: string, st: Style): string {
-  const approvals = r.approvals.map((a) => `${mention(a.user)} (${when(a.at)})`).join(', ');
+function decision(r: RequestRecord, command: string, st: Style, w: Words): string {
+  const approvals = w.list(r.approvals.map((a) => `${mention(a.user)} (${w.date(a.at)})`));
+  const by = r.decidedBy ? mention(r.decidedBy) : w.t('decision.someone');
+  const at = r.decidedAt ? ` (${w.date(r.decidedAt)})` : '';
   switch (r.status) {
     case 'pending':
-      return st.yellow(approvals ? `⏳ Approved so far by ${approvals}` : '⏳ Waiting for approval');
+      return st.yellow(`⏳ ${approvals ? w.t('decision.so-far', { approvals }) : w.t('decision.waiting')}`);
     case 'approved':
-      return st.green(`✓ Approved by ${approvals}${r.runId ? ` → run ${r.runId}` : ''}`);
+      return st.green(`✓ ${w.t(r.runId ? 'decision.approved.run' : 'decision.approved', { approvals, runId: r.runId ?? '' })}${!r.runId && r.startsAt ? ` ${w.t('decision.waits', { at: w.date(r.startsAt) })}` : ''}`);
     case 'denied':
-      return st.red(`⛔ Denied by ${r.decidedBy ? mention(r.decidedBy) : 'someone'}${r.decidedAt ? ` (${when(r.decidedAt)})` : ''}: ${r.reason ?? '(no reason)'}`);
+      return st.red(`⛔ ${w.t('decision.denied', { by, at, reason: r.reason ?? w.t('decision.no-reason') })}`);
     case 'cancelled':
-      return st.dim(`✗ Cancelled by ${r.decidedBy ? mention(r.decidedBy) : 'someone'}${r.decidedAt ? ` (${when(r.decidedAt)})` : ''}${r.reason ? `: ${r.reason}` : ''}`);
+      return st.dim(`✗ ${w.t(r.reason ? 'decision.cancelled.reason' : 'decision.cancelled', { by, at, reason: r.reason ?? '' })}`);
     case 'expired':
-      return st.dim(`⌛ Expired ${when(r.expiresAt)} with no decision; ask for a new plan with ${command} ${r.runbook}`);
+      return st.dim(`⌛ ${w.t('decision.expired', { at: w.date(r.expiresAt), ask: `${command} ${r.runbook}` })}`);
   }
 }
 
-function planTitle(r: RequestRecord, dryRun: boolean): string {
-  return dryRun ? `Dry run: ${r.plan.runbook}` : r.rollbackOf ? `Plan: rollback of ${r.rollbackOf}` : `Plan: ${r.plan.runbook}`;
+function planTitle(r: RequestRecord, dryRun: boolean, w: Words): string {
+  if (dryRun) return w.t('plan.title.dry-run', { runbook: r.plan.runbook });
+  return r.rollbackOf ? w.t('plan.title.rollback', { runId: r.rollbackOf }) : w.t('plan.title', { runbook: r.plan.runbook });
 }
 
-export function renderPlan(r: RequestRecord, rule: ApprovalRule, dryRun: boolean, opts: TextOptions): string[] {
+export function renderPlan(r: RequestRecord, rule: ApprovalRule, dryRun: boolean, opts: TextOptions, window?: WindowNote): string[] {
   const st = opts.style ?? style(false);
+  const w = wordsOf(opts);
   const p = r.plan;
   const lines = [
-    title(planTitle(r, dryRun), st),
-    `Requested by ${mention(r.requester)} · runbook ${p.runbook}${dryRun ? '' : ` · request ${st.bold(r.id)}`}`,
-    targetFields(r.deployment, r.values),
-    ...planTable(p, st),
-    ...cmdletLines(p.steps, st),
+    title(planTitle(r, dryRun, w), st),
+    w.t(dryRun ? 'plan.by.dry-run' : 'plan.by', { requester: mention(r.requester), runbook: p.runbook, requestId: r.id }) + (r.change ? ` · ${w.t('change.reference', { change: r.change })}` : ''),
+    targetFields(r.deployment, r.values, w),
+    ...planTable(p, st, w),
+    ...cmdletLines(p.steps, st, w),
   ];
-  if (p.checks.length) lines.push(`Then: ${p.checks.map((c) => `${c.title} (${c.role})`).join(' → ')}`);
-  if (p.warnings.length) lines.push(st.yellow('⚠ Warnings'), ...p.warnings.map((w) => `  • ${w}`));
-  if (p.note) lines.push(`ℹ Besides: ${p.note}`);
+  if (p.checks.length) lines.push(w.t('plan.then', { checks: p.checks.map((c) => `${c.title} (${c.role})`).join(' → ') }));
+  if (p.warnings.length) lines.push(st.yellow(`⚠ ${w.t('plan.warnings')}`), ...p.warnings.map((x) => `  • ${x}`));
+  if (p.note) lines.push(`ℹ ${w.t('besides')}${p.note}`);
   if (dryRun) {
-    lines.push(st.dim(`Fingerprint ${p.fingerprint} · a dry run: nothing will run. Request it with ${opts.command} ${p.runbook}.`));
+    lines.push(st.dim(w.t('plan.dry-run', { fingerprint: p.fingerprint, ask: `${opts.command} ${p.runbook}` })));
     return lines;
   }
   lines.push(
-    st.dim(`Fingerprint ${p.fingerprint} · expires ${when(r.expiresAt)}`),
-    `Needs ${rule.required} approval${rule.required === 1 ? '' : 's'} from ${approversText(rule.approvers, CONSOLE_MARKS) || '(no approvers configured)'}; the requester cannot approve`,
-    decision(r, opts.command, st),
+    st.dim(`${w.t('fingerprint', { fingerprint: p.fingerprint })} · ${w.t('plan.expires', { at: w.date(r.expiresAt) })}`),
+    w.raw('plan.needs', { required: rule.required, approvers: approversText(rule.approvers, w) || w.t('plan.no-approvers') }),
+    decision(r, opts.command, st, w),
   );
-  if (r.status === 'pending') lines.push(st.dim(`  approve: approve ${r.id}   ·   deny: deny ${r.id} REASON`));
+  if (window && r.status === 'pending') lines.push(`🗓 ${windowText(window, w)}`);
+  if (r.status === 'pending') lines.push(st.dim(`  ${w.t('console.decide', { approve: `approve ${r.id}`, deny: `deny ${r.id} REASON` })}`));
   return lines;
 }
 
 /** A plan message after a decision: its title and where the decision stands (the plan itself is unchanged). */
 export function renderPlanUpdate(r: RequestRecord, opts: TextOptions): string[] {
   const st = opts.style ?? style(false);
-  return [`${title(planTitle(r, false), st)} · request ${r.id} by ${mention(r.requester)}`, decision(r, opts.command, st)];
+  const w = wordsOf(opts);
+  return [`${title(planTitle(r, false, w), st)} · ${w.t('console.plan.request', { requestId: r.id, requester: mention(r.requester) })}`, decision(r, opts.command, st, w)];
 }
 
 function refusedOrNoop(kind: 'refused-plan' | 'nothing-to-change', runbook: string, requester: string, p: Plan, opts: TextOptions, verify?: string): string[] {
   const st = opts.style ?? style(false);
-  const lines = [title(kind === 'refused-plan' ? `Plan refused: ${runbook}` : `Nothing to change: ${runbook}`, st), `Requested by ${mention(requester)} · ${targetFields(undefined, p.values)}`];
-  if (kind === 'refused-plan') lines.push(st.red('⛔ Nothing was requested, because:'), ...p.refusals.map((r) => `  • ${r}`));
-  else lines.push(`= Every step is already as desired, so there is nothing to approve.${verify ? ` To check replication and the Edge Servers, run ${opts.command} ${verify}.` : ''}`);
-  lines.push(...planTable(p, st), st.dim(`Fingerprint ${p.fingerprint}`));
+  const w = wordsOf(opts);
+  const lines = [title(w.t(kind === 'refused-plan' ? 'refused.title' : 'noop.title', { runbook }), st), w.raw('noop.by', { requester: mention(requester), target: targetFields(undefined, p.values, w) })];
+  if (kind === 'refused-plan') lines.push(st.red(`⛔ ${w.t('refused.because')}`), ...p.refusals.map((r) => `  • ${r}`));
+  else lines.push(`= ${w.t('noop.nothing')}${verify ? ` ${w.t('noop.check', { verify: `${opts.command} ${verify}` })}` : ''}`);
+  lines.push(...planTable(p, st, w), st.dim(w.t('fingerprint', { fingerprint: p.fingerprint })));
   return lines;
 }
 
-export function replicaTable(replicas: ReplicaRow[], st: Style): string[] {
+export function replicaTable(replicas: ReplicaRow[], st: Style, w: Words = ENGLISH): string[] {
   return box(
-    [['replica', 'up to date', 'last report'], ...replicas.map((r) => {
+    [col(w, 'col.replica', 'col.up-to-date', 'col.last-report'), ...replicas.map((r) => {
       const verdict = replicaVerdict(r);
-      return [r.fqdn, verdict.ok ? st.green(verdict.label) : st.red(verdict.label), when(r.lastStatusReport ?? undefined) || '(never)'];
+      const label = replicaWord(verdict.label, w);
+      return [r.fqdn, verdict.ok ? st.green(label) : st.red(label), w.date(r.lastStatusReport ?? undefined) || w.t('never')];
     })],
     st,
   );
 }
 
-export function edgeTable(edges: EdgeRow[], st: Style): string[] {
+export function edgeTable(edges: EdgeRow[], st: Style, w: Words = ENGLISH): string[] {
   const mark = (ok: boolean) => (ok ? st.green('✓') : st.red('✗'));
-  const rows: string[][] = [['agent', 'property', 'expected', 'actual', '']];
+  const rows: string[][] = [[...col(w, 'col.agent', 'col.property', 'col.expected', 'col.actual'), '']];
   for (const e of edges) {
-    if (e.error && e.checks.length === 0) rows.push([e.agent, '(not read)', '', e.error, mark(false)]);
+    if (e.error && e.checks.length === 0) rows.push([e.agent, w.t('edge.not-read'), '', e.error, mark(false)]);
     for (const c of e.checks) rows.push([e.agent, c.property, shown(c.expected), shown(c.actual), mark(c.ok)]);
   }
   return box(rows, st);
 }
 
 /** Objects read (status): one column per object, one row per property. */
-function objectTables(objects: NonNullable<StepResult['objects']>, st: Style): string[] {
+function objectTables(objects: NonNullable<StepResult['objects']>, st: Style, w: Words): string[] {
   const lines: string[] = [];
   for (const o of objects) {
-    lines.push(`${o.agent}: ${o.items.length} object${o.items.length === 1 ? '' : 's'}`);
+    lines.push(w.t('objects.count', { agent: o.agent, n: o.items.length }));
     if (o.items.length === 0) continue;
     const keys = [...new Set(o.items.flatMap((i) => Object.keys(i)))].filter((k) => k !== 'Identity');
-    const rows = [['property', ...o.items.map((i) => (i.Identity === undefined ? '' : shown(i.Identity)))], ...keys.map((k) => [k, ...o.items.map((i) => shown(i[k]))])];
+    const rows = [[w.t('col.property'), ...o.items.map((i) => (i.Identity === undefined ? '' : shown(i.Identity)))], ...keys.map((k) => [k, ...o.items.map((i) => shown(i[k]))])];
     lines.push(...box(rows, st));
   }
   return lines;
 }
 
 /** The steps as one table: mark, step, action, role and agents, status, duration. */
-export function stepTable(steps: StepResult[], st: Style): string[] {
-  const rows = [['', 'step', 'action', 'runs on', 'status', 'took']];
+export function stepTable(steps: StepResult[], st: Style, w: Words = ENGLISH): string[] {
+  const rows = [['', ...col(w, 'console.col.step', 'console.col.action', 'console.col.runs-on', 'col.state', 'console.col.took')]];
   for (const s of steps) {
     const agents = [...new Set(s.invocations.map((i) => i.agent).filter((a): a is string => !!a))];
-    rows.push([
-      stepMark(s.status, st),
-      s.title,
-      s.action ? (ACTION_WORDS[s.action] ?? s.action) : s.kind,
-      `${s.role}${agents.length ? `: ${agents.join(', ')}` : ''}`,
-      s.status === 'no-op' ? 'already as desired' : s.status,
-      duration(s.durationMs),
-    ]);
+    rows.push([stepMark(s.status, st), s.title, s.action ? actionWord(s.action, w) : s.kind, `${s.role}${agents.length ? `: ${agents.join(', ')}` : ''}`, stepStatusWord(s.status, w), duration(s.durationMs)]);
   }
   return box(rows, st);
 }
 
 /** What a step ran and found: cmdlet lines, replicas, Edge comparison, objects, error, what to check, warnings. */
-export function stepDetails(s: StepResult, st: Style): string[] {
+export function stepDetails(s: StepResult, st: Style, w: Words = ENGLISH): string[] {
   const lines: string[] = [];
   for (const i of s.invocations) {
-    const how = [i.agent, i.ok === undefined ? '' : i.ok ? 'ok' : 'failed', duration(i.durationMs)].filter(Boolean).join(', ');
+    const how = [i.agent, i.ok === undefined ? '' : i.ok ? 'ok' : w.t('step.status.failed'), duration(i.durationMs)].filter(Boolean).join(', ');
     lines.push(`  ${st.dim('PS>')} ${i.line}${how ? st.dim(`   (${how})`) : ''}`);
   }
-  if (s.replicas?.length) lines.push(...replicaTable(s.replicas, st).map((l) => `  ${l}`));
-  if (s.edges?.length) lines.push(...edgeTable(s.edges, st).map((l) => `  ${l}`));
-  if (s.objects?.length) lines.push(...objectTables(s.objects, st).map((l) => `  ${l}`));
+  if (s.replicas?.length) lines.push(...replicaTable(s.replicas, st, w).map((l) => `  ${l}`));
+  if (s.edges?.length) lines.push(...edgeTable(s.edges, st, w).map((l) => `  ${l}`));
+  if (s.objects?.length) lines.push(...objectTables(s.objects, st, w).map((l) => `  ${l}`));
   if (s.error) lines.push(st.red(`  ⚠ ${s.error}`));
-  if (s.hints?.length) lines.push('  What to check:', ...s.hints.map((h) => `    • ${h}`));
+  if (s.hints?.length) lines.push(`  ${w.t('step.hints')}`, ...s.hints.map((h) => `    • ${h}`));
   // a terminal has room for every warning; each stays on its line, under its step
-  if (s.warnings?.length) lines.push(`  Warnings the cmdlets wrote (${s.warnings.length}):`, ...s.warnings.map((w) => st.yellow(`    ⚠ ${w.replace(/\s*\r?\n\s*/g, ' ').trim()}`)));
+  if (s.warnings?.length) lines.push(`  ${w.t('step.warnings', { n: s.warnings.length })}`, ...s.warnings.map((x) => st.yellow(`    ⚠ ${x.replace(/\s*\r?\n\s*/g, ' ').trim()}`)));
   if (lines.length === 0) return [];
   return [`${stepMark(s.status, st)} ${st.bold(s.title)}`, ...lines];
 }
 
 export function renderRun(run: RunRecord, opts: TextOptions, about: { outcome?: RunOutcome; note?: string } = {}): string[] {
   const st = opts.style ?? style(false);
+  const w = wordsOf(opts);
   const took = run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : undefined;
-  const summary = runSummary({ ...run, ...about }, CONSOLE_MARKS);
+  const summary = runSummary({ ...run, ...about }, w);
+  const approvers = run.approvers.length ? w.list(run.approvers.map(mention)) : w.t('run.nobody');
   return [
-    title(`Run ${run.id}: ${run.runbook} — ${run.status}`, st),
-    `Requested by ${mention(run.requester)} · approved by ${run.approvers.length ? run.approvers.map(mention).join(', ') : '(nobody)'} · request ${run.requestId}`,
-    targetFields(run.deployment, run.values),
-    ...stepTable(run.steps, st),
-    ...run.steps.flatMap((s) => stepDetails(s, st)),
-    `${verdict(run.status, st)}${summary ? `: ${summary}` : ''}`,
-    ...(about.note && run.status === 'succeeded' ? [`ℹ Besides: ${about.note}`] : []),
-    st.dim(`Run ${run.id} · started ${when(run.startedAt)}${run.finishedAt ? ` · finished ${when(run.finishedAt)} (${duration(took)})` : ''}`),
+    title(w.t('run.title', { runId: run.id, runbook: run.runbook, status: runStatusInline(run.status, w) }), st),
+    w.t('run.by', { requester: mention(run.requester), approvers, requestId: run.requestId }),
+    targetFields(run.deployment, run.values, w),
+    ...stepTable(run.steps, st, w),
+    ...run.steps.flatMap((s) => stepDetails(s, st, w)),
+    `${verdict(run.status, st, w)}${summary ? `: ${summary}` : ''}`,
+    ...(about.note && run.status === 'succeeded' ? [`ℹ ${w.t('besides')}${about.note}`] : []),
+    st.dim(`${w.t('run.id', { runId: run.id })} · ${run.finishedAt ? w.t('run.started-finished', { started: w.date(run.startedAt), finished: w.date(run.finishedAt), took: duration(took) }) : w.t('run.started', { started: w.date(run.startedAt) })}`),
   ];
 }
 
-function itemTable(items: VerifyItem[], st: Style): string[] {
-  return box([['item', 'expected', 'actual', ''], ...items.map((i) => [i.item, i.expected, i.actual, i.ok ? st.green('✓ pass') : st.red('✗ fail')])], st);
+function itemTable(items: VerifyItem[], st: Style, w: Words): string[] {
+  return box([[...col(w, 'col.item', 'col.expected', 'col.actual'), ''], ...items.map((i) => [i.item, i.expected, i.actual, i.ok ? st.green(`✓ ${w.t('verdict.pass')}`) : st.red(`✗ ${w.t('verdict.fail')}`)])], st);
 }
 
 export function renderReport(view: Extract<View, { kind: 'report' }>, opts: TextOptions): string[] {
   const st = opts.style ?? style(false);
-  const v = view.verdict ? ` · verdict ${view.verdict === 'pass' ? st.green(st.bold('✓ pass')) : st.red(st.bold('✗ fail'))}` : '';
-  const lines = [title(`Report: ${view.title}${view.runbook ? ` ${view.runbook}` : ''}`, st), `Asked by ${mention(view.requester)}${v}`];
-  if (view.note) lines.push(`ℹ Besides: ${view.note}`);
-  if (view.items?.length) lines.push('Desired configuration', ...itemTable(view.items, st));
-  if (view.agents?.length) {
-    const withSession = view.agents.some((a) => a.session);
-    const withHost = view.agents.some((a) => a.host);
-    const head = ['agent', ...(withHost ? ['host'] : []), 'roles', 'state', 'last seen', ...(withSession ? ['session'] : [])];
-    lines.push('Agents', ...box([head, ...view.agents.map((a) => [a.name, ...(withHost ? [a.host ?? ''] : []), a.roles.join(', '), a.online ? 'online' : 'OFFLINE', a.lastSeen ?? 'embedded', ...(withSession ? [a.session ?? ''] : [])])], st));
+  const w = wordsOf(opts);
+  const verdictWord = view.verdict ? (view.verdict === 'pass' ? st.green(st.bold(`✓ ${w.t('verdict.pass')}`)) : st.red(st.bold(`✗ ${w.t('verdict.fail')}`))) : '';
+  const lines = [title(w.t('report.title', { title: `${view.title}${view.runbook ? ` ${view.runbook}` : ''}` }), st), w.raw(verdictWord ? 'report.by.verdict' : 'report.by', { requester: mention(view.requester), verdict: verdictWord })];
+  if (view.note) lines.push(`ℹ ${w.t('besides')}${view.note}`);
+  if (view.drift) {
+    const d = view.drift;
+    lines.push(st.red(`⚠ ${w.t('drift.title', { n: d.changed.length })}`), d.previous ? w.t(`drift.since.${d.previous.verdict}`, { since: w.date(d.previous.since), checkedAt: w.date(d.previous.checkedAt) }) : w.t('drift.first'), ...box(driftRows(d, w), st));
+    if (d.fix) lines.push(w.t('drift.fix', { fix: `${opts.command} ${d.fix}` }));
   }
-  if (view.steps.length) lines.push(...stepTable(view.steps, st), ...view.steps.flatMap((s) => stepDetails(s, st)));
+  if (view.waiting?.length) {
+    lines.push(w.t('waiting.title', { n: view.waiting.length }), ...view.waiting.map((c) => `  • ${w.t('waiting.one', { requestId: c.requestId, runbook: c.runbook, requester: mention(c.requester), startsAt: w.date(c.startsAt), change: c.change ? ` · ${w.t('change.reference', { change: c.change })}` : '' })}`));
+    lines.push(w.t('waiting.cancel', { cancel: 'cancel REQUEST_ID' }));
+  }
+  if (view.items?.length) lines.push(w.t('report.desired'), ...itemTable(view.items, st, w));
+  if (view.agents?.length) lines.push(w.t('report.agents'), ...box(agentRows(view.agents, w), st));
+  if (view.steps.length) lines.push(...stepTable(view.steps, st, w), ...view.steps.flatMap((s) => stepDetails(s, st, w)));
   return lines;
 }
 
 export function renderHistory(requests: RequestRecord[], runs: RunRecord[], opts: TextOptions): string[] {
   const st = opts.style ?? style(false);
-  const lines = [title('History', st), st.dim('Newest first'), 'Requests'];
-  if (requests.length === 0) lines.push(st.dim('  none'));
+  const w = wordsOf(opts);
+  const lines = [title(w.t('history.title'), st), st.dim(w.t('history.newest')), w.t('history.requests')];
+  if (requests.length === 0) lines.push(st.dim(`  ${w.t('none')}`));
   else {
-    const by = (r: RequestRecord) => (r.status === 'approved' ? r.approvals.map((a) => mention(a.user)).join(', ') : r.decidedBy ? mention(r.decidedBy) : '');
-    lines.push(...box([['request', 'runbook', 'by', 'created', 'status', 'decided by', 'run'], ...requests.map((r) => [r.id, r.runbook, mention(r.requester), when(r.createdAt), r.status + (r.reason ? `: ${r.reason}` : ''), by(r), r.runId ?? ''])], st));
+    const by = (r: RequestRecord) => (r.status === 'approved' ? w.list(r.approvals.map((a) => withDirectory(mention(a.user), a))) : r.decidedBy ? mention(r.decidedBy) : '');
+    const head = col(w, 'console.col.request', 'console.col.runbook', 'console.col.by', 'console.col.created', 'col.state', 'console.col.decided-by', 'console.col.run');
+    lines.push(...box([head, ...requests.map((r) => [r.id, r.runbook, mention(r.requester), w.date(r.createdAt), requestStatusWord(r.status, w) + (r.reason ? `: ${r.reason}` : ''), by(r), r.runId ?? ''])], st));
   }
-  lines.push('Runs');
-  if (runs.length === 0) lines.push(st.dim('  none'));
-  else lines.push(...box([['run', 'runbook', 'for', 'started', 'status', 'summary'], ...runs.map((r) => [r.id, r.runbook, mention(r.requester), when(r.startedAt), r.status, r.summary ?? ''])], st));
+  lines.push(w.t('history.runs'));
+  if (runs.length === 0) lines.push(st.dim(`  ${w.t('none')}`));
+  else {
+    const head = col(w, 'console.col.run', 'console.col.runbook', 'console.col.for', 'console.col.started', 'col.state', 'console.col.summary');
+    lines.push(...box([head, ...runs.map((r) => [r.id, r.runbook, mention(r.requester), w.date(r.startedAt), runStatusInline(r.status, w), r.summary ?? ''])], st));
+  }
   return lines;
 }
 
 export function renderViewText(view: View, opts: TextOptions): string[] {
+  const w = wordsOf(opts);
   switch (view.kind) {
     case 'plan':
-      return renderPlan(view.request, view.rule, view.dryRun, opts);
+      return renderPlan(view.request, view.rule, view.dryRun, opts, view.window);
     case 'refused-plan':
     case 'nothing-to-change':
       return refusedOrNoop(view.kind, view.runbook, view.requester, view.plan, opts, view.kind === 'nothing-to-change' ? view.verify : undefined);
@@ -265,9 +300,9 @@ export function renderViewText(view: View, opts: TextOptions): string[] {
     case 'history':
       return renderHistory(view.requests, view.runs, opts);
     case 'detail':
-      return [title(`${view.title} · run ${view.runId}`, opts.style ?? style(false)), ...view.lines.map((l) => `  ${l}`)];
+      return [title(`${view.title} · ${w.t('detail.run', { runId: view.runId })}`, opts.style ?? style(false)), ...view.lines.map((l) => `  ${l}`)];
     case 'notice':
-      return noticeText(view.notice, CONSOLE_MARKS).split('\n');
+      return noticeText(view.notice, w).split('\n');
     case 'text':
       return plain(view.text).split('\n');
   }

@@ -14,8 +14,10 @@ import type { Directory } from '../core/ports.js';
 import type { PolicyConfig } from '../core/policy.js';
 import { createLogger } from '../log.js';
 import { createSimulatedDeployment, type SimulatedDeployment } from '../simulator.js';
+import { DEFAULT_LOCALE, isLocale, LOCALES } from '../i18n/index.js';
 import { ConsoleNotifier, type Output } from './notifier.js';
-import { CONSOLE_CHANNEL, consolePolicyFromConfig, defaultConsolePolicy, policyUsers } from './policy.js';
+import { consoleWords } from './renderView.js';
+import { CONSOLE_CHANNEL, CONSOLE_PROFILES, consolePolicyFromConfig, defaultConsolePolicy, policyUsers } from './policy.js';
 import { ConsoleSession } from './session.js';
 import { wantsColor } from './text.js';
 
@@ -34,6 +36,8 @@ export interface ConsoleOptions {
   dir?: string;
   /** default: pino to stderr at LOG_LEVEL, or warn */
   log?: Logger;
+  /** the language of the messages (`--locale`): en or zh-TW; default the policy's (messages.locale), else en */
+  locale?: string;
 }
 
 /** A console ready for lines: what the interactive loop and the demo both drive. */
@@ -50,11 +54,15 @@ export interface ConsoleApp extends Composition {
   close(): Promise<void>;
 }
 
-/** Slack user groups cannot be read from a terminal: a policy that names groups fails closed, with a sentence. */
-const noGroups: Directory = {
+/**
+ * Slack user groups cannot be read from a terminal: a policy that names groups fails closed, with a sentence. The
+ * console's own people (alice, bob, carol) have directory emails, so the audit shows who approved as Slack would.
+ */
+const consoleDirectory: Directory = {
   groupMembers: async (group) => {
     throw new Error(`the console cannot read Slack user group ${group}`);
   },
+  profile: async (user) => CONSOLE_PROFILES[user],
 };
 
 function consoleLogger(env: NodeJS.ProcessEnv): Logger {
@@ -73,6 +81,7 @@ function findPowerShell(executable: string | undefined, out: Output): LocatedPow
 export async function startConsole(options: ConsoleOptions = {}): Promise<ConsoleApp> {
   const env = options.env ?? process.env;
   const out = options.output ?? process.stdout;
+  if (options.locale !== undefined && !isLocale(options.locale)) throw new Error(`--locale takes ${LOCALES.join(' or ')}; got "${options.locale}"`);
   const configPath = env.LYNC_EXO_CONFIG?.trim();
   const config = configPath ? readConfigFile(configPath) : undefined;
   const policy = config ? consolePolicyFromConfig(config) : defaultConsolePolicy();
@@ -84,13 +93,14 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Consol
   const runbooks = loadRunbooks();
   const lagSeconds = options.lagSeconds ?? 3;
   const sim = createSimulatedDeployment({ dir, lagSeconds, executable: powershell.executable, runbooks, log });
-  const notifier = new ConsoleNotifier({ out, color: wantsColor(out, env), command });
+  const words = consoleWords(isLocale(options.locale) ? options.locale : (config?.messages.locale ?? DEFAULT_LOCALE), config?.messages.timeZone ?? 'UTC');
+  const notifier = new ConsoleNotifier({ out, color: wantsColor(out, env), command, words });
   const counters = { r: 0, run: 0 };
   const composition = compose({
     policy,
     agents: sim.pool,
     notifier,
-    directory: noGroups,
+    directory: consoleDirectory,
     log,
     runbooks,
     commandName: command,

@@ -2,6 +2,8 @@
 // codes, and Slack markup in text a front end passes on (<@U…>, <#C…>, <!subteam^S…>) made readable; the core's
 // own words come as notices, in src/labels.ts.
 
+import { displayWidth } from '../i18n/index.js';
+
 export interface Style {
   bold(s: string): string;
   dim(s: string): string;
@@ -31,7 +33,8 @@ export function stripAnsi(s: string): string {
   return s.replace(ANSI, '');
 }
 
-export const width = (s: string): number => [...stripAnsi(s)].length;
+/** Columns on a terminal: colour codes take none, a Chinese character two. */
+export const width = (s: string): number => displayWidth(stripAnsi(s));
 
 const pad = (s: string, n: number): string => s + ' '.repeat(Math.max(0, n - width(s)));
 

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { buildVocabulary, type Vocabulary } from './command/vocabulary.js';
 import { LyncExoError } from './errors.js';
+import { directoryFields, identify, type Identity } from './identity.js';
 import type { Notice, RunOutcome } from './notices.js';
 import { Courier, type CourierOptions } from './outbox.js';
 import { approversOf, type PolicyConfig } from './policy.js';
@@ -11,6 +12,7 @@ import type { MessageRef, RequestRecord, RunRecord } from './records.js';
 import type { RunContext } from './run/execute.js';
 import { fillIn } from './runbook/inputs.js';
 import type { Runbook, RunbookKind } from './runbook/schema.js';
+import { windowState } from './schedule.js';
 import type { Store } from './store.js';
 
 /** pino's shape, so the core can log without importing it. */
@@ -32,6 +34,11 @@ export interface ServiceDeps {
   scheduler: Scheduler;
   policy: PolicyConfig;
   log: Log;
+  /**
+   * Whether this instance does the work only one instance may do (the drift watch). Absent: yes (one SQLite instance
+   * per store); several instances on one store (issue 15) answer from their leader election.
+   */
+  isLeader?: () => boolean | Promise<boolean>;
   /** the slash command as people type it, for help and hints */
   commandName?: string;
   newId?: (prefix: 'r' | 'run') => string;
@@ -122,8 +129,15 @@ export class Conversation {
     return this.courier.put({ key, channel, view, ...(parent ? { parent } : {}) });
   }
 
-  async audit(actor: string, action: string, extra: { channel?: string; requestId?: string; runId?: string; fingerprint?: string; detail?: string } = {}): Promise<void> {
-    const record = { at: this.now().toISOString(), actor, action, ...extra };
+  /** Who `user` is in the directory now (email, AD account), for the audit and the approval. */
+  identify(user: string): Promise<Identity> {
+    return identify(this.deps.directory, this.deps.policy.accounts, user, (err) => this.deps.log.warn({ err, user }, 'directory: no profile for the audit'));
+  }
+
+  /** `who`: the actor's directory identity, kept with the record; `change`: the change reference it concerns. */
+  async audit(actor: string, action: string, extra: { channel?: string; requestId?: string; runId?: string; fingerprint?: string; detail?: string; change?: string; who?: Identity } = {}): Promise<void> {
+    const { who, change, ...rest } = extra;
+    const record = { at: this.now().toISOString(), actor, action, ...rest, ...(who ? directoryFields(who) : {}), ...(change ? { change } : {}) };
     this.deps.log.info({ audit: record }, `audit: ${action}`);
     await this.deps.store.audit(record);
   }
@@ -135,10 +149,13 @@ export class Conversation {
   }
 
   planView(request: RequestRecord, dryRun: boolean, run?: RunRecord): View {
+    const windows = this.deps.policy.windows;
+    const state = windows && !run && request.status !== 'denied' && request.status !== 'cancelled' && request.status !== 'expired' ? windowState(windows, this.now()) : undefined;
     return {
       kind: 'plan',
       request,
       dryRun,
+      ...(state && windows ? { window: state.open ? { open: true, closesAt: state.closesAt.toISOString(), timeZone: windows.timeZone } : { open: false, opensAt: request.startsAt ?? state.opensAt.toISOString(), timeZone: windows.timeZone } } : {}),
       rule: { required: this.deps.policy.required, approvers: approversOf(this.deps.policy) },
       ...(run ? { run: { id: run.id, status: run.status, ...(run.summary ? { summary: run.summary } : {}) } } : {}),
     };

@@ -3,6 +3,7 @@
 // run (runs.ts). A decision counts only in the channel where the request was posted.
 import type { Actor, Conversation } from './conversation.js';
 import type { Result } from './errors.js';
+import { directoryFields } from './identity.js';
 import type { Notice } from './notices.js';
 import { checkApprover } from './policy.js';
 import type { RequestRecord } from './records.js';
@@ -32,11 +33,14 @@ export async function approve(c: Conversation, actor: Actor, requestId: string):
     return c.tell(actor, where);
   }
   const allowed = await checkApprover(c.deps.policy, actor.user, request.requester, c.deps.directory);
+  const who = await c.identify(actor.user);
+  const change = request.change;
   if (!allowed.ok) {
-    await c.audit(actor.user, 'approval-refused', { channel: actor.channel, requestId, detail: allowed.error.code });
+    await c.audit(actor.user, 'approval-refused', { channel: actor.channel, requestId, detail: allowed.error.code, who, change });
     return c.tell(actor, allowed.error);
   }
-  const result = await c.deps.store.approve(requestId, actor.user, c.deps.policy.required, c.now());
+  // the approval keeps who approved in directory terms, as the directory says now
+  const result = await c.deps.store.approve(requestId, actor.user, c.deps.policy.required, c.now(), directoryFields(who));
   if (!result) return c.tell(actor, { code: 'no-request', requestId });
   const more = c.deps.policy.required - result.request.approvals.length;
   switch (result.outcome) {
@@ -49,14 +53,14 @@ export async function approve(c: Conversation, actor: Actor, requestId: string):
     case 'already-approved-by-you':
       return c.tell(actor, { code: 'already-approved', requestId, more });
     case 'recorded':
-      await c.audit(actor.user, 'approved', { channel: actor.channel, requestId, fingerprint: result.request.plan.fingerprint });
+      await c.audit(actor.user, 'approved', { channel: actor.channel, requestId, fingerprint: result.request.plan.fingerprint, who, change });
       await c.refreshPlanMessage(result.request);
       return c.tell(actor, { code: 'approval-recorded', requestId, more });
     case 'completed':
       // the store's approval is the run's schedule (an approved request without a run); it starts now, and after a
       // restart if this process dies first. The plan message follows from the outbox.
       c.deps.scheduler.run(`run for ${requestId}`, () => startRun(c, result.request));
-      await c.audit(actor.user, 'approved', { channel: actor.channel, requestId, fingerprint: result.request.plan.fingerprint, detail: 'approval complete' });
+      await c.audit(actor.user, 'approved', { channel: actor.channel, requestId, fingerprint: result.request.plan.fingerprint, detail: 'approval complete', who, change });
       await c.refreshPlanMessage(result.request);
   }
 }
@@ -67,7 +71,7 @@ export async function deny(c: Conversation, actor: Actor, requestId: string, rea
   if (!reason.trim()) return c.tell(actor, { code: 'reason-needed' });
   const result = await c.deps.store.close(requestId, 'denied', actor.user, reason.trim(), c.now());
   if (result?.outcome !== 'closed') return c.tell(actor, { code: 'not-pending', requestId, status: result?.request.status ?? 'gone' });
-  await c.audit(actor.user, 'denied', { channel: actor.channel, requestId, detail: reason.trim() });
+  await c.audit(actor.user, 'denied', { channel: actor.channel, requestId, detail: reason.trim(), who: await c.identify(actor.user), change: result.request.change });
   await c.refreshPlanMessage(result.request);
 }
 
@@ -78,11 +82,13 @@ export async function cancel(c: Conversation, actor: Actor, requestId: string): 
     const approver = await checkApprover(c.deps.policy, actor.user, request.requester, c.deps.directory, 'cancel');
     if (!approver.ok) return c.tell(actor, approver.error.code === 'not-an-approver' ? { ...approver.error, requester: request.requester, requestId } : approver.error);
   }
-  const result = await c.deps.store.close(requestId, 'cancelled', actor.user, undefined, c.now());
+  // an approved change waiting for its window can be withdrawn until its run starts (claimRun then finds it cancelled)
+  const waiting = request.status === 'approved' && !request.runId;
+  const result = waiting ? await c.deps.store.cancelWaiting(requestId, actor.user, c.now()) : await c.deps.store.close(requestId, 'cancelled', actor.user, undefined, c.now());
   if (result?.outcome !== 'closed') return c.tell(actor, { code: 'not-pending', requestId, status: result?.request.status ?? 'gone' });
-  await c.audit(actor.user, 'cancelled', { channel: actor.channel, requestId });
+  await c.audit(actor.user, 'cancelled', { channel: actor.channel, requestId, who: await c.identify(actor.user), change: request.change, ...(waiting ? { detail: `waiting for its change window${request.startsAt ? ` (${request.startsAt})` : ''}` } : {}) });
   await c.refreshPlanMessage(result.request);
-  return c.tell(actor, { code: 'cancelled', requestId });
+  return c.tell(actor, waiting ? { code: 'cancelled-waiting', requestId, startsAt: request.startsAt ?? '' } : { code: 'cancelled', requestId });
 }
 
 /** Closes pending requests past their expiry and updates their messages; returns how many. */

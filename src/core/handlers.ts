@@ -5,8 +5,10 @@ import type { Command } from './command/parse.js';
 import type { Verb } from './command/vocabulary.js';
 import type { Actor, Conversation } from './conversation.js';
 import type { Notice, UsageRow } from './notices.js';
-import { changedSomething, planChange, planUndo, verifyItems } from './planning.js';
-import { checkRequester } from './policy.js';
+import { changedSomething, compareNow, planChange, planUndo } from './planning.js';
+import { checkChangeReference, checkRequester } from './policy.js';
+import type { Result } from './errors.js';
+import { waitingChanges } from './runs.js';
 import { cancel } from './decisions.js';
 import { cannotPostThere, type View } from './ports.js';
 import { messageKey } from './conversation.js';
@@ -34,7 +36,7 @@ function verifyCommand(c: Conversation, procedure: string): string | undefined {
 }
 
 /** A plan offered to the person: refused, nothing to change, a dry run, or a request posted for approval. */
-async function offerPlan(c: Conversation, actor: Actor, runbook: Runbook, p: Plan, dryRun: boolean, rollbackOf?: string): Promise<void> {
+async function offerPlan(c: Conversation, actor: Actor, runbook: Runbook, p: Plan, dryRun: boolean, rollbackOf?: string, changeRef?: string): Promise<void> {
   if (p.refusals.length) {
     await c.audit(actor.user, 'plan-refused', { channel: actor.channel, fingerprint: p.fingerprint, detail: p.refusals.join('; ') });
     return c.answer(actor, { kind: 'refused-plan', runbook: runbook.name, requester: actor.user, plan: p });
@@ -57,10 +59,12 @@ async function offerPlan(c: Conversation, actor: Actor, runbook: Runbook, p: Pla
     createdAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + c.deps.policy.expiresAfterMs).toISOString(),
     ...(rollbackOf ? { rollbackOf } : {}),
+    ...(changeRef ? { change: changeRef } : {}),
   };
   if (dryRun) return c.answer(actor, c.planView(request, true));
+  const who = await c.identify(actor.user);
   await c.deps.store.createRequest(request);
-  await c.audit(actor.user, 'requested', { channel: actor.channel, requestId: request.id, fingerprint: p.fingerprint, detail: runbook.name });
+  await c.audit(actor.user, 'requested', { channel: actor.channel, requestId: request.id, fingerprint: p.fingerprint, detail: runbook.name, change: changeRef, who });
   const key = messageKey.request(request.id);
   await c.show(key, actor.channel, c.planView(request, false));
   // the one wait on Slack in the flow, and only for the person's sake: can the plan be posted where they asked?
@@ -76,15 +80,23 @@ async function offerPlan(c: Conversation, actor: Actor, runbook: Runbook, p: Pla
   if (posted.problem === 'unavailable' || posted.problem === 'rate_limited') return c.tell(actor, { code: 'plan-delayed', requestId: request.id, channel: actor.channel });
 }
 
+/** The change reference typed, as the policy wants it: a dry run may leave a required one out. */
+function changeReference(c: Conversation, given: string | undefined, dryRun: boolean): Result<string | undefined> {
+  if (dryRun && given === undefined) return { ok: true, value: undefined };
+  return checkChangeReference(c.deps.policy, given);
+}
+
 /** A change runbook: plan it and post the request (or, `dryRun`, only show the plan). */
-async function change(c: Conversation, actor: Actor, procedure: Runbook, options: Record<string, string>, dryRun: boolean): Promise<void> {
+async function change(c: Conversation, actor: Actor, procedure: Runbook, options: Record<string, string>, dryRun: boolean, given?: string): Promise<void> {
   if (!dryRun) {
     const refused = await mayChange(c, actor);
     if (refused) return c.tell(actor, refused);
   }
+  const ref = changeReference(c, given, dryRun);
+  if (!ref.ok) return c.tell(actor, ref.error);
   const planned = await planChange(c, procedure, options);
   if (!planned.ok) return c.tell(actor, planned.error);
-  await offerPlan(c, actor, procedure, planned.value.plan, dryRun);
+  await offerPlan(c, actor, procedure, planned.value.plan, dryRun, undefined, ref.value);
 }
 
 /** The run to undo: the one named, else the newest change run (or the undo that already undid it). */
@@ -129,13 +141,15 @@ async function report(c: Conversation, actor: Actor, view: Omit<Extract<View, { 
 }
 
 export const HANDLERS: Handlers = {
-  change: (c, actor, cmd) => change(c, actor, c.runbook(cmd.runbook), cmd.options, false),
+  change: (c, actor, cmd) => change(c, actor, c.runbook(cmd.runbook), cmd.options, false, cmd.change),
 
-  plan: (c, actor, cmd) => change(c, actor, procedureOf(c, cmd), cmd.options, true),
+  plan: (c, actor, cmd) => change(c, actor, procedureOf(c, cmd), cmd.options, true, cmd.change),
 
   async undo(c, actor, cmd) {
     const refused = await mayChange(c, actor);
     if (refused) return c.tell(actor, refused);
+    const ref = changeReference(c, cmd.change, false);
+    if (!ref.ok) return c.tell(actor, ref.error);
     const undo = c.runbook(cmd.runbook);
     const found = await runToUndo(c, undo, cmd.runId);
     if ('notice' in found) return c.tell(actor, found.notice);
@@ -147,20 +161,16 @@ export const HANDLERS: Handlers = {
     if (!planned.ok) return c.tell(actor, planned.error);
     // nothing left to undo: the deployment is as it was before the run
     if (isNoop(planned.value) && !planned.value.refusals.length) return c.tell(actor, alreadyUndone(c, run));
-    await offerPlan(c, actor, undo, planned.value, false, run.id);
+    await offerPlan(c, actor, undo, planned.value, false, run.id, ref.value);
   },
 
   async compare(c, actor, cmd) {
     const procedure = procedureOf(c, cmd);
     const compare = c.runbook(cmd.name);
-    const planned = await planChange(c, procedure, cmd.options, compare);
-    if (!planned.ok) return c.tell(actor, planned.error);
-    const { plan: p, state } = planned.value;
-    const items = verifyItems(p, state);
-    const steps = newRunSteps(p).filter((s) => s.kind !== 'change');
-    await runChecks({ ...c.runContext, progress: async () => undefined }, p, steps, async () => undefined, false);
-    const ok = items.every((i) => i.ok) && steps.every((s) => s.status === 'succeeded');
-    await report(c, actor, { title: compare.name, runbook: procedure.name, requester: actor.user, steps, items, verdict: ok ? 'pass' : 'fail', ...(p.note ? { note: p.note } : {}) });
+    const result = await compareNow(c, procedure, cmd.options, compare);
+    if (!result.ok) return c.tell(actor, result.error);
+    const { plan: p, steps, items, verdict } = result.value;
+    await report(c, actor, { title: compare.name, runbook: procedure.name, requester: actor.user, steps, items, verdict, ...(p.note ? { note: p.note } : {}) });
   },
 
   async report(c, actor, cmd) {
@@ -168,7 +178,8 @@ export const HANDLERS: Handlers = {
     const p = plan({ runbook: rb, values: {}, preState: {} });
     const steps = newRunSteps(p);
     await runChecks({ ...c.runContext, progress: async () => undefined }, p, steps, async () => undefined, false);
-    await report(c, actor, { title: rb.name, requester: actor.user, steps, agents: c.deps.agents.describe() });
+    const waiting = await waitingChanges(c);
+    await report(c, actor, { title: rb.name, requester: actor.user, steps, agents: c.deps.agents.describe(), ...(waiting.length ? { waiting } : {}) });
   },
 
   async history(c, actor, cmd) {

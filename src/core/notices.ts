@@ -26,6 +26,9 @@ export type Notice =
   | { code: 'group-unreadable'; group: string; error: string }
   | { code: 'shutting-down' }
   | { code: 'locked'; holder: LockHolder }
+  // change references (policy changeReference): `pattern` is the regular expression it must match
+  | { code: 'change-reference-needed'; pattern: string; example?: string }
+  | { code: 'bad-change-reference'; given: string; pattern: string; example?: string }
   // reading and posting
   | { code: 'read-failed'; error: string; hint?: string; planned: boolean }
   | { code: 'plan-not-posted'; problem: DeliveryProblem; channel: string; requestId: string }
@@ -41,6 +44,8 @@ export type Notice =
   | { code: 'approval-recorded'; requestId: string; more: number }
   | { code: 'reason-needed' }
   | { code: 'cancelled'; requestId: string }
+  /** cancel of an approved change that waits for its window: it will not start */
+  | { code: 'cancelled-waiting'; requestId: string; startsAt: string }
   // rollback
   | { code: 'no-run'; runId: string }
   | { code: 'nothing-to-undo'; undo: string }

@@ -4,7 +4,8 @@
 import type { Conversation } from './conversation.js';
 import type { Result } from './errors.js';
 import type { RequestRecord, RunRecord } from './records.js';
-import { readState } from './run/execute.js';
+import type { StepResult } from './records.js';
+import { newRunSteps, readState, runChecks } from './run/execute.js';
 import { resolveInputs } from './runbook/inputs.js';
 import { inverseTargets, plan, type Plan, type PreState } from './runbook/planner.js';
 import { renderValueForPeople } from './runbook/render.js';
@@ -84,4 +85,16 @@ export function verifyItems(p: Plan, state: PreState): VerifyItem[] {
     }
   }
   return items;
+}
+
+/** `verify`: the procedure's plan read now, each property compared, and its checks (replication, Edges) run. */
+export async function compareNow(c: Conversation, procedure: Runbook, options: Record<string, string>, compare: Runbook): Promise<Result<{ plan: Plan; items: VerifyItem[]; steps: StepResult[]; verdict: 'pass' | 'fail' }>> {
+  const planned = await planChange(c, procedure, options, compare);
+  if (!planned.ok) return planned;
+  const { plan: p, state } = planned.value;
+  const items = verifyItems(p, state);
+  const steps = newRunSteps(p).filter((s) => s.kind !== 'change');
+  await runChecks({ ...c.runContext, progress: async () => undefined }, p, steps, async () => undefined, false);
+  const ok = items.every((i) => i.ok) && steps.every((s) => s.status === 'succeeded');
+  return { ok: true, value: { plan: p, items, steps, verdict: ok ? 'pass' : 'fail' } };
 }

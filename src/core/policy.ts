@@ -2,7 +2,10 @@
 // list a user group), the answer is no: the policy fails closed.
 import { refusal, type Result } from './errors.js';
 import type { Approvers } from './notices.js';
+import type { AccountMapping } from './identity.js';
+import { validateTextValue } from './runbook/inputs.js';
 import type { Directory } from './ports.js';
+import type { ChangeWindows } from './schedule.js';
 
 export interface PolicyConfig {
   deployment: string;
@@ -19,6 +22,33 @@ export interface PolicyConfig {
    * the host they run on: their -LocalStore reads that host's store, which proves nothing about an Edge.
    */
   edgeStandIns?: Record<string, string>;
+  /** change windows: an approved change outside them waits for the next one (schedule.ts) */
+  windows?: ChangeWindows;
+  /** change references (`--change CHG0012345`): whether one is required, and the pattern it must match */
+  changeReference?: ChangeReferencePolicy;
+  /** the AD account of a Slack user's profile email, for the audit (identity.ts) */
+  accounts?: AccountMapping;
+  /** the drift watch: verify on a schedule, post to the channel when the result changed (watch.ts) */
+  watch?: WatchPolicy;
+}
+
+export interface ChangeReferencePolicy {
+  required: boolean;
+  /** a regular expression the whole reference must match, e.g. CHG[0-9]{7} */
+  pattern: string;
+  /** a reference that matches, shown in the refusal */
+  example?: string;
+}
+
+export interface WatchPolicy {
+  /** cron syntax (five fields), e.g. "0 * * * *" */
+  schedule: string;
+  /** the zone the schedule's hours are in; default UTC */
+  timeZone?: string;
+  /** where a change in the result is posted */
+  channel: string;
+  /** the change runbook verified; default: the default one, with the values of its last succeeded run */
+  runbook?: string;
 }
 
 export type Check = Result;
@@ -56,4 +86,18 @@ export async function checkRequester(policy: PolicyConfig, user: string, directo
 export async function checkApprover(policy: PolicyConfig, user: string, requester: string, directory: Directory, action: 'approve' | 'deny' | 'cancel' = 'approve'): Promise<Check> {
   if (user === requester && action === 'approve') return refusal({ code: 'self-approval' });
   return (await isMember(user, policy.approvers, directory)) ?? refusal({ code: 'not-an-approver', action, approvers: approversOf(policy) });
+}
+
+/**
+ * The change reference of a request: the one typed, checked against the policy's pattern (required or not), or the
+ * refusal that names the pattern. Without a policy for references one typed is kept as given.
+ */
+export function checkChangeReference(policy: PolicyConfig, given: string | undefined): Result<string | undefined> {
+  const rule = policy.changeReference;
+  const example = rule?.example ? { example: rule.example } : {};
+  if (given === undefined) return rule?.required ? refusal({ code: 'change-reference-needed', pattern: rule.pattern, ...example }) : { ok: true, value: undefined };
+  const problem = validateTextValue('change', given);
+  if (problem) return refusal({ code: 'bad-option', problem });
+  if (rule && !new RegExp(`^(?:${rule.pattern})$`, 'u').test(given)) return refusal({ code: 'bad-change-reference', given, pattern: rule.pattern, ...example });
+  return { ok: true, value: given };
 }

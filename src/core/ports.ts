@@ -7,14 +7,16 @@ import type { Agent, Role } from './types.js';
 
 /** What a message shows, as data. Each adapter renders it its own way (Block Kit, terminal text). */
 export type View =
-  | { kind: 'plan'; request: RequestRecord; rule: ApprovalRule; dryRun: boolean; run?: { id: string; status: RunStatus; summary?: string } }
+  /** `window`: when the policy has change windows, whether one is open now (it runs when approved) or when the next opens (it waits) */
+  | { kind: 'plan'; request: RequestRecord; rule: ApprovalRule; dryRun: boolean; run?: { id: string; status: RunStatus; summary?: string }; window?: WindowNote }
   | { kind: 'refused-plan'; runbook: string; requester: string; plan: Plan }
   /** `verify`: the subcommand that checks replication and the Edges for this runbook (`verify hybrid`) */
   | { kind: 'nothing-to-change'; runbook: string; requester: string; plan: Plan; verify?: string }
   /** `outcome`: why it ended, when the core decided it; `note`: what the admin must do besides (its runbook's note) */
   | { kind: 'run'; run: RunRecord; outcome?: RunOutcome; note?: string }
   /** `runbook`: the runbook reported on (verify: the one compared with); `note`: what the admin must do besides */
-  | { kind: 'report'; title: string; runbook?: string; requester: string; steps: StepResult[]; verdict?: 'pass' | 'fail'; items?: VerifyItem[]; agents?: AgentRow[]; note?: string }
+  /** `waiting`: approved changes waiting for their change window (status); `drift`: what the drift watch saw change (watch.ts) */
+  | { kind: 'report'; title: string; runbook?: string; requester: string; steps: StepResult[]; verdict?: 'pass' | 'fail'; items?: VerifyItem[]; agents?: AgentRow[]; note?: string; waiting?: WaitingChange[]; drift?: Drift }
   | { kind: 'history'; requests: RequestRecord[]; runs: RunRecord[]; names?: Record<string, string> }
   /** more about one step of a run (a long error, the per-Edge comparison), posted in the run's thread */
   | { kind: 'detail'; runId: string; title: string; lines: string[]; part?: { n: number; of: number } }
@@ -22,6 +24,30 @@ export type View =
   | { kind: 'notice'; notice: Notice }
   /** a front end's own words (its placeholders, its error replies); the core never makes one */
   | { kind: 'text'; text: string };
+
+/** A plan under change windows: open now (it runs when approved, if before closesAt), or when the next one opens. */
+export type WindowNote = { open: true; closesAt: string; timeZone: string } | { open: false; opensAt: string; timeZone: string };
+
+/** An approved change that waits for its change window; `cancel REQUEST_ID` withdraws it until it starts. */
+export interface WaitingChange {
+  requestId: string;
+  runbook: string;
+  requester: string;
+  startsAt: string;
+  change?: string;
+}
+
+/**
+ * What the drift watch found changed since its last watch: the items whose result changed (before → now), since when
+ * the previous result held, and the command that plans the way back (a button in Slack: `fix`).
+ */
+export interface Drift {
+  /** the previous result and when it was first seen; absent on the first watch */
+  previous?: { verdict: 'pass' | 'fail'; since: string; checkedAt: string };
+  changed: { item: string; expected: string; before?: string; now: string; ok: boolean }[];
+  /** the command line (without the slash command) that plans the change putting it right: `plan setup --cloud worldwide` */
+  fix?: string;
+}
 
 export interface VerifyItem {
   item: string;
@@ -99,6 +125,13 @@ export interface Directory {
   groupMembers(groupId: string): Promise<string[]>;
   /** a person's display name, to name them without a mention (Slack: users.info); undefined when unknown */
   userName?(userId: string): Promise<string | undefined>;
+  /** who they are in the directory (Slack: users.info, profile.email with users:read.email); undefined when unknown */
+  profile?(userId: string): Promise<DirectoryProfile | undefined>;
+}
+
+export interface DirectoryProfile {
+  name?: string;
+  email?: string;
 }
 
 export interface Clock {

@@ -1,4 +1,5 @@
 // Requests, runs and their results: what the store keeps and the views show.
+import type { Identity } from './identity.js';
 import type { InputValues } from './runbook/inputs.js';
 import type { Plan, PreState } from './runbook/planner.js';
 import type { InvocationFailure, Role } from './types.js';
@@ -14,6 +15,9 @@ export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'can
 export interface Approval {
   user: string;
   at: string;
+  /** the approver's directory identity when they approved (identity.ts) */
+  email?: string;
+  account?: string;
 }
 
 export interface RequestRecord {
@@ -32,6 +36,10 @@ export interface RequestRecord {
   decidedBy?: string;
   reason?: string;
   runId?: string;
+  /** the change reference the requester gave (`--change CHG0012345`), checked against the policy's pattern */
+  change?: string;
+  /** approved outside every change window: the run starts when the next one opens (and no earlier) */
+  startsAt?: string;
   createdAt: string;
   expiresAt: string;
   decidedAt?: string;
@@ -116,6 +124,10 @@ export interface RunRecord {
   channel: string;
   requester: string;
   approvers: string[];
+  /** the approvers with their directory identity, as recorded when they approved */
+  approvedBy?: Identity[];
+  /** the request's change reference */
+  change?: string;
   status: RunStatus;
   startedAt: string;
   finishedAt?: string;
@@ -145,4 +157,25 @@ export interface AuditRecord {
   runId?: string;
   fingerprint?: string;
   detail?: string;
+  /** the actor's directory identity, for a person (identity.ts) */
+  email?: string;
+  account?: string;
+  /** the change reference of the request or run */
+  change?: string;
+}
+
+/**
+ * What the drift watch saw last (watch.ts): the verify result as compared, since when it has been so, and when it
+ * was last checked. Kept in the store, so a restart neither forgets a drift nor reports it twice.
+ */
+export interface WatchState {
+  /** the watch's name: the runbook it verifies */
+  name: string;
+  verdict: 'pass' | 'fail';
+  /** every compared item and check, as `verify` shows them */
+  items: { item: string; expected: string; actual: string; ok: boolean }[];
+  /** when the result first read as it does now */
+  since: string;
+  /** the last watch that ran */
+  checkedAt: string;
 }

@@ -5,7 +5,9 @@ import type { Conversation, Log } from './conversation.js';
 import { messageKey } from './conversation.js';
 import { replan } from './planning.js';
 import type { RunOutcome } from './notices.js';
-import type { View } from './ports.js';
+import type { View, WaitingChange } from './ports.js';
+import { windowState } from './schedule.js';
+import { withDirectory, type Identity } from './identity.js';
 import type { RequestRecord, RunRecord } from './records.js';
 import { executePlan, newRunSteps, skipRest } from './run/execute.js';
 
@@ -22,8 +24,42 @@ export function activeRuns(c: Conversation): Map<string, RunRecord> {
   return runs;
 }
 
+/**
+ * Outside every change window an approved request waits: its start time is kept on it (so `status` lists it and a
+ * restart keeps it) and the sweep (startDue) starts it when the window opens. True when it must wait.
+ */
+async function waitsForWindow(c: Conversation, request: RequestRecord, now: Date): Promise<boolean> {
+  const windows = c.deps.policy.windows;
+  if (!windows) return false;
+  const state = windowState(windows, now);
+  if (state.open) return false;
+  const startsAt = state.opensAt.toISOString();
+  if (request.startsAt === startsAt) return true;
+  await c.deps.store.setRequestStart(request.id, startsAt);
+  await c.audit('lync-exo', 'run-waiting', { requestId: request.id, fingerprint: request.plan.fingerprint, change: request.change, detail: `outside the change windows (${windows.timeZone}); starts at ${startsAt}` });
+  await c.refreshPlanMessage({ ...request, startsAt });
+  return true;
+}
+
+/** Approved changes whose change window has opened start now (their fingerprint is checked then, as every run's); returns their ids. */
+export async function startDue(c: Conversation): Promise<string[]> {
+  const now = c.now().getTime();
+  const due = (await c.deps.store.listUnstarted()).filter((r) => r.startsAt !== undefined && Date.parse(r.startsAt) <= now);
+  for (const r of due) c.deps.scheduler.run(`run for ${r.id}`, () => startRun(c, r));
+  return due.map((r) => r.id);
+}
+
+/** Approved changes waiting for their change window, soonest first. */
+export async function waitingChanges(c: Conversation): Promise<WaitingChange[]> {
+  return (await c.deps.store.listUnstarted())
+    .filter((r): r is RequestRecord & { startsAt: string } => r.startsAt !== undefined)
+    .sort((a, b) => a.startsAt.localeCompare(b.startsAt))
+    .map((r) => ({ requestId: r.id, runbook: r.runbook, requester: r.requester, startsAt: r.startsAt, ...(r.change ? { change: r.change } : {}) }));
+}
+
 export async function startRun(c: Conversation, request: RequestRecord): Promise<void> {
   const now = c.now();
+  if (await waitsForWindow(c, request, now)) return;
   const runId = c.newId('run');
   const log = c.deps.log.child({ requestId: request.id, runId, runbook: request.runbook, requester: request.requester });
   const run: RunRecord = {
@@ -35,6 +71,8 @@ export async function startRun(c: Conversation, request: RequestRecord): Promise
     channel: request.channel,
     requester: request.requester,
     approvers: request.approvals.map((a) => a.user),
+    approvedBy: request.approvals.map((a) => ({ user: a.user, ...(a.email ? { email: a.email } : {}), ...(a.account ? { account: a.account } : {}) })),
+    ...(request.change ? { change: request.change } : {}),
     status: 'running',
     startedAt: now.toISOString(),
     values: request.values,
@@ -58,7 +96,7 @@ export async function startRun(c: Conversation, request: RequestRecord): Promise
   try {
     await c.refreshPlanMessage(request, run);
     await c.showRun(run);
-    await c.audit('lync-exo', 'run-started', { requestId: request.id, runId, fingerprint: request.plan.fingerprint });
+    await c.audit('lync-exo', 'run-started', { requestId: request.id, runId, fingerprint: request.plan.fingerprint, change: request.change, detail: approvedByText(run) });
     const fresh = await replan(c, request);
     if (!fresh.ok) {
       run.status = 'failed';
@@ -83,6 +121,12 @@ export async function startRun(c: Conversation, request: RequestRecord): Promise
     activeRuns(c).delete(runId);
     await finish(c, run, log, outcome);
   }
+}
+
+/** "approved by U0BOB (bob@contoso.com, CONTOSO\\bob)": the run's approvers in directory terms, for its audit record. */
+function approvedByText(run: RunRecord): string {
+  const who = (run.approvedBy ?? run.approvers.map((user): Identity => ({ user }))).map((a) => withDirectory(a.user, a));
+  return `approved by ${who.join(', ')}`;
 }
 
 /** Progress: saved, and the run's message queued (coalesced by the courier). Slack is never awaited here. */
@@ -131,7 +175,7 @@ async function finish(c: Conversation, run: RunRecord, log: Log, outcome?: RunOu
   run.finishedAt = c.now().toISOString();
   skipRest(run.steps);
   await c.deps.store.saveRun(run);
-  await c.audit('lync-exo', `run-${run.status}`, { runId: run.id, requestId: run.requestId, detail: run.summary });
+  await c.audit('lync-exo', `run-${run.status}`, { runId: run.id, requestId: run.requestId, detail: run.summary, change: run.change });
   log.info({ status: run.status }, `run: ${run.status}`);
   // the report and the plan message's verdict go out from the outbox, now or when Slack is back
   await c.showRun(run, outcome);
@@ -163,8 +207,10 @@ export async function recover(c: Conversation): Promise<{ interrupted: RunRecord
   }
   const locks = await c.deps.store.recoverLocks();
   for (const l of locks) await c.audit('lync-exo', 'lock-recovered', { runId: l.runId, requestId: l.requestId, detail: `held since ${l.since}` });
-  // approved before the stop, never started: their approval is their schedule
-  const unstarted = await c.deps.store.listUnstarted();
+  // approved before the stop, never started: their approval is their schedule. One waiting for its change window is
+  // the sweep's to start (startDue), when the window opens: on PostgreSQL the leader recovers on every sweep, and
+  // would otherwise log it as resumed each time.
+  const unstarted = (await c.deps.store.listUnstarted()).filter((r) => r.startsAt === undefined);
   for (const r of unstarted) {
     await c.audit('lync-exo', 'run-resumed', { requestId: r.id, detail: 'approved before a restart; starting its run now' });
     c.deps.scheduler.run(`run for ${r.id}`, () => startRun(c, r));

@@ -9,7 +9,8 @@ import type { Result } from './errors.js';
 import { handle } from './handlers.js';
 import { checkChannel } from './policy.js';
 import type { MessageRef, RunRecord } from './records.js';
-import { activeRuns, recover } from './runs.js';
+import { activeRuns, recover, startDue } from './runs.js';
+import { watchDue, type WatchOutcome } from './watch.js';
 import type { Courier } from './outbox.js';
 
 export { messageKey, type Actor, type Log, type ServiceDeps } from './conversation.js';
@@ -69,6 +70,23 @@ export class LyncExoService {
   /** Closes pending requests past their expiry and updates their messages; returns how many. */
   expireDue(): Promise<number> {
     return expireDue(this.c);
+  }
+
+  /** Approved changes whose change window has opened start now; returns their request ids. */
+  startDue(): Promise<string[]> {
+    return startDue(this.c);
+  }
+
+  /** The drift watch, when its schedule says it is due (or `force`): posts only a changed result. */
+  watchDue(force = false): Promise<WatchOutcome> {
+    return watchDue(this.c, force);
+  }
+
+  /** What the periodic sweep does: expiry, changes whose window opened, the drift watch. Each failure is its own. */
+  async sweep(onError: (what: string, err: unknown) => void): Promise<void> {
+    await this.expireDue().catch((err: unknown) => onError('expiry', err));
+    await this.startDue().catch((err: unknown) => onError('change windows', err));
+    await this.watchDue().catch((err: unknown) => onError('drift watch', err));
   }
 
   /** Start-up recovery: interrupted runs reported, stale locks released, approved requests started. */

@@ -2,7 +2,7 @@
 // approvers at once or a Slack retry can complete an approval only once; only the call that completed it starts
 // the run. Implementations: memoryStore below (tests, console), SQLite (src/store/).
 import type { View } from './ports.js';
-import type { AuditRecord, LockHolder, MessageRef, RequestRecord, RunRecord, RunStatus } from './records.js';
+import type { AuditRecord, LockHolder, MessageRef, RequestRecord, RunRecord, RunStatus, WatchState } from './records.js';
 
 export type ApproveOutcome =
   | { outcome: 'recorded'; request: RequestRecord } // counted; more approvals needed
@@ -49,10 +49,14 @@ export interface OutboxPut {
 export interface Store {
   createRequest(request: RequestRecord): Promise<void>;
   getRequest(id: string): Promise<RequestRecord | undefined>;
-  /** Adds an approval when the request is still pending and not expired at `now`. */
-  approve(id: string, user: string, required: number, now: Date): Promise<ApproveOutcome | undefined>;
+  /** Adds an approval when the request is still pending and not expired at `now`; `who`: the approver's directory identity, kept on the approval. */
+  approve(id: string, user: string, required: number, now: Date, who?: { email?: string; account?: string }): Promise<ApproveOutcome | undefined>;
   /** Denies, cancels or expires a pending request. */
   close(id: string, status: 'denied' | 'cancelled' | 'expired', by: string, reason: string | undefined, now: Date): Promise<CloseOutcome | undefined>;
+  /** Cancels an approved request whose run has not started (it waits for its change window): `not-pending` otherwise. */
+  cancelWaiting(id: string, by: string, now: Date): Promise<CloseOutcome | undefined>;
+  /** When an approved request's run is to start (the next change window); undefined: clears it. */
+  setRequestStart(id: string, startsAt: string | undefined): Promise<void>;
   setRequestMessage(id: string, message: RequestRecord['message']): Promise<void>;
   setRequestRun(id: string, runId: string): Promise<void>;
   /** Pending requests whose expiry is before `now`. */
@@ -108,6 +112,10 @@ export interface Store {
   /** The message is gone from Slack (deleted): the next delivery posts it again. */
   forgetMessage(key: string): Promise<void>;
 
+  /** The drift watch's last result (watch.ts), by its name. */
+  getWatch(name: string): Promise<WatchState | undefined>;
+  saveWatch(state: WatchState): Promise<void>;
+
   audit(record: AuditRecord): Promise<void>;
   listAudit(since?: Date): Promise<AuditRecord[]>;
   /** Newest first. */
@@ -125,6 +133,7 @@ export function memoryStore(): Store {
   const locks = new Map<string, LockHolder>();
   const audits: AuditRecord[] = [];
   const outbox = new Map<string, OutboxEntry & { seq: number }>();
+  const watches = new Map<string, WatchState>();
   const refs = new Map<string, MessageRef>();
   let seq = 0;
   const pending = (r: RequestRecord) => r.status === 'pending';
@@ -140,7 +149,7 @@ export function memoryStore(): Store {
       const r = requests.get(id);
       return r && clone(r);
     },
-    async approve(id, user, required, now) {
+    async approve(id, user, required, now, who) {
       const r = requests.get(id);
       if (!r) return undefined;
       if (!pending(r)) return { outcome: 'not-pending', request: clone(r) };
@@ -149,7 +158,7 @@ export function memoryStore(): Store {
         return { outcome: 'expired', request: clone(r) };
       }
       if (r.approvals.some((a) => a.user === user)) return { outcome: 'already-approved-by-you', request: clone(r) };
-      r.approvals.push({ user, at: now.toISOString() });
+      r.approvals.push({ user, at: now.toISOString(), ...(who?.email ? { email: who.email } : {}), ...(who?.account ? { account: who.account } : {}) });
       if (r.approvals.length < required) return { outcome: 'recorded', request: clone(r) };
       Object.assign(r, { status: 'approved', decidedAt: now.toISOString() });
       return { outcome: 'completed', request: clone(r) };
@@ -160,6 +169,19 @@ export function memoryStore(): Store {
       if (!pending(r)) return { outcome: 'not-pending', request: clone(r) };
       Object.assign(r, { status, decidedBy: by, reason, decidedAt: now.toISOString() });
       return { outcome: 'closed', request: clone(r) };
+    },
+    async cancelWaiting(id, by, now) {
+      const r = requests.get(id);
+      if (!r) return undefined;
+      if (r.status !== 'approved' || r.runId) return { outcome: 'not-pending', request: clone(r) };
+      Object.assign(r, { status: 'cancelled', decidedBy: by, decidedAt: now.toISOString() });
+      return { outcome: 'closed', request: clone(r) };
+    },
+    async setRequestStart(id, startsAt) {
+      const r = requests.get(id);
+      if (!r) return;
+      if (startsAt === undefined) delete r.startsAt;
+      else r.startsAt = startsAt;
     },
     async setRequestMessage(id, message) {
       const r = requests.get(id);
@@ -262,6 +284,13 @@ export function memoryStore(): Store {
     },
     async forgetMessage(key) {
       refs.delete(key);
+    },
+    async getWatch(name) {
+      const w = watches.get(name);
+      return w && clone(w);
+    },
+    async saveWatch(state) {
+      watches.set(state.name, clone(state));
     },
     async audit(record) {
       audits.push(clone(record));

@@ -196,6 +196,20 @@ export function instrumentDirectory(directory: Directory, metrics: Metrics): Dir
         throw err;
       }
     },
+    // names (history) and profiles (the approver's email for the audit) pass through: without them they are lost
+    ...(directory.userName ? { userName: directory.userName.bind(directory) } : {}),
+    ...(directory.profile
+      ? {
+          profile: async (userId: string) => {
+            try {
+              return await directory.profile!(userId);
+            } catch (err) {
+              metrics.slackErrors.inc({ method: 'users.info', code: slackErrorCode(err) });
+              throw err;
+            }
+          },
+        }
+      : {}),
   };
 }
 

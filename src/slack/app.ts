@@ -9,6 +9,9 @@ import type { Config } from '../config/file.js';
 import { boltLogger } from './boltLogger.js';
 import { boundedClientOptions, WEB_API_TIMEOUT_MS } from './client.js';
 import { registerListeners, type SlackService } from './listeners/index.js';
+import type { HomeSource } from '../home.js';
+import { SlackLanguages } from './language.js';
+import { SlackPeople } from './people.js';
 import type { ApiErrorHook } from './listeners/types.js';
 import { oncePerDelivery } from './listeners/once.js';
 import { ResponseUrlBudget } from './reply.js';
@@ -33,6 +36,10 @@ export interface CreateSlackAppOptions {
   http?: { host?: string; tls?: TlsFiles; bounds?: Partial<HttpBounds> };
   /** tests: the fetch response_url answers go through */
   fetch?: typeof fetch;
+  /** whose language (shared with the notifier: one cache of locales); default: English, over Bolt's client */
+  languages?: SlackLanguages;
+  /** what the App Home tab shows (home.ts homeSource) */
+  home?: HomeSource;
   /** told of every Web API call a listener makes that fails (metrics: Slack errors by method and code) */
   onApiError?: ApiErrorHook;
 }
@@ -84,7 +91,8 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
     ...(options.bot ? { tokenVerificationEnabled: false, botId: options.bot.botId, botUserId: options.bot.botUserId } : {}),
   });
   app.use(oncePerDelivery(slackLog));
-  registerListeners(app, { service, log: slackLog, command: config.slack.command, budget: new ResponseUrlBudget(), ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.onApiError ? { onApiError: options.onApiError } : {}) });
+  const languages = options.languages ?? new SlackLanguages(new SlackPeople(app.client, slackLog));
+  registerListeners(app, { service, log: slackLog, command: config.slack.command, budget: new ResponseUrlBudget(), languages, ...(options.home ? { home: options.home } : {}), ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.onApiError ? { onApiError: options.onApiError } : {}) });
   // listeners catch their own errors (guard.ts); this catches what escapes them, such as a failed ack
   app.error(async (err) => {
     slackLog.error({ err, code: err.code }, `slack: unhandled error in a listener: ${err.message}`);

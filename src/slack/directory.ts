@@ -2,17 +2,20 @@
 // should not cost a Web API call each. A failure is logged and rethrown: the policy then answers no.
 import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { Directory } from '../core/ports.js';
+import type { Directory, DirectoryProfile } from '../core/ports.js';
 import { callSlack } from './notifier.js';
+import { SlackPeople } from './people.js';
 
 export interface SlackDirectoryOptions {
   ttlMs?: number;
   now?: () => number;
+  /** who people are; shared with the languages so each person costs one users.info call */
+  people?: SlackPeople;
 }
 
 export class SlackDirectory implements Directory {
   private readonly cache = new Map<string, { at: number; users: Promise<string[]> }>();
-  private readonly names = new Map<string, { at: number; name: string | undefined }>();
+  private readonly people: SlackPeople;
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly log: Logger;
@@ -25,6 +28,7 @@ export class SlackDirectory implements Directory {
     this.ttlMs = options.ttlMs ?? 60_000;
     this.now = options.now ?? Date.now;
     this.log = log.child({ component: 'slack-directory' });
+    this.people = options.people ?? new SlackPeople(client, log, { now: this.now });
   }
 
   groupMembers(groupId: string): Promise<string[]> {
@@ -39,18 +43,18 @@ export class SlackDirectory implements Directory {
     return users;
   }
 
-  /** A display name for naming someone without a mention; cached for an hour, undefined when Slack does not say. */
+  /** A display name for naming someone without a mention; undefined when Slack does not say. */
   async userName(userId: string): Promise<string | undefined> {
-    const hit = this.names.get(userId);
-    if (hit && this.now() - hit.at < 3600_000) return hit.name;
-    try {
-      const res = await callSlack(this.log, 'users.info', { user: userId }, () => this.client.users.info({ user: userId }));
-      const u = res.user;
-      const name = u?.profile?.display_name || u?.profile?.real_name || u?.real_name || u?.name || undefined;
-      this.names.set(userId, { at: this.now(), name });
-      return name;
-    } catch {
-      return undefined;
-    }
+    return (await this.profile(userId).catch(() => undefined))?.name;
+  }
+
+  /**
+   * Who someone is (SlackPeople: one users.info call per person, cached): their display name and their profile email
+   * (which Slack gives only with the users:read.email scope; without it the email is absent and the audit says less).
+   * A failure is rethrown: the caller decides what an unknown identity means.
+   */
+  async profile(userId: string): Promise<DirectoryProfile | undefined> {
+    const p = await this.people.person(userId);
+    return p && { ...(p.name ? { name: p.name } : {}), ...(p.email ? { email: p.email } : {}) };
   }
 }

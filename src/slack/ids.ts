@@ -2,6 +2,8 @@
 export const ACTIONS = {
   approve: 'lync_exo_approve',
   deny: 'lync_exo_deny',
+  /** a drift report's button: plans the change that puts it right */
+  fix: 'lync_exo_fix',
 } as const;
 
 export const VIEWS = {

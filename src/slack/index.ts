@@ -8,17 +8,24 @@ import type { Logger } from 'pino';
 import type { SlackEnv } from '../config/env.js';
 import { createWebClient } from './app.js';
 import { SlackDirectory } from './directory.js';
+import { DEFAULT_LANGUAGE, SlackLanguages, type LanguagePolicy } from './language.js';
+import { SlackPeople } from './people.js';
 import { SlackNotifier } from './notifier.js';
 
 export interface SlackPorts {
   client: webApi.WebClient;
   notifier: SlackNotifier;
   directory: SlackDirectory;
+  /** pass to createSlackApp too: one cache of people */
+  languages: SlackLanguages;
 }
 
-export function createSlackPorts(options: { env: SlackEnv; log: Logger; command: string; clientOptions?: webApi.WebClientOptions }): SlackPorts {
+export function createSlackPorts(options: { env: SlackEnv; log: Logger; command: string; clientOptions?: webApi.WebClientOptions; language?: LanguagePolicy }): SlackPorts {
   const client = createWebClient(options.env, options.log, options.clientOptions);
-  return { client, notifier: new SlackNotifier(client, options.log, { command: options.command }), directory: new SlackDirectory(client, options.log) };
+  // one users.info per person serves both their language and their directory identity
+  const people = new SlackPeople(client, options.log);
+  const languages = new SlackLanguages(people, options.language ?? DEFAULT_LANGUAGE);
+  return { client, notifier: new SlackNotifier(client, options.log, { command: options.command }, languages), directory: new SlackDirectory(client, options.log, { people }), languages };
 }
 
 export { createSlackApp, type CreateSlackAppOptions, type SlackApp } from './app.js';

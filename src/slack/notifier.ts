@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { NotifierError, type DeliveryProblem, type Notifier, type PostOptions, type View } from '../core/ports.js';
 import type { MessageRef } from '../core/records.js';
 import { renderView, type RenderOptions } from './blocks/renderView.js';
+import type { SlackLanguages } from './language.js';
 
 type WebClient = webApi.WebClient;
 
@@ -68,12 +69,19 @@ export class SlackNotifier implements Notifier {
     private readonly client: WebClient,
     log: Logger,
     private readonly render: RenderOptions = { command: '/lync-exo' },
+    /** whose language: the policy's in channels, each person's own in their ephemerals (default: English) */
+    private readonly languages?: SlackLanguages,
   ) {
     this.log = log.child({ component: 'slack-notifier' });
   }
 
+  /** a channel message is read by many: the policy's language */
+  private get inChannel(): RenderOptions {
+    return this.languages ? { ...this.render, words: this.languages.channel() } : this.render;
+  }
+
   async post(channel: string, view: View, options: PostOptions = {}): Promise<MessageRef> {
-    const { text, blocks } = renderView(view, this.render);
+    const { text, blocks } = renderView(view, this.inChannel);
     const thread = options.thread ? { thread_ts: options.thread.ts } : {};
     const res = await callSlack(this.log, 'chat.postMessage', { channel, view: view.kind, ...thread }, () =>
       this.client.chat.postMessage({ channel, text, blocks, unfurl_links: false, unfurl_media: false, ...thread }),
@@ -83,14 +91,15 @@ export class SlackNotifier implements Notifier {
   }
 
   async update(ref: MessageRef, view: View): Promise<void> {
-    const { text, blocks } = renderView(view, this.render);
+    const { text, blocks } = renderView(view, this.inChannel);
     await callSlack(this.log, 'chat.update', { channel: ref.channel, ts: ref.ts, view: view.kind }, () =>
       this.client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks }),
     );
   }
 
   async ephemeral(channel: string, user: string, view: View): Promise<void> {
-    const { text } = renderView(view, this.render);
+    const words = this.languages ? await this.languages.forUser(user) : undefined;
+    const { text } = renderView(view, words ? { ...this.render, words } : this.render);
     await callSlack(this.log, 'chat.postEphemeral', { channel, user }, () => this.client.chat.postEphemeral({ channel, user, text }));
   }
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Reply, ReplyOptions, View } from '../core/ports.js';
 import { renderViewPages, type RenderOptions } from './blocks/renderView.js';
 import { WEB_API_TIMEOUT_MS } from './client.js';
+import type { SlackLanguages } from './language.js';
 import { slackErrorText } from './notifier.js';
 
 export const RESPONSE_URL_USES = 5;
@@ -43,6 +44,8 @@ export interface ReplyDeps {
   log: Logger;
   budget: ResponseUrlBudget;
   render: RenderOptions;
+  /** the person's own language (default: English) */
+  languages?: SlackLanguages;
   fetch?: typeof fetch;
   timeoutMs?: number;
   /** told of a chat.postEphemeral that failed */
@@ -79,8 +82,9 @@ export function slackReply(deps: ReplyDeps, target: ReplyTarget): Reply {
   };
   return async (view: View, options?: ReplyOptions) => {
     // history pages: each page is its own answer, within Slack's limits; only the first replaces an earlier one
+    const words = deps.languages ? await deps.languages.forUser(target.user) : undefined;
     let replace = options?.replace === true;
-    for (const page of renderViewPages(view, deps.render)) {
+    for (const page of renderViewPages(view, words ? { ...deps.render, words } : deps.render)) {
       await one(view, page.text, page.blocks, replace);
       replace = false;
     }

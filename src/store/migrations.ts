@@ -128,6 +128,30 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    description: 'directory identities on approvals and audit records, change references, change windows, the drift watch',
+    sql: `
+      -- who approved, in directory terms, as the directory said when they approved
+      ALTER TABLE approvals ADD COLUMN email TEXT;
+      ALTER TABLE approvals ADD COLUMN account TEXT;
+      ALTER TABLE audit ADD COLUMN email TEXT;
+      ALTER TABLE audit ADD COLUMN account TEXT;
+      ALTER TABLE audit ADD COLUMN change_ref TEXT;
+      ALTER TABLE requests ADD COLUMN change_ref TEXT;
+      -- an approved request whose run waits for its change window (run_id still NULL until it starts)
+      ALTER TABLE requests ADD COLUMN starts_at TEXT;
+      ALTER TABLE runs ADD COLUMN change_ref TEXT;
+      ALTER TABLE runs ADD COLUMN approved_by_json TEXT;
+
+      -- the drift watch's last result, one row per watch
+      CREATE TABLE watches (
+        name       TEXT PRIMARY KEY,
+        checked_at TEXT NOT NULL,
+        state_json TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -284,6 +308,28 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN owner TEXT;
       -- an entry being delivered by one instance is not posted by another meanwhile
       ALTER TABLE outbox ADD COLUMN claimed_by TEXT, ADD COLUMN claimed_until_ms BIGINT;
+    `,
+  },
+  {
+    version: 3,
+    description: 'directory identities on approvals and audit records, change references, change windows, the drift watch',
+    sql: `
+      -- the same as SQLite's version 4
+      ALTER TABLE approvals ADD COLUMN email TEXT;
+      ALTER TABLE approvals ADD COLUMN account TEXT;
+      ALTER TABLE audit ADD COLUMN email TEXT;
+      ALTER TABLE audit ADD COLUMN account TEXT;
+      ALTER TABLE audit ADD COLUMN change_ref TEXT;
+      ALTER TABLE requests ADD COLUMN change_ref TEXT;
+      ALTER TABLE requests ADD COLUMN starts_at TEXT;
+      ALTER TABLE runs ADD COLUMN change_ref TEXT;
+      ALTER TABLE runs ADD COLUMN approved_by_json TEXT;
+
+      CREATE TABLE watches (
+        name       TEXT PRIMARY KEY,
+        checked_at TEXT NOT NULL,
+        state_json TEXT NOT NULL
+      );
     `,
   },
 ];

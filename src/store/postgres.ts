@@ -14,9 +14,9 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Log } from '../core/service.js';
 import { INTERRUPTED_SUMMARY, type OutboxEntry, type Store } from '../core/store.js';
-import type { Approval, RunRecord } from '../core/records.js';
+import type { Approval, RunRecord, WatchState } from '../core/records.js';
 import { POSTGRES_MIGRATIONS, type Migration } from './migrations.js';
-import { json, ms, runParams, toAudit, toLock, toOutbox, toRequest, toRun, type AuditRow, type LockRow, type OutboxRow, type RequestRow, type RunRow } from './rows.js';
+import { auditParams, insertSql, json, requestParams, runParams, toApproval, toAudit, toLock, toOutbox, toRequest, toRun, type ApprovalRow, type AuditRow, type LockRow, type OutboxRow, type RequestRow, type RunRow } from './rows.js';
 import { StoreError, type StoreRecovery } from './sqlite.js';
 
 export interface PostgresStoreOptions {
@@ -49,6 +49,8 @@ export interface PostgresStore extends Store, StoreRecovery {
 }
 
 const DEFAULT_LEASE_MS = 30_000;
+/** pg's placeholders: $1, $2, … */
+const numbered = (_name: string, i: number) => `$${i + 1}`;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** The URL without its password, for messages and logs. */
@@ -146,9 +148,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   /** The requests of these rows, with their approvals in the order given. */
   const withApprovals = async (rows: RequestRow[], c: pg.Pool | pg.PoolClient = pool) => {
     if (!rows.length) return [];
-    const approvals = await q<{ request_id: string; approver: string; at: string }>('SELECT request_id, approver, at FROM approvals WHERE request_id = ANY($1) ORDER BY seq', [rows.map((r) => r.id)], c);
+    const approvals = await q<ApprovalRow & { request_id: string }>('SELECT request_id, approver AS user, at, email, account FROM approvals WHERE request_id = ANY($1) ORDER BY seq', [rows.map((r) => r.id)], c);
     const by = new Map<string, Approval[]>();
-    for (const a of approvals) by.set(a.request_id, [...(by.get(a.request_id) ?? []), { user: a.approver, at: a.at }]);
+    for (const a of approvals) by.set(a.request_id, [...(by.get(a.request_id) ?? []), toApproval(a)]);
     return rows.map((r) => toRequest(r, by.get(r.id) ?? []));
   };
   const getRequest = async (id: string, c: pg.Pool | pg.PoolClient = pool) => (await withApprovals(await q<RequestRow>('SELECT * FROM requests WHERE id = $1', [id], c), c))[0];
@@ -163,14 +165,11 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     // Fencing: once another instance declared this instance's run interrupted (its heartbeat was missed for the
     // lease), this instance writes nothing more over it, and the failed save stops the run before its next step.
     // A late save never brings an interrupted run back to running.
+    const values = Object.values(p);
     const saved = await c.query(
-      `INSERT INTO runs (id, request_id, runbook, deployment, channel, requester, status, started_at, finished_at, summary, message, approvers_json, values_json, steps_json, pre_state_json)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-       ON CONFLICT (id) DO UPDATE SET request_id = excluded.request_id, runbook = excluded.runbook, deployment = excluded.deployment, channel = excluded.channel,
-         requester = excluded.requester, status = excluded.status, started_at = excluded.started_at, finished_at = excluded.finished_at, summary = excluded.summary,
-         message = excluded.message, approvers_json = excluded.approvers_json, values_json = excluded.values_json, steps_json = excluded.steps_json, pre_state_json = excluded.pre_state_json
-       WHERE NOT (runs.status = 'interrupted' AND (excluded.status = 'running' OR runs.owner = $16))`,
-      [p.id, p.request_id, p.runbook, p.deployment, p.channel, p.requester, p.status, p.started_at, p.finished_at, p.summary, p.message, p.approvers_json, p.values_json, p.steps_json, p.pre_state_json, instanceId],
+      `${insertSql('runs', p, numbered, 'id')}
+       WHERE NOT (runs.status = 'interrupted' AND (excluded.status = 'running' OR runs.owner = $${values.length + 1}))`,
+      [...values, instanceId],
     );
     if (saved.rowCount === 0 && (await q<{ owner: string | null }>('SELECT owner FROM runs WHERE id = $1', [run.id], c))[0]?.owner === instanceId) {
       throw new StoreError('store_run_taken_over', `run ${run.id} was taken over by another lync-exo instance: this one missed its heartbeats for the lease (${leaseMs / 1000} s), so it runs and records nothing more of it`);
@@ -249,20 +248,17 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     async createRequest(r) {
       await tx(async (c) => {
         try {
-          await c.query(
-            `INSERT INTO requests (id, runbook, deployment, requester, channel, status, created_at, expires_at, expires_ms, decided_at, decided_by, reason, run_id, rollback_of, message, values_json, plan_json)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-            [r.id, r.runbook, r.deployment, r.requester, r.channel, r.status, r.createdAt, r.expiresAt, ms(r.expiresAt), r.decidedAt ?? null, r.decidedBy ?? null, r.reason ?? null, r.runId ?? null, r.rollbackOf ?? null, json(r.message), JSON.stringify(r.values), JSON.stringify(r.plan)],
-          );
+          const p = requestParams(r);
+          await c.query(insertSql('requests', p, numbered), Object.values(p));
         } catch (err) {
           if ((err as { code?: string }).code === '23505') throw new Error(`request ${r.id} exists`, { cause: err });
           throw err;
         }
-        for (const a of r.approvals) await c.query('INSERT INTO approvals (request_id, approver, at) VALUES ($1, $2, $3)', [r.id, a.user, a.at]);
+        for (const a of r.approvals) await c.query('INSERT INTO approvals (request_id, approver, at, email, account) VALUES ($1, $2, $3, $4, $5)', [r.id, a.user, a.at, a.email ?? null, a.account ?? null]);
       });
     },
     getRequest: (id) => getRequest(id),
-    approve: (id, user, required, at) =>
+    approve: (id, user, required, at, who) =>
       tx(async (c) => {
         const row = await lockRequest(c, id);
         if (!row) return undefined;
@@ -272,7 +268,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
           return { outcome: 'expired', request: (await getRequest(id, c))! };
         }
         if ((await q('SELECT 1 FROM approvals WHERE request_id = $1 AND approver = $2', [id, user], c)).length) return { outcome: 'already-approved-by-you', request: (await getRequest(id, c))! };
-        await c.query('INSERT INTO approvals (request_id, approver, at) VALUES ($1, $2, $3)', [id, user, at.toISOString()]);
+        await c.query('INSERT INTO approvals (request_id, approver, at, email, account) VALUES ($1, $2, $3, $4, $5)', [id, user, at.toISOString(), who?.email ?? null, who?.account ?? null]);
         const n = (await q<{ n: number }>('SELECT count(*)::int AS n FROM approvals WHERE request_id = $1', [id], c))[0]!.n;
         if (n < required) return { outcome: 'recorded', request: (await getRequest(id, c))! };
         await c.query("UPDATE requests SET status = 'approved', decided_at = $1 WHERE id = $2", [at.toISOString(), id]);
@@ -286,6 +282,17 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         await c.query('UPDATE requests SET status = $1, decided_by = $2, reason = $3, decided_at = $4 WHERE id = $5', [status, by, reason ?? null, at.toISOString(), id]);
         return { outcome: 'closed', request: (await getRequest(id, c))! };
       }),
+    cancelWaiting: (id, by, at) =>
+      tx(async (c) => {
+        const row = await lockRequest(c, id);
+        if (!row) return undefined;
+        if (row.status !== 'approved' || row.run_id !== null) return { outcome: 'not-pending', request: (await getRequest(id, c))! };
+        await c.query("UPDATE requests SET status = 'cancelled', decided_by = $1, decided_at = $2 WHERE id = $3", [by, at.toISOString(), id]);
+        return { outcome: 'closed', request: (await getRequest(id, c))! };
+      }),
+    async setRequestStart(id, startsAt) {
+      await pool.query('UPDATE requests SET starts_at = $1 WHERE id = $2', [startsAt ?? null, id]);
+    },
     async setRequestMessage(id, message) {
       await pool.query('UPDATE requests SET message = $1 WHERE id = $2', [json(message), id]);
     },
@@ -403,16 +410,18 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
 
     // --- audit and history ---------------------------------------------------------------------------------------
     async audit(r) {
-      await pool.query('INSERT INTO audit (at, at_ms, actor, action, channel, request_id, run_id, fingerprint, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
-        r.at,
-        ms(r.at),
-        r.actor,
-        r.action,
-        r.channel ?? null,
-        r.requestId ?? null,
-        r.runId ?? null,
-        r.fingerprint ?? null,
-        r.detail ?? null,
+      const p = auditParams(r);
+      await pool.query(insertSql('audit', p, numbered), Object.values(p));
+    },
+    async getWatch(name) {
+      const row = (await q<{ state_json: string }>('SELECT state_json FROM watches WHERE name = $1', [name]))[0];
+      return row && (JSON.parse(row.state_json) as WatchState);
+    },
+    async saveWatch(state) {
+      await pool.query('INSERT INTO watches (name, checked_at, state_json) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET checked_at = excluded.checked_at, state_json = excluded.state_json', [
+        state.name,
+        state.checkedAt,
+        JSON.stringify(state),
       ]);
     },
     async listAudit(since) {

@@ -23,6 +23,8 @@ export interface RequestRow {
   message: string | null;
   values_json: string;
   plan_json: string;
+  change_ref: string | null;
+  starts_at: string | null;
 }
 
 export interface RunRow {
@@ -41,6 +43,8 @@ export interface RunRow {
   values_json: string;
   steps_json: string;
   pre_state_json: string | null;
+  change_ref: string | null;
+  approved_by_json: string | null;
 }
 
 export interface LockRow {
@@ -60,6 +64,16 @@ export interface AuditRow {
   run_id: string | null;
   fingerprint: string | null;
   detail: string | null;
+  email: string | null;
+  account: string | null;
+  change_ref: string | null;
+}
+
+export interface ApprovalRow {
+  user: string;
+  at: string;
+  email: string | null;
+  account: string | null;
 }
 
 export interface OutboxRow {
@@ -110,6 +124,8 @@ export function toRequest(row: RequestRow, approvals: Approval[]): RequestRecord
     ...(row.decided_by !== null && { decidedBy: row.decided_by }),
     ...(row.reason !== null && { reason: row.reason }),
     ...(row.run_id !== null && { runId: row.run_id }),
+    ...(row.change_ref !== null && { change: row.change_ref }),
+    ...(row.starts_at !== null && { startsAt: row.starts_at }),
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     ...(row.decided_at !== null && { decidedAt: row.decided_at }),
@@ -126,6 +142,8 @@ export function toRun(row: RunRow): RunRecord {
     channel: row.channel,
     requester: row.requester,
     approvers: parse(row.approvers_json),
+    ...(row.approved_by_json !== null && { approvedBy: parse<NonNullable<RunRecord['approvedBy']>>(row.approved_by_json) }),
+    ...(row.change_ref !== null && { change: row.change_ref }),
     status: row.status,
     startedAt: row.started_at,
     ...(row.finished_at !== null && { finishedAt: row.finished_at }),
@@ -149,8 +167,71 @@ export function toAudit(row: AuditRow): AuditRecord {
     ...(row.run_id !== null && { runId: row.run_id }),
     ...(row.fingerprint !== null && { fingerprint: row.fingerprint }),
     ...(row.detail !== null && { detail: row.detail }),
+    ...(row.email !== null && { email: row.email }),
+    ...(row.account !== null && { account: row.account }),
+    ...(row.change_ref !== null && { change: row.change_ref }),
   };
 }
+
+/** An approval row: the identity columns only where the directory said. */
+export const toApproval = (row: ApprovalRow): Approval => ({
+  user: row.user,
+  at: row.at,
+  ...(row.email !== null && { email: row.email }),
+  ...(row.account !== null && { account: row.account }),
+});
+
+/** A request's columns, by name (requests' own; its approvals are rows of their own). */
+export const requestParams = (r: RequestRecord) => ({
+  id: r.id,
+  runbook: r.runbook,
+  deployment: r.deployment,
+  requester: r.requester,
+  channel: r.channel,
+  status: r.status,
+  created_at: r.createdAt,
+  expires_at: r.expiresAt,
+  expires_ms: ms(r.expiresAt),
+  decided_at: r.decidedAt ?? null,
+  decided_by: r.decidedBy ?? null,
+  reason: r.reason ?? null,
+  run_id: r.runId ?? null,
+  rollback_of: r.rollbackOf ?? null,
+  message: json(r.message),
+  values_json: JSON.stringify(r.values),
+  plan_json: JSON.stringify(r.plan),
+  change_ref: r.change ?? null,
+  starts_at: r.startsAt ?? null,
+});
+
+export const auditParams = (r: AuditRecord) => ({
+  at: r.at,
+  at_ms: ms(r.at),
+  actor: r.actor,
+  action: r.action,
+  channel: r.channel ?? null,
+  request_id: r.requestId ?? null,
+  run_id: r.runId ?? null,
+  fingerprint: r.fingerprint ?? null,
+  detail: r.detail ?? null,
+  email: r.email ?? null,
+  account: r.account ?? null,
+  change_ref: r.change ?? null,
+});
+
+/** How a dialect writes the i-th parameter, named `name`: `@name` (better-sqlite3), `$1` (pg). */
+export type Placeholder = (name: string, i: number) => string;
+
+/**
+ * `INSERT INTO table (a, b) VALUES (<a>, <b>)` for the columns of `params` (one of the *Params below), so a column
+ * added to a record is written by both stores from one list. With `key`, an upsert that updates every other column.
+ */
+export const insertSql = (table: string, params: object, placeholder: Placeholder, key?: string): string => {
+  const cols = Object.keys(params);
+  const insert = `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(placeholder).join(', ')})`;
+  if (!key) return insert;
+  return `${insert} ON CONFLICT (${key}) DO UPDATE SET ${cols.filter((c) => c !== key).map((c) => `${c} = excluded.${c}`).join(', ')}`;
+};
 
 export const runParams = (run: RunRecord) => ({
   id: run.id,
@@ -168,4 +249,6 @@ export const runParams = (run: RunRecord) => ({
   values_json: JSON.stringify(run.values),
   steps_json: JSON.stringify(run.steps),
   pre_state_json: json(run.preState),
+  change_ref: run.change ?? null,
+  approved_by_json: json(run.approvedBy),
 });

@@ -7,10 +7,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Log } from '../core/service.js';
 import { INTERRUPTED_SUMMARY, type ApproveOutcome, type CloseOutcome, type LockOutcome, type OutboxPut, type Store } from '../core/store.js';
-import type { Approval, LockHolder, MessageRef, RequestRecord, RunRecord } from '../core/records.js';
+import type { LockHolder, MessageRef, RequestRecord, RunRecord, WatchState } from '../core/records.js';
 import { LyncExoError, type ErrorCode } from '../core/errors.js';
 import { LATEST_VERSION, migrate, schemaVersion } from './migrations.js';
-import { json, ms, runParams, toAudit, toLock, toOutbox, toRequest, toRun, type AuditRow, type LockRow, type OutboxRow, type RequestRow, type RunRow } from './rows.js';
+import { auditParams, insertSql, json, requestParams, runParams, toApproval, toAudit, toLock, toOutbox, toRequest, toRun, type ApprovalRow, type AuditRow, type LockRow, type OutboxRow, type RequestRow, type RunRow } from './rows.js';
 
 export type StoreErrorCode = Extract<ErrorCode, `store_${string}`>;
 
@@ -150,32 +150,21 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
   const q = {
     request: db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE id = ?'),
-    approvals: db.prepare<[string], Approval>('SELECT user, at FROM approvals WHERE request_id = ? ORDER BY rowid'),
-    insertRequest: db.prepare(
-      `INSERT INTO requests (id, runbook, deployment, requester, channel, status, created_at, expires_at, expires_ms, decided_at, decided_by, reason, run_id, rollback_of, message, values_json, plan_json)
-       VALUES (@id, @runbook, @deployment, @requester, @channel, @status, @created_at, @expires_at, @expires_ms, @decided_at, @decided_by, @reason, @run_id, @rollback_of, @message, @values_json, @plan_json)`,
-    ),
-    insertApproval: db.prepare<[string, string, string]>('INSERT INTO approvals (request_id, user, at) VALUES (?, ?, ?)'),
+    approvals: db.prepare<[string], ApprovalRow>('SELECT user, at, email, account FROM approvals WHERE request_id = ? ORDER BY rowid'),
+    insertApproval: db.prepare<[string, string, string, string | null, string | null]>('INSERT INTO approvals (request_id, user, at, email, account) VALUES (?, ?, ?, ?, ?)'),
     hasApproved: db.prepare<[string, string], { n: number }>('SELECT 1 AS n FROM approvals WHERE request_id = ? AND user = ?'),
     countApprovals: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM approvals WHERE request_id = ?'),
     decide: db.prepare<[string, string | null, string | null, string, string]>("UPDATE requests SET status = ?, decided_by = ?, reason = ?, decided_at = ? WHERE id = ? AND status = 'pending'"),
     approved: db.prepare<[string, string]>("UPDATE requests SET status = 'approved', decided_at = ? WHERE id = ? AND status = 'pending'"),
     expired: db.prepare<[string, string]>("UPDATE requests SET status = 'expired', decided_by = 'expiry', decided_at = ? WHERE id = ? AND status = 'pending'"),
+    cancelWaiting: db.prepare<[string, string, string]>("UPDATE requests SET status = 'cancelled', decided_by = ?, decided_at = ? WHERE id = ? AND status = 'approved' AND run_id IS NULL"),
+    setStart: db.prepare<[string | null, string]>('UPDATE requests SET starts_at = ? WHERE id = ?'),
     setMessage: db.prepare<[string | null, string]>('UPDATE requests SET message = ? WHERE id = ?'),
     setRun: db.prepare<[string, string]>('UPDATE requests SET run_id = ? WHERE id = ?'),
     listExpired: db.prepare<[number], RequestRow>("SELECT * FROM requests WHERE status = 'pending' AND expires_ms <= ? ORDER BY rowid"),
     listPending: db.prepare<[], RequestRow>("SELECT * FROM requests WHERE status = 'pending' ORDER BY rowid"),
     requestHistory: db.prepare<[number], RequestRow>('SELECT * FROM requests ORDER BY created_at DESC, rowid LIMIT ?'),
 
-    // an upsert, not INSERT OR REPLACE: the row keeps its rowid, so ties in ordering stay in creation order
-    saveRun: db.prepare(
-      `INSERT INTO runs (id, request_id, runbook, deployment, channel, requester, status, started_at, finished_at, summary, message, approvers_json, values_json, steps_json, pre_state_json)
-       VALUES (@id, @request_id, @runbook, @deployment, @channel, @requester, @status, @started_at, @finished_at, @summary, @message, @approvers_json, @values_json, @steps_json, @pre_state_json)
-       ON CONFLICT (id) DO UPDATE SET request_id = excluded.request_id, runbook = excluded.runbook, deployment = excluded.deployment, channel = excluded.channel,
-         requester = excluded.requester, status = excluded.status, started_at = excluded.started_at, finished_at = excluded.finished_at, summary = excluded.summary,
-         message = excluded.message, approvers_json = excluded.approvers_json, values_json = excluded.values_json, steps_json = excluded.steps_json,
-         pre_state_json = excluded.pre_state_json`,
-    ),
     run: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?'),
     latestRun: db.prepare<[string, string], RunRow>('SELECT * FROM runs WHERE runbook = ? AND status = ? ORDER BY started_at DESC, rowid LIMIT 1'),
     listRunning: db.prepare<[], RunRow>("SELECT * FROM runs WHERE status = 'running' ORDER BY rowid"),
@@ -205,14 +194,24 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     messageSet: db.prepare<[string, string, string]>('INSERT INTO messages (key, channel, ts) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET channel = excluded.channel, ts = excluded.ts'),
     messageForget: db.prepare<[string]>('DELETE FROM messages WHERE key = ?'),
 
-    insertAudit: db.prepare(
-      'INSERT INTO audit (at, at_ms, actor, action, channel, request_id, run_id, fingerprint, detail) VALUES (@at, @at_ms, @actor, @action, @channel, @request_id, @run_id, @fingerprint, @detail)',
-    ),
+    watch: db.prepare<[string], { state_json: string }>('SELECT state_json FROM watches WHERE name = ?'),
+    saveWatch: db.prepare<[string, string, string]>('INSERT INTO watches (name, checked_at, state_json) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET checked_at = excluded.checked_at, state_json = excluded.state_json'),
     auditAll: db.prepare<[], AuditRow>('SELECT * FROM audit ORDER BY seq'),
     auditSince: db.prepare<[number], AuditRow>('SELECT * FROM audit WHERE at_ms >= ? ORDER BY seq'),
   };
 
-  const request = (row: RequestRow) => toRequest(row, q.approvals.all(row.id));
+  // Inserts and the runs upsert are written from the records' column lists (rows.ts), prepared on first use. The
+  // upsert is not INSERT OR REPLACE: the row keeps its rowid, so ties in ordering stay in creation order.
+  const statements = new Map<string, Database.Statement>();
+  const write = (table: string, params: Record<string, unknown>, key?: string) => {
+    const sql = insertSql(table, params, (name) => `@${name}`, key);
+    let st = statements.get(sql);
+    if (!st) statements.set(sql, (st = db.prepare(sql)));
+    return st.run(params);
+  };
+  const saveRun = (run: RunRecord) => write('runs', runParams(run), 'id');
+
+  const request = (row: RequestRow) => toRequest(row, q.approvals.all(row.id).map(toApproval));
   const getRequest = (id: string) => {
     const row = q.request.get(id);
     return row && request(row);
@@ -225,33 +224,15 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
   const createRequest = writing((r: RequestRecord) => {
     try {
-      q.insertRequest.run({
-        id: r.id,
-        runbook: r.runbook,
-        deployment: r.deployment,
-        requester: r.requester,
-        channel: r.channel,
-        status: r.status,
-        created_at: r.createdAt,
-        expires_at: r.expiresAt,
-        expires_ms: ms(r.expiresAt),
-        decided_at: r.decidedAt ?? null,
-        decided_by: r.decidedBy ?? null,
-        reason: r.reason ?? null,
-        run_id: r.runId ?? null,
-        rollback_of: r.rollbackOf ?? null,
-        message: json(r.message),
-        values_json: JSON.stringify(r.values),
-        plan_json: JSON.stringify(r.plan),
-      });
+      write('requests', requestParams(r));
     } catch (err) {
       if (isSqliteError(err) && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new Error(`request ${r.id} exists`, { cause: err });
       throw err;
     }
-    for (const a of r.approvals) q.insertApproval.run(r.id, a.user, a.at);
+    for (const a of r.approvals) q.insertApproval.run(r.id, a.user, a.at, a.email ?? null, a.account ?? null);
   });
 
-  const approve = writing((id: string, user: string, required: number, now: Date): ApproveOutcome | undefined => {
+  const approve = writing((id: string, user: string, required: number, now: Date, who?: { email?: string; account?: string }): ApproveOutcome | undefined => {
     const row = q.request.get(id);
     if (!row) return undefined;
     if (row.status !== 'pending') return { outcome: 'not-pending', request: request(row) };
@@ -260,7 +241,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       return { outcome: 'expired', request: getRequest(id)! };
     }
     if (q.hasApproved.get(id, user)) return { outcome: 'already-approved-by-you', request: request(row) };
-    q.insertApproval.run(id, user, now.toISOString());
+    q.insertApproval.run(id, user, now.toISOString(), who?.email ?? null, who?.account ?? null);
     if (q.countApprovals.get(id)!.n < required) return { outcome: 'recorded', request: getRequest(id)! };
     q.approved.run(now.toISOString(), id);
     return { outcome: 'completed', request: getRequest(id)! };
@@ -271,6 +252,13 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     if (!row) return undefined;
     if (row.status !== 'pending') return { outcome: 'not-pending', request: request(row) };
     q.decide.run(status, by, reason ?? null, now.toISOString(), id);
+    return { outcome: 'closed', request: getRequest(id)! };
+  });
+
+  const cancelWaiting = writing((id: string, by: string, now: Date): CloseOutcome | undefined => {
+    const row = q.request.get(id);
+    if (!row) return undefined;
+    if (q.cancelWaiting.run(by, now.toISOString(), id).changes !== 1) return { outcome: 'not-pending', request: request(row) };
     return { outcome: 'closed', request: getRequest(id)! };
   });
 
@@ -293,7 +281,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
   const claimRun = writing((requestId: string, run: RunRecord): boolean => {
     if (q.claimRun.run(run.id, requestId).changes !== 1) return false;
-    q.saveRun.run(runParams(run));
+    saveRun(run);
     return true;
   });
 
@@ -322,8 +310,14 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     async getRequest(id) {
       return getRequest(id);
     },
-    async approve(id, user, required, now) {
-      return approve(id, user, required, now);
+    async approve(id, user, required, now, who) {
+      return approve(id, user, required, now, who);
+    },
+    async cancelWaiting(id, by, now) {
+      return cancelWaiting(id, by, now);
+    },
+    async setRequestStart(id, startsAt) {
+      q.setStart.run(startsAt ?? null, id);
     },
     async close(id, status, by, reason, now) {
       return close(id, status, by, reason, now);
@@ -341,10 +335,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       return q.listPending.all().map(request);
     },
     async createRun(run) {
-      q.saveRun.run(runParams(run));
+      saveRun(run);
     },
     async saveRun(run) {
-      q.saveRun.run(runParams(run));
+      saveRun(run);
     },
     async getRun(id) {
       const row = q.run.get(id);
@@ -399,17 +393,14 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       q.messageForget.run(key);
     },
     async audit(record) {
-      q.insertAudit.run({
-        at: record.at,
-        at_ms: ms(record.at),
-        actor: record.actor,
-        action: record.action,
-        channel: record.channel ?? null,
-        request_id: record.requestId ?? null,
-        run_id: record.runId ?? null,
-        fingerprint: record.fingerprint ?? null,
-        detail: record.detail ?? null,
-      });
+      write('audit', auditParams(record));
+    },
+    async getWatch(name) {
+      const row = q.watch.get(name);
+      return row && (JSON.parse(row.state_json) as WatchState);
+    },
+    async saveWatch(state) {
+      q.saveWatch.run(state.name, state.checkedAt, JSON.stringify(state));
     },
     async listAudit(since) {
       return (since ? q.auditSince.all(since.getTime()) : q.auditAll.all()).map(toAudit);

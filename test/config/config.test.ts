@@ -39,12 +39,23 @@ describe('config file', () => {
         required: 1,
         expiresAfterMinutes: 60,
       },
+      messages: { locale: 'en', timeZone: 'UTC' },
       replication: { pollIntervalSeconds: 10, timeoutSeconds: 300 },
       agents: {
         embedded: { name: 'lync01', host: 'fe01.contoso.local', roles: ['internal', 'edge'], module: 'Lync', powershell: null, env: {}, invocationTimeoutSeconds: 120 },
         remote: [],
         expectedEdges: ['lync01'],
       },
+      changeWindows: {
+        timeZone: 'Europe/London',
+        open: [
+          { days: ['sat'], from: '22:00', to: '04:00' },
+          { days: ['tue', 'thu'], from: '19:00', to: '21:00' },
+        ],
+      },
+      changeReference: { pattern: 'CHG[0-9]{7}', required: true, example: 'CHG0012345' },
+      directory: { accounts: { rule: 'CONTOSO\\{local}', domains: ['contoso.com'] } },
+      watch: { schedule: '0 * * * *', timeZone: 'Europe/London', channel: 'C0123ABCDEF' },
     });
   });
 
@@ -53,6 +64,7 @@ describe('config file', () => {
       deployment: { name: 'contoso' },
       slack: { command: '/lync-exo', channels: [] },
       approval: { requesters: { users: [], groups: [], anyone: true }, approvers: { users: ['U0123456789'], groups: [] }, required: 1, expiresAfterMinutes: 60 },
+      messages: { locale: 'en', timeZone: 'UTC' },
       replication: { pollIntervalSeconds: 10, timeoutSeconds: 300 },
       agents: {
         embedded: { name: 'embedded', host: null, roles: ['internal', 'edge'], module: 'Lync', powershell: null, env: {}, invocationTimeoutSeconds: 120 },
@@ -245,5 +257,17 @@ describe('environment', () => {
       expect(line).not.toContain('hunter2');
       expect(line).toContain('[Redacted]');
     }
+  });
+});
+
+describe('messages', () => {
+  const base = 'deployment: { name: contoso }\napproval: { requesters: { anyone: true }, approvers: { users: [U0123456789] } }\n';
+  it('takes a language lync-exo speaks and a time zone Intl knows', () => {
+    expect(parseConfig(`${base}messages: { locale: zh-TW, timeZone: Asia/Taipei }\n`, 'x.yml').messages).toEqual({ locale: 'zh-TW', timeZone: 'Asia/Taipei' });
+  });
+  it('names what is wrong with either', () => {
+    expect(() => parseConfig(`${base}messages: { locale: fr, timeZone: Mars/Olympus }\n`, 'x.yml')).toThrow(
+      'x.yml: messages.locale: a language lync-exo speaks: en or zh-TW; messages.timeZone: Mars/Olympus is not a time zone name such as UTC, Asia/Taipei or Europe/London',
+    );
   });
 });

@@ -62,7 +62,7 @@ describeWithPwsh('lync-exo console', { timeout: 240_000 }, () => {
 
     const plan = after(text, 'alice> setup');
     expect(plan).toContain('── message 1 · plan');
-    expect(plan).toContain('Requested by @alice · runbook setup · request r-1');
+    expect(plan).toContain('Requested by @alice · runbook setup · request `r-1`');
     expect(plan).toMatch(/│ ~ change │ Allow federated users.*│ AllowFederatedUsers\s+│ False\s+│ True/);
     expect(plan).toMatch(/│ \+ create │ Hosting provider for Exchange Online/);
     expect(plan).toContain("PS> New-CsHostingProvider -Identity 'Exchange Online'");
@@ -107,7 +107,7 @@ describeWithPwsh('lync-exo console', { timeout: 240_000 }, () => {
     expect(code).toBe(0);
     expect(text).toContain(`Policy from ${file}: requesters U0ALICE00 · approvers U0BOB0000 · 1 approval · expiry 60 min`);
     // the config's Slack channels do not apply: the console is its own channel
-    expect(after(text, 'U0ALICE00> setup')).toContain('Requested by @U0ALICE00 · runbook setup · request r-1');
+    expect(after(text, 'U0ALICE00> setup')).toContain('Requested by @U0ALICE00 · runbook setup · request `r-1`');
     expect(after(text, 'U0ALICE00> setup')).toContain('deployment fabrikam');
     expect(after(text, 'U0CAROL00> approve')).toContain('you are not an approver for lync-exo (approvers: @U0BOB0000)');
     expect(after(text, 'U0BOB0000> deny not today')).toContain('⛔ Denied by @U0BOB0000');

@@ -31,7 +31,7 @@ describeWithPwsh('hybrid in the console', { timeout: 240_000 }, () => {
     expect(code).toBe(0);
 
     const plan = after(text, 'alice> hybrid');
-    expect(plan).toContain('Requested by @alice · runbook hybrid · request r-1');
+    expect(plan).toContain('Requested by @alice · runbook hybrid · request `r-1`');
     expect(plan).toContain('PS> Set-CsAccessEdgeConfiguration -AllowFederatedUsers $True -EnablePartnerDiscovery $True');
     expect(plan).toContain("-AutodiscoverUrl 'https://webdir.online.lync.com/Autodiscover/AutodiscoverService.svc/root'");
     expect(plan).toContain('Set-CsTenantFederationConfiguration -SharedSipAddressSpace $true');

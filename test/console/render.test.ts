@@ -2,9 +2,10 @@
 // compacted to one line per change. Pure: no PowerShell.
 import { describe, expect, it } from 'vitest';
 import { ConsoleNotifier } from '../../src/console/notifier.js';
-import { renderRun, stepDetails } from '../../src/console/renderView.js';
+import { renderHistory, renderRun, stepDetails } from '../../src/console/renderView.js';
 import { box, plain, stripAnsi, style, wantsColor, width } from '../../src/console/text.js';
-import type { RunRecord, StepResult } from '../../src/core/records.js';
+import type { RequestRecord, RunRecord, StepResult } from '../../src/core/records.js';
+import { renderHistory as renderSlackHistory } from '../../src/slack/blocks/history.js';
 
 function run(steps: Partial<StepResult>[], status: RunRecord['status'] = 'running'): RunRecord {
   return {
@@ -145,5 +146,34 @@ describe('warnings under the step', () => {
     expect(at).toBeGreaterThan(-1);
     expect(lines.slice(at + 2, at + 4).map(stripAnsi)).toEqual(['  Warnings the cmdlets wrote (1):', '    ⚠ careful']);
     expect(lines[at + 3]).toBe(style(true).yellow('    ⚠ careful'));
+  });
+});
+
+describe('history: who approved, in directory terms', () => {
+  const approved: RequestRecord = {
+    id: 'r-1',
+    runbook: 'setup',
+    deployment: 'contoso',
+    requester: 'alice',
+    channel: 'console',
+    values: {},
+    plan: { fingerprint: 'f', steps: [] } as unknown as RequestRecord['plan'],
+    status: 'approved',
+    approvals: [{ user: 'bob', at: '2025-03-01T10:00:00.000Z', email: 'bob@contoso.com', account: 'CONTOSO\\bob' }, { user: 'carol', at: '2025-03-01T10:01:00.000Z' }],
+    createdAt: '2025-03-01T09:59:00.000Z',
+    expiresAt: '2025-03-01T10:59:00.000Z',
+  };
+
+  it('the console names each approver with the email and account recorded when they approved', () => {
+    const text = stripAnsi(renderHistory([approved], [], { style: style(false) }).join('\n'));
+    expect(text).toContain('@bob (bob@contoso.com, CONTOSO\\bob), @carol');
+  });
+
+  it('Slack does too, with the directory text escaped (it came from a profile anyone can edit)', () => {
+    const hostile: RequestRecord = { ...approved, approvals: [{ user: 'U0BOB', at: approved.createdAt, email: '<!channel>@contoso.com' }] };
+    const page = JSON.stringify(renderSlackHistory([approved, hostile], [], { bob: 'Bob' }).blocks);
+    expect(page).toContain('bob@contoso.com, CONTOSO\\\\bob');
+    expect(page).toContain('&lt;!channel&gt;@contoso.com');
+    expect(page).not.toContain('<!channel>');
   });
 });

@@ -3,11 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { loadRunbooks } from '../../src/config/runbooks.js';
 import { editDistance, parseCommand as parse, type Command, type ParseResult } from '../../src/core/command/parse.js';
 import { buildVocabulary, usageHint } from '../../src/core/command/vocabulary.js';
-import { helpLines, noticeText, type Marks } from '../../src/labels.js';
+import { helpLines, noticeText } from '../../src/labels.js';
+import { consoleWords } from '../../src/console/renderView.js';
 
 const vocabulary = buildVocabulary(loadRunbooks());
 const parseCommand = (text: string, commandName?: string) => parse(text, vocabulary, commandName);
-const marks: Marks = { user: (id) => `@${id}`, channel: (id) => `#${id}`, group: (id) => `@${id}`, code: (t) => `\`${t}\`` };
+const marks = consoleWords();
 /** the refusal in words, as the labels table says it */
 const said = (r: ParseResult): string | undefined => (r.ok ? undefined : noticeText(r.error, marks));
 

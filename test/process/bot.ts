@@ -25,7 +25,13 @@ export const APPROVERS = [USERS.bob, USERS.carol, USERS.dave, USERS.erin];
 
 export type { ApiCall } from '../slack/support/slackApi.js';
 export type FakeSlack = SlackStandIn;
-export const startFakeSlack = (): Promise<SlackStandIn> => startSlackStandIn({ members: [CHANNEL] });
+/** Slack knows each of USERS by name, with a profile email (the app has users:read.email). */
+export const startFakeSlack = (): Promise<SlackStandIn> =>
+  startSlackStandIn({
+    members: [CHANNEL],
+    names: Object.fromEntries(Object.entries(USERS).map(([name, id]) => [id, name])),
+    emails: Object.fromEntries(Object.entries(USERS).map(([name, id]) => [id, `${name}@contoso.com`])),
+  });
 
 /** What a message says: its fallback text and its blocks, as one searchable string. */
 export const said = (call: ApiCall): string => `${typeof call.body.text === 'string' ? call.body.text : ''}\n${JSON.stringify(call.body.blocks ?? [])}`;

@@ -70,6 +70,8 @@ describeWithPwsh('health and metrics of the bot process', () => {
     expect(run.status, run.summary ?? '').toBe('succeeded');
     // the one agent runs on the bot's host and serves the edge role too: the report does not claim an Edge
     expect(run.summary).toMatch(/^the change is in the Central Management Store; no Edge Server was checked: lync01 read the local store of \S+, not an Edge's\./);
+    // the approval is recorded with the approver's directory identity, as users.info gave it (users:read.email)
+    expect(h.query<{ actor: string; email: string | null }>("SELECT actor, email FROM audit WHERE action = 'approved'")).toEqual([{ actor: USERS.bob, email: 'bob@contoso.com' }]);
 
     // the run's last messages leave the outbox after its coalescing interval: then the depth reads 0
     const m = await waitFor(async () => {

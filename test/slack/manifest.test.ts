@@ -15,6 +15,7 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 const ManifestSchema = z.object({
   display_information: z.object({ name: z.string().min(1).max(35) }),
   features: z.object({
+    app_home: z.object({ home_tab_enabled: z.boolean(), messages_tab_enabled: z.boolean() }).optional(),
     bot_user: z.object({ display_name: z.string().min(1).max(80) }),
     slash_commands: z
       .array(
@@ -29,6 +30,7 @@ const ManifestSchema = z.object({
   }),
   oauth_config: z.object({ scopes: z.object({ bot: z.array(z.string()) }) }),
   settings: z.object({
+    event_subscriptions: z.object({ request_url: z.url().optional(), bot_events: z.array(z.string()) }).optional(),
     interactivity: z.object({ is_enabled: z.literal(true), request_url: z.url().optional() }),
     socket_mode_enabled: z.boolean(),
   }),
@@ -49,7 +51,20 @@ function calledMethods(): string[] {
   return [...found].sort();
 }
 
+/** Every `app.event('<name>'` the listeners register. */
+function subscribedEvents(): string[] {
+  const found = new Set<string>();
+  for (const file of sources(path.join(root, 'src', 'slack'))) for (const m of readFileSync(file, 'utf8').matchAll(/\bapp\.event\(\s*'([a-z_]+)'/g)) found.add(m[1]!);
+  return [...found].sort();
+}
+
 describe('manifest.yml', () => {
+  it('subscribes to exactly the events the listeners take, and enables the Home tab they draw', () => {
+    expect(subscribedEvents()).toEqual(['app_home_opened']);
+    expect([...(manifest.settings.event_subscriptions?.bot_events ?? [])].sort()).toEqual(subscribedEvents());
+    expect(manifest.features.app_home?.home_tab_enabled).toBe(true);
+  });
+
   it('has the fields Slack needs', () => {
     expect(manifest.display_information.name).toBe('lync-exo');
     expect(manifest.settings.socket_mode_enabled).toBe(true);
@@ -81,6 +96,6 @@ describe('manifest.yml', () => {
 
   it('asks for exactly the bot scopes the code needs', () => {
     expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(requiredScopes());
-    expect(requiredScopes()).toEqual(['chat:write', 'commands', 'usergroups:read', 'users:read']);
+    expect(requiredScopes()).toEqual(['chat:write', 'commands', 'usergroups:read', 'users:read', 'users:read.email']);
   });
 });

@@ -71,6 +71,9 @@ async function start(service: ReturnType<typeof stubService>): Promise<WebSocket
 const envelope = (ws: WebSocket, id: string, type: string, payload: Record<string, unknown>) =>
   ws.send(JSON.stringify({ envelope_id: id, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: 0, retry_reason: '' }));
 
+
+/** The calls the bot made, less the locale look-ups (users.info) that come before each answer to a person. */
+const answered = (api: SlackStandIn): string[] => api.calls.map((c) => c.method).filter((m) => m !== 'users.info');
 describe('Socket Mode', () => {
   it('acks a slash command envelope and passes it to the core', async () => {
     const service = stubService();
@@ -87,7 +90,7 @@ describe('Socket Mode', () => {
     envelope(ws, 'env-deny', 'interactive', blockAction({ user: 'U0CAROL', channel: 'C0LYNCOPS', requestId: 'r-1' }, 'deny'));
     envelope(ws, 'env-reason', 'interactive', viewSubmission({ user: 'U0CAROL', channel: 'C0LYNCOPS', requestId: 'r-1', reason: 'wrong cloud' }));
     await eventually(() => expect(received.map((r) => r.envelope_id).sort()).toEqual(['env-approve', 'env-deny', 'env-reason']));
-    await eventually(() => expect(api.calls.map((c) => c.method)).toEqual(['apps.connections.open', 'views.open']));
+    await eventually(() => expect(answered(api)).toEqual(['apps.connections.open', 'views.open']));
     await eventually(() =>
       expect(service.calls).toEqual(
         expect.arrayContaining([

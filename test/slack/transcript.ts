@@ -11,12 +11,15 @@ import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
 import { boundedClientOptions } from '../../src/slack/client.js';
 import type { Block } from '../../src/slack/blocks/kit.js';
 import { SlackDirectory } from '../../src/slack/directory.js';
+import { homeSource } from '../../src/home.js';
+import { SlackLanguages, type LanguagePolicy } from '../../src/slack/language.js';
+import { SlackPeople } from '../../src/slack/people.js';
 import { SlackNotifier } from '../../src/slack/notifier.js';
 import type { SlackService } from '../../src/slack/listeners/index.js';
 import { ACTIONS } from '../../src/slack/ids.js';
-import { CHANNEL, createWorld, type World, type WorldOptions } from '../support/world.js';
+import { CHANNEL, createWorld, testPolicy, type World, type WorldOptions } from '../support/world.js';
 import { blockAction, interactiveBody, slashCommandBody, viewSubmission } from './support/payloads.js';
-import { send, SIGNING_SECRET } from './support/signing.js';
+import { send, signature, SIGNING_SECRET } from './support/signing.js';
 import { startSlackStandIn, type ApiCall, type SlackStandIn, type StandInOptions } from './support/slackApi.js';
 
 export { CHANNEL };
@@ -31,6 +34,8 @@ export interface Harness {
   say(user: string, text: string, channel?: string): Promise<void>;
   click(user: string, button: keyof typeof ACTIONS, requestId: string, channel?: string): Promise<void>;
   submitDenial(user: string, requestId: string, reason: string): Promise<void>;
+  /** `user` opens the app's Home tab (an app_home_opened event, JSON as Slack sends events) */
+  openHome(user: string): Promise<void>;
   /** what `user` was answered (response_url answers and ephemerals): each answer's text */
   answersTo(user: string): string[];
   /** waits for the work in flight and the outbox (returns when the outbox is paused: Slack away) */
@@ -44,8 +49,11 @@ export interface Harness {
 }
 
 export interface HarnessOptions {
-  executable: string;
+  /** PowerShell for LyncSim's agents; not needed with world.agents: 'memory' */
+  executable?: string;
   names: Record<string, string>;
+  /** the policy's language (messages: in lync-exo.yml); default English, UTC */
+  language?: LanguagePolicy;
   world?: Partial<Omit<WorldOptions, 'executable' | 'notifier' | 'directory'>>;
   slack?: StandInOptions;
 }
@@ -57,7 +65,14 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const clientOptions = { slackApiUrl: api.url, retryConfig: { retries: 0 } };
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
   const client = new webApi.WebClient('xoxb-test', boundedClientOptions(clientOptions));
-  const world = createWorld({ ...options.world, executable: options.executable, notifier: new SlackNotifier(client, log), directory: new SlackDirectory(client, log) });
+  const slackPeople = new SlackPeople(client, log);
+  const languages = new SlackLanguages(slackPeople, options.language);
+  // Everyone's locale is looked up before the conversation starts: a first look-up puts one users.info round trip
+  // before a person's first answer, which would make its order against the channel's updates a race. (The
+  // look-ups are left out of the transcript; test/slack/language.test.ts tests them.)
+  await Promise.all(Object.keys(options.names).map((u) => languages.localeOf(u)));
+  const directory = new SlackDirectory(client, log, { people: slackPeople });
+  const world = createWorld({ ...options.world, ...(options.executable ? { executable: options.executable } : {}), notifier: new SlackNotifier(client, log, { command: '/lync-exo' }, languages), directory });
 
   // listeners finish after the ack: track each core call so the harness can wait for it, like scheduler.idle()
   const inFlight = new Set<Promise<void>>();
@@ -79,6 +94,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     log,
     clientOptions,
     bot: { botId: 'B0LYNCEXO', botUserId: 'U0LYNCEXO' },
+    languages,
+    home: homeSource(world.store, testPolicy(options.world?.policy), directory),
   });
   // and the listeners' own Web API calls (views.open, error ephemerals): a global middleware around each event
   slack.app.use(async ({ next }) => {
@@ -93,6 +110,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const absorb = () => {
     for (; seen < api.calls.length; seen++) {
       const call = api.calls[seen]!;
+      // who someone is (users.info: the approver's email for the audit, a name in history) is a read nobody sees
+      if (call.method === 'users.info') continue;
       // a response_url answer names whom it answers, as an ephemeral does
       if (call.method === 'respond') call.body.user = replyTo.get(String(call.body.response_url_id)) ?? '?';
       order.push({ at: order.length, entry: { kind: 'api', call, collapsed: 1 } });
@@ -109,12 +128,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     }
     absorb();
   };
-  const act = async (line: string, body: string) => {
+  const act = async (line: string, body: string, json = false) => {
     absorb();
     const entry: Entry = { kind: 'person', line };
     people.push(entry);
     order.push({ at: order.length, entry });
-    const res = await send(url, body);
+    const res = json ? await sendJson(url, body) : await send(url, body);
     if (res.status !== 200) throw new Error(`${line}: the receiver answered ${res.status} ${res.text}`);
     if (res.text) order.push({ at: order.length, entry: { kind: 'person', line: `  (ack body: ${res.text})` } });
     await settle();
@@ -140,6 +159,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       api.calls
         .filter((c) => (c.method === 'respond' && replyTo.get(String(c.body.response_url_id)) === user) || (c.method === 'chat.postEphemeral' && c.body.user === user))
         .map((c) => (typeof c.body.text === 'string' ? c.body.text : JSON.stringify(c.body.blocks ?? []))),
+    openHome: (user) =>
+      act(
+        `${name(user)} opens the Home tab`,
+        JSON.stringify({ token: 'unused', team_id: 'T0CONTOSO', api_app_id: 'A0LYNCEXO', type: 'event_callback', event_id: `Ev${user}${Date.now()}`, event_time: Math.floor(Date.now() / 1000), event: { type: 'app_home_opened', user, channel: `D${user.slice(1)}`, tab: 'home', event_ts: `${Date.now() / 1000}` } }),
+        true,
+      ),
     submitDenial: (user, requestId, reason) =>
       act(`${name(user)} submits the denial of ${requestId}: "${reason}"`, interactiveBody(viewSubmission({ user, channel: CHANNEL, requestId, reason }))),
     pendingRequestId() {
@@ -164,6 +189,13 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       nock.enableNetConnect();
     },
   };
+}
+
+/** An Events API delivery: JSON, signed like the rest. */
+async function sendJson(url: string, body: string): Promise<{ status: number; text: string }> {
+  const timestamp = Math.floor(Date.now() / 1000);
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature(SIGNING_SECRET, timestamp, body) }, body });
+  return { status: res.status, text: await res.text() };
 }
 
 /**
@@ -258,7 +290,7 @@ export function renderTranscript(entries: Entry[], names: Record<string, string>
     const answeredTo = method === 'respond' ? `(${typeof body.response_type === 'string' ? body.response_type : 'ephemeral'}, via response_url)` : '';
     const target = [
       typeof body.channel === 'string' ? body.channel : '',
-      body.user ? `to ${who(body.user)}` : '',
+      body.user ? `to ${who(body.user)}` : body.user_id ? `to ${who(body.user_id)}` : '',
       answeredTo,
       typeof body.ts === 'string' ? `message ${body.ts}` : '',
       typeof body.thread_ts === 'string' ? `in the thread of ${body.thread_ts}` : '',
@@ -273,8 +305,9 @@ export function renderTranscript(entries: Entry[], names: Record<string, string>
     const justText = blocks?.length === 1 && blocks[0]!.type === 'section' && blocks[0].text?.text === body.text;
     if (blocks && !justText) out.push(...blockLines(blocks).map((l) => `  ${l}`));
     if (body.view && typeof body.view === 'object') {
-      const view = body.view as { callback_id?: string; private_metadata?: string; blocks?: Block[] };
-      out.push(`  view ${view.callback_id ?? ''} metadata ${view.private_metadata ?? ''}`, ...blockLines(view.blocks ?? []).map((l) => `  ${l}`));
+      const view = body.view as { type?: string; callback_id?: string; private_metadata?: string; blocks?: Block[] };
+      const about = view.callback_id ? `${view.callback_id} metadata ${view.private_metadata ?? ''}` : (view.type ?? '');
+      out.push(`  view ${about}`, ...blockLines(view.blocks ?? []).map((l) => `  ${l}`));
     }
   }
   return `${normalise(out.join('\n'), tsNames)}\n`;

@@ -311,6 +311,56 @@ export function describeStoreContract(name: string, makeStore: Factory<Store>): 
       });
     });
 
+    // issue 14: who approved in directory terms, change references, change windows, the drift watch
+    describe('change control', () => {
+      it('keeps the approver identity on the approval, the change reference and start time on the request, identities and reference on the run and the audit', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1', { change: 'CHG0012345' }));
+        expect((await s.approve('req-1', 'U0BOB', 1, at(1), { email: 'bob@contoso.com', account: 'CONTOSO\\bob' }))?.outcome).toBe('completed');
+        expect((await s.getRequest('req-1'))!.approvals).toEqual([{ user: 'U0BOB', at: iso(1), email: 'bob@contoso.com', account: 'CONTOSO\\bob' }]);
+        await s.setRequestStart('req-1', iso(60));
+        expect(await s.getRequest('req-1')).toMatchObject({ change: 'CHG0012345', startsAt: iso(60) });
+        expect((await s.listUnstarted()).map((r) => r.startsAt)).toEqual([iso(60)]);
+        await s.setRequestStart('req-1', undefined);
+        expect((await s.getRequest('req-1'))!.startsAt).toBeUndefined();
+        const r = run('run-1', { change: 'CHG0012345', approvedBy: [{ user: 'U0BOB', email: 'bob@contoso.com', account: 'CONTOSO\\bob' }, { user: 'U0CAROL' }] });
+        expect(await s.claimRun('req-1', r)).toBe(true);
+        expect(await s.getRun('run-1')).toEqual(r);
+        const record = { at: iso(2), actor: 'U0BOB', action: 'approved', requestId: 'req-1', email: 'bob@contoso.com', account: 'CONTOSO\\bob', change: 'CHG0012345' };
+        await s.audit(record);
+        expect(await s.listAudit()).toEqual([record]);
+      });
+
+      it('cancelWaiting closes an approved request whose run has not started, and nothing else', async () => {
+        const s = await makeStore();
+        await s.createRequest(request('req-1'));
+        expect((await s.cancelWaiting('req-1', 'U0ALICE', at(1)))?.outcome).toBe('not-pending'); // pending: that is close()'s
+        await s.approve('req-1', 'U0BOB', 1, at(1));
+        const closed = await s.cancelWaiting('req-1', 'U0ALICE', at(2));
+        expect(closed).toEqual({ outcome: 'closed', request: expect.objectContaining({ status: 'cancelled', decidedBy: 'U0ALICE', decidedAt: iso(2) }) as unknown });
+        expect(await s.claimRun('req-1', run('run-1'))).toBe(false);
+        expect(await s.listUnstarted()).toEqual([]);
+        // once its run started it cannot be withdrawn
+        await s.createRequest(request('req-2'));
+        await s.approve('req-2', 'U0BOB', 1, at(1));
+        expect(await s.claimRun('req-2', run('run-2', { requestId: 'req-2' }))).toBe(true);
+        expect((await s.cancelWaiting('req-2', 'U0ALICE', at(2)))?.outcome).toBe('not-pending');
+        expect((await s.getRequest('req-2'))!.status).toBe('approved');
+        expect(await s.cancelWaiting('nope', 'U0ALICE', at(2))).toBeUndefined();
+      });
+
+      it('keeps the drift watch state by name, the newest replacing the older', async () => {
+        const s = await makeStore();
+        expect(await s.getWatch('setup')).toBeUndefined();
+        const state = { name: 'setup', verdict: 'pass' as const, items: [{ item: 'Enabled', expected: 'True', actual: 'True', ok: true }], since: iso(1), checkedAt: iso(1) };
+        await s.saveWatch(state);
+        await s.saveWatch({ ...state, name: 'hybrid' });
+        await s.saveWatch({ ...state, checkedAt: iso(61) });
+        expect(await s.getWatch('setup')).toEqual({ ...state, checkedAt: iso(61) });
+        expect((await s.getWatch('hybrid'))!.checkedAt).toBe(iso(1));
+      });
+    });
+
     describe('history', () => {
       it('lists requests and runs newest first, at most `limit` of each', async () => {
         const s = await makeStore();

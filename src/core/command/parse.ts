@@ -6,11 +6,11 @@ import { usageLine, type OptionUsage, type Subcommand, type Vocabulary } from '.
 
 /** `name` is the subcommand as typed (lower-cased); `runbook` the runbook it runs, where it runs one. */
 export type Command =
-  | { verb: 'change'; name: string; runbook: string; options: Record<string, string> }
-  | { verb: 'plan'; name: string; runbook?: string; options: Record<string, string> }
+  | { verb: 'change'; name: string; runbook: string; options: Record<string, string>; change?: string }
+  | { verb: 'plan'; name: string; runbook?: string; options: Record<string, string>; change?: string }
   | { verb: 'compare'; name: string; runbook?: string; options: Record<string, string> }
   | { verb: 'report'; name: string; runbook: string }
-  | { verb: 'undo'; name: string; runbook: string; runId?: string }
+  | { verb: 'undo'; name: string; runbook: string; runId?: string; change?: string }
   | { verb: 'history'; name: string; limit: number }
   | { verb: 'cancel'; name: string; requestId: string }
   /** `help`, `help setup`, `setup --help` */
@@ -150,6 +150,11 @@ export function parseCommand(text: string, vocabulary: Vocabulary, commandName =
   if (!sub) return unknownSubcommand(head.text, vocabulary, commandName);
   // `setup --help` (or -h): that subcommand's usage, whatever else was typed
   if (rest.some((t) => (t.option && t.text.toLowerCase() === '--help') || t.text === '-h')) return ok({ verb: 'help', name: 'help', topic: sub.name });
+  // a change reference (`--change CHG0012345`) goes with anything that changes the deployment, and its plan
+  const reference = sub.verb === 'change' || sub.verb === 'plan' || sub.verb === 'undo' ? takeChangeReference(rest) : { ok: true as const, rest };
+  if (!reference.ok) return bad(reference.problem, sub, commandName);
+  const withChange = (command: Extract<Command, { verb: 'change' | 'plan' | 'undo' }>): ParseResult => ok(reference.change === undefined ? command : { ...command, change: reference.change });
+  rest.splice(0, rest.length, ...reference.rest);
   const nothingMore = (): ParseResult | undefined => (rest.length > 0 ? bad(`${sub.name} takes no arguments; got ${list(rest)}`, undefined, commandName) : undefined);
   const noOptions = rest.filter((t) => t.option);
   const withoutOptions = (): ParseResult | undefined => (noOptions.length > 0 && sub.verb !== 'change' && sub.verb !== 'plan' && sub.verb !== 'compare' ? bad(`${sub.name} takes no options; got ${list(noOptions)}`, sub, commandName) : undefined);
@@ -159,7 +164,7 @@ export function parseCommand(text: string, vocabulary: Vocabulary, commandName =
   switch (sub.verb) {
     case 'change': {
       const options = parseOptions(sub, sub.options, rest, commandName);
-      return options.ok ? ok({ verb: 'change', name: sub.name, runbook: sub.runbook!, options: options.value }) : options;
+      return options.ok ? withChange({ verb: 'change', name: sub.name, runbook: sub.runbook!, options: options.value }) : options;
     }
     case 'plan':
     case 'compare': {
@@ -175,7 +180,7 @@ export function parseCommand(text: string, vocabulary: Vocabulary, commandName =
       const options = parseOptions(sub, procedureSub.options, named ? rest.slice(1) : rest, commandName, procedureSub);
       if (!options.ok) return options;
       const command = { name: sub.name, ...(named ? { runbook: named.name } : {}), options: options.value };
-      return ok(sub.verb === 'plan' ? { verb: 'plan', ...command } : { verb: 'compare', ...command });
+      return sub.verb === 'plan' ? withChange({ verb: 'plan', ...command }) : ok({ verb: 'compare', ...command });
     }
     case 'report':
       return nothingMore() ?? ok({ verb: 'report', name: sub.name, runbook: sub.runbook! });
@@ -205,11 +210,31 @@ export function parseCommand(text: string, vocabulary: Vocabulary, commandName =
     case 'undo': {
       const id = rest[0]?.text;
       if (rest.length > 1) return bad(`${sub.name} takes at most one run id; unexpected ${list(rest.slice(1))}`, sub, commandName);
-      if (id === undefined) return ok({ verb: 'undo', name: sub.name, runbook: sub.runbook! });
+      if (id === undefined) return withChange({ verb: 'undo', name: sub.name, runbook: sub.runbook! });
       if (!ID.test(id)) return bad(`${show(id)} is not a run id (letters, digits, - and _, at most 40)`, undefined, commandName);
-      return ok({ verb: 'undo', name: sub.name, runbook: sub.runbook!, runId: id });
+      return withChange({ verb: 'undo', name: sub.name, runbook: sub.runbook!, runId: id });
     }
   }
+}
+
+/** `--change REF` (or `--change=REF`) taken out of the tokens: the policy decides later whether REF is acceptable. */
+function takeChangeReference(tokens: Token[]): { ok: true; rest: Token[]; change?: string } | { ok: false; problem: string } {
+  const rest: Token[] = [];
+  let change: string | undefined;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    const lower = t.text.toLowerCase();
+    if (!t.option || (lower !== '--change' && !lower.startsWith('--change='))) {
+      rest.push(t);
+      continue;
+    }
+    if (change !== undefined) return { ok: false, problem: '--change is given twice' };
+    let value: string | undefined = lower === '--change' ? undefined : t.text.slice('--change='.length);
+    if (value === undefined && tokens[i + 1] && !tokens[i + 1]!.option) value = tokens[++i]!.text;
+    if (!value) return { ok: false, problem: '--change needs the change reference: --change CHG0012345' };
+    change = value;
+  }
+  return { ok: true, rest, ...(change !== undefined ? { change } : {}) };
 }
 
 function unknownSubcommand(word: string, vocabulary: Vocabulary, commandName: string): ParseResult {

@@ -1,6 +1,8 @@
 // The modal a Deny click opens: a required reason. private_metadata carries the request and the channel back.
 import type { types } from '@slack/bolt';
+import type { Words } from '../../i18n/index.js';
 import { DENY_INPUT, VIEWS } from '../ids.js';
+import { ENGLISH } from './kit.js';
 
 export interface DenyMetadata {
   requestId: string;
@@ -9,20 +11,20 @@ export interface DenyMetadata {
   responseUrl?: string;
 }
 
-export function denyModal(meta: DenyMetadata): types.ModalView {
+export function denyModal(meta: DenyMetadata, w: Words = ENGLISH): types.ModalView {
   return {
     type: 'modal',
     callback_id: VIEWS.denyReason,
     private_metadata: JSON.stringify(meta),
-    title: { type: 'plain_text', text: 'Deny the request' },
-    submit: { type: 'plain_text', text: 'Deny' },
-    close: { type: 'plain_text', text: 'Cancel' },
+    title: { type: 'plain_text', text: w.t('deny.title') },
+    submit: { type: 'plain_text', text: w.t('button.deny') },
+    close: { type: 'plain_text', text: w.t('deny.cancel') },
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `Deny request \`${meta.requestId}\`? The reason is posted in the channel with the plan.` } },
+      { type: 'section', text: { type: 'mrkdwn', text: w.t('deny.question', { requestId: meta.requestId }) } },
       {
         type: 'input',
         block_id: DENY_INPUT.block,
-        label: { type: 'plain_text', text: 'Reason' },
+        label: { type: 'plain_text', text: w.t('deny.reason') },
         element: { type: 'plain_text_input', action_id: DENY_INPUT.action, multiline: true, min_length: 1, max_length: 500 },
       },
     ],

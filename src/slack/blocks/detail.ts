@@ -2,10 +2,11 @@
 // sections of at most 3,000 characters each (split on line boundaries), within one message's limits. The core
 // splits what is longer than one message into parts.
 import type { View } from '../../core/ports.js';
-import { assemble, type Block, code, context, esc, LIMITS, section } from './kit.js';
+import type { Words } from '../../i18n/index.js';
+import { assemble, type Block, code, context, ENGLISH, esc, LIMITS, section } from './kit.js';
 
-export function renderDetail(view: Extract<View, { kind: 'detail' }>): { text: string; blocks: Block[] } {
-  const part = view.part && view.part.of > 1 ? ` (part ${view.part.n} of ${view.part.of})` : '';
+export function renderDetail(view: Extract<View, { kind: 'detail' }>, w: Words = ENGLISH): { text: string; blocks: Block[] } {
+  const part = view.part && view.part.of > 1 ? ` ${w.t('detail.part', { n: view.part.n, of: view.part.of })}` : '';
   const sections: Block[] = [];
   let chunk: string[] = [];
   const flush = () => {
@@ -22,7 +23,7 @@ export function renderDetail(view: Extract<View, { kind: 'detail' }>): { text: s
   }
   flush();
   return {
-    text: `Details of run ${view.runId}: ${view.title}${part}`,
-    blocks: assemble([section(`*${esc(view.title)}*${part} · run \`${esc(view.runId)}\``)], sections, [context('Shown whole here; the run message above has the summary')], 'sections', 'the store keeps the whole text: `lync-exo audit`'),
+    text: `${w.t('detail.fallback', { runId: view.runId, title: view.title })}${part}`,
+    blocks: assemble([section(`*${esc(view.title)}*${part} · ${w.t('detail.run', { runId: view.runId })}`)], sections, [context(w.t('detail.whole'))], w, 'sections', w.t('detail.where', { audit: 'lync-exo audit' })),
   };
 }

@@ -1,6 +1,6 @@
 // Small Block Kit builders and Slack's limits. Everything here is pure: views in, JSON out.
 import type { types } from '@slack/bolt';
-import type { Marks } from '../../labels.js';
+import { createWords, DEFAULT_LOCALE, displayWidth, padDisplay, type Locale, type Marks, type Words } from '../../i18n/index.js';
 
 export type Block = types.KnownBlock;
 
@@ -17,23 +17,32 @@ export function esc(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-export const user = (id: string): string => `<@${id}>`;
-
-// Slack's markup made from the labels' marks survives escaping the sentence around it: the marks are written with
-// two control characters (that no typed text can hold: the parser shows them escaped) and turned into < > after.
+// Slack's markup made by the marks (mentions, dates) survives escaping the text around it: the marks are written
+// with two control characters (that no typed text can hold: the parser shows them escaped) and turned into < > by
+// the block builders below, once the text is whole.
 const OPEN = '\u0001';
 const CLOSE = '\u0002';
-const SLACK_MARKS: Marks = {
-  user: (id) => `${OPEN}@${id}${CLOSE}`,
+const live = (text: string): string => text.replaceAll(OPEN, '<').replaceAll(CLOSE, '>');
+
+export const SLACK_MARKS: Marks = {
+  // a Slack user id is a mention; anything else (lync-exo itself, for the drift watch) is named as it is
+  user: (id) => (/^[UW][A-Z0-9]+$/.test(id) ? `${OPEN}@${id}${CLOSE}` : `*${esc(id)}*`),
   channel: (id) => `${OPEN}#${id}${CLOSE}`,
   group: (id) => `${OPEN}!subteam^${id}${CLOSE}`,
   code: (t) => `\`${t}\``,
+  strong: (t) => `*${t}*`,
+  text: esc,
+  done: live,
+  // each reader's client shows the token in their own time zone; the fallback is in the policy's
+  date: (ms, shown) => `${OPEN}!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${esc(shown)}${CLOSE}`,
 };
 
-/** Words from the labels table as mrkdwn: what came from people or PowerShell escaped, the marks live. */
-export function words(say: (m: Marks) => string): string {
-  return esc(say(SLACK_MARKS)).replaceAll(OPEN, '<').replaceAll(CLOSE, '>');
-}
+/** Words for a Slack reader: mrkdwn, values escaped, mentions and dates live. */
+export const slackWords = (locale: Locale = DEFAULT_LOCALE, timeZone = 'UTC'): Words => createWords(locale, SLACK_MARKS, timeZone);
+
+export const ENGLISH = slackWords();
+
+export const user = (id: string): string => SLACK_MARKS.user(id);
 
 /** A person named without a mention (no notification): their name when known, else their id. */
 export const named = (id: string, names: Readonly<Record<string, string>> = {}): string => (names[id] ? `*${esc(names[id])}*` : `\`${esc(id)}\``);
@@ -55,12 +64,6 @@ export function textSize(value: unknown): number {
 /** What a message costs against the cumulative limit. */
 export const messageSize = (blocks: readonly Block[]): number => textSize(blocks) + LIMITS.blockAllowance * blocks.length;
 
-/** A timestamp each reader sees in their own time zone; the ISO text is the fallback. */
-export function slackDate(iso: string): string {
-  const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) return esc(iso);
-  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${iso}>`;
-}
 
 export function duration(ms: number | undefined): string {
   if (ms === undefined) return '';
@@ -106,17 +109,22 @@ export function clip(text: string, limit: number = LIMITS.section): string {
 }
 
 export function section(text: string): Block {
-  return { type: 'section', text: { type: 'mrkdwn', text: clip(text) } };
+  return { type: 'section', text: { type: 'mrkdwn', text: clip(live(text)) } };
 }
 
+/** A header is plain text: what came escaped for mrkdwn is shown as typed. */
 export function header(text: string): Block {
-  const t = text.length > LIMITS.header ? `${text.slice(0, LIMITS.header - 1)}…` : text;
+  const plain = live(text).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const t = plain.length > LIMITS.header ? `${plain.slice(0, LIMITS.header - 1)}…` : plain;
   return { type: 'header', text: { type: 'plain_text', text: t, emoji: true } };
 }
 
 export function context(...texts: string[]): Block {
-  return { type: 'context', elements: texts.slice(0, 10).map((t) => ({ type: 'mrkdwn' as const, text: clip(t, LIMITS.contextElement) })) };
+  return { type: 'context', elements: texts.slice(0, 10).map((t) => ({ type: 'mrkdwn' as const, text: clip(live(t), LIMITS.contextElement) })) };
 }
+
+/** A message's fallback text (notifications, screen readers): mrkdwn like a section. */
+export const fallback = (text: string): string => clip(live(text), LIMITS.fallback);
 
 export const divider: Block = { type: 'divider' };
 
@@ -125,11 +133,11 @@ export function code(lines: string[]): string {
   return lines.length ? `\`\`\`\n${lines.map(esc).join('\n')}\n\`\`\`` : '';
 }
 
-/** A monospace table: columns padded to the widest cell. */
+/** A monospace table: columns padded to the widest cell (a Chinese character is two columns wide). */
 export function table(rows: string[][]): string[] {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, displayWidth(cell))));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : padDisplay(cell, widths[i]!))).join('  '));
 }
 
 /**
@@ -137,9 +145,9 @@ export function table(rows: string[][]): string[] {
  * (actions, verdict) are always kept; body blocks beyond the room left are replaced by one note that says how many
  * were cut and where the rest is (`where`: the thread, or a narrower question).
  */
-export function assemble(head: Block[], body: Block[], tail: Block[], what = 'sections', where = 'the full details are in the thread'): Block[] {
+export function assemble(head: Block[], body: Block[], tail: Block[], w: Words, what: 'steps' | 'sections' = 'sections', where?: string): Block[] {
   const fixed = messageSize([...head, ...tail]);
-  const note = (n: number) => context(`_… ${n} more ${what} cut; ${where}_`);
+  const note = (n: number) => context(w.raw('cut.note', { n, what: w.t(`cut.${what}`), where: where ?? w.t('cut.where.thread') }));
   const noteSize = messageSize([note(body.length)]);
   const room = LIMITS.blocks - head.length - tail.length;
   if (body.length <= room && fixed + messageSize(body) <= LIMITS.messageText) return [...head, ...body, ...tail];

@@ -1,8 +1,10 @@
 // The run message, updated in place as the run goes: per-step status, cmdlets, replicas, Edge comparison, verdict.
+import { withDirectory } from '../../core/identity.js';
 import type { RunOutcome } from '../../core/notices.js';
 import type { RunRecord, RunStatus } from '../../core/records.js';
-import { outcomeText, RUN_STATUS_WORDS } from '../../labels.js';
-import { assemble, type Block, context, duration, esc, escText, header, section, slackDate, user, words } from './kit.js';
+import type { Words } from '../../i18n/index.js';
+import { runStatusInline, runStatusWord, runSummary } from '../../labels.js';
+import { assemble, type Block, context, duration, esc, ENGLISH, header, section, user } from './kit.js';
 import { stepBlock } from './steps.js';
 import { targetFields } from './plan.js';
 
@@ -14,28 +16,27 @@ const VERDICT_EMOJI: Record<RunStatus, string> = {
   interrupted: ':warning:',
   stopped: ':octagonal_sign:',
 };
-const verdict = (status: RunStatus) => `${VERDICT_EMOJI[status]} *${RUN_STATUS_WORDS[status]}*`;
 
-export function renderRun(run: RunRecord, about: { outcome?: RunOutcome; note?: string } = {}): { text: string; blocks: Block[] } {
+/** `about`: why it ended, when the core decided it, and the runbook's note (the View's, not the record's) */
+export function renderRun(run: RunRecord, about: { outcome?: RunOutcome; note?: string } = {}, w: Words = ENGLISH): { text: string; blocks: Block[] } {
   const took = run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : undefined;
+  // each approver with their directory identity when it was recorded (the audit's words: email, AD account)
+  const who = (id: string) => withDirectory(user(id), run.approvedBy?.find((a) => a.user === id), esc);
+  const approvers = run.approvers.length ? w.list(run.approvers.map(who)) : w.t('run.nobody');
   const head: Block[] = [
-    header(`Run ${run.id}: ${run.runbook} — ${run.status}`),
-    section(
-      `Requested by ${user(run.requester)} · approved by ${run.approvers.length ? run.approvers.map(user).join(', ') : '(nobody)'} · request \`${esc(run.requestId)}\`\n` +
-        targetFields(run.deployment, run.values),
-    ),
+    header(w.t('run.title', { runId: run.id, runbook: run.runbook, status: runStatusInline(run.status, w) })),
+    section(`${w.raw('run.by', { requester: user(run.requester), approvers, requestId: esc(run.requestId) })}${run.change ? ` · ${w.t('change.reference', { change: run.change })}` : ''}\n${targetFields(run.deployment, run.values, w)}`),
   ];
-  const body = run.steps.map(stepBlock);
-  const { outcome, note } = about;
-  const summary = outcome ? words((m) => outcomeText(outcome, m)) : run.summary && escText(run.summary);
+  const body = run.steps.map((s) => stepBlock(s, w));
+  // core sentences (a run's summary) may carry <@U…> mentions: kept live
+  const summary = runSummary({ ...run, ...about }, w)?.replace(/&lt;([@#][UWCG][A-Z0-9]+)&gt;/g, '<$1>');
   const tail: Block[] = [
-    section(`${verdict(run.status)}${summary ? `: ${summary}` : ''}`),
-    ...(note && run.status === 'succeeded' ? [section(`:information_source: *Besides*: ${escText(note)}`)] : []),
+    section(`${VERDICT_EMOJI[run.status]} ${w.marks.strong(runStatusWord(run.status, w))}${summary ? `: ${summary}` : ''}`),
+    ...(about.note && run.status === 'succeeded' ? [section(`:information_source: ${w.t('besides')}${esc(about.note)}`)] : []),
     context(
-      `Run \`${esc(run.id)}\``,
-      `Started ${slackDate(run.startedAt)}${run.finishedAt ? ` · finished ${slackDate(run.finishedAt)} (${duration(took)})` : ''}`,
+      w.t('run.id', { runId: run.id }),
+      run.finishedAt ? w.raw('run.started-finished', { started: w.date(run.startedAt), finished: w.date(run.finishedAt), took: duration(took) }) : w.raw('run.started', { started: w.date(run.startedAt) }),
     ),
   ];
-  const said = outcome ? words((m) => outcomeText(outcome, m)) : run.summary;
-  return { text: `Run ${run.id} (${run.runbook}) for <@${run.requester}>: ${run.status}${said ? ` — ${said}` : ''}`, blocks: assemble(head, body, tail, 'steps') };
+  return { text: w.raw(summary ? 'run.fallback.said' : 'run.fallback', { runId: esc(run.id), runbook: esc(run.runbook), requester: user(run.requester), status: runStatusInline(run.status, w), said: summary ?? '' }), blocks: assemble(head, body, tail, w, 'steps') };
 }

@@ -4,8 +4,9 @@
 import type { EdgeRow, ReplicaRow, StepResult, StepStatus } from '../../core/records.js';
 import { replicaVerdict } from '../../core/records.js';
 import { renderValueForPeople } from '../../core/runbook/render.js';
-import { ACTION_WORDS } from '../../labels.js';
-import { type Block, code, duration, esc, escText, section, table } from './kit.js';
+import type { Words } from '../../i18n/index.js';
+import { actionWord, replicaWord, stepStatusWord } from '../../labels.js';
+import { type Block, code, duration, ENGLISH, esc, escText, section, table } from './kit.js';
 
 export const STEP_EMOJI: Record<StepStatus, string> = {
   pending: ':white_small_square:',
@@ -16,27 +17,28 @@ export const STEP_EMOJI: Record<StepStatus, string> = {
   'no-op': ':heavy_equals_sign:',
 };
 
-export { ACTION_WORDS };
-
 const mark = (ok: boolean): string => (ok ? '✓' : '✗');
 
-export function replicaLines(replicas: ReplicaRow[]): string[] {
-  return table([['replica', 'up to date', 'last report'], ...replicas.map((r) => [r.fqdn, replicaVerdict(r).label, r.lastStatusReport ?? '(never)'])]);
+/** Column headings, in the reader's words (the table is code: plain text, escaped by code()). */
+const heads = (w: Words, keys: Parameters<Words['t']>[0][]) => keys.map((k) => w.raw(k));
+
+export function replicaLines(replicas: ReplicaRow[], w: Words = ENGLISH): string[] {
+  return table([heads(w, ['col.replica', 'col.up-to-date', 'col.last-report']), ...replicas.map((r) => [r.fqdn, replicaWord(replicaVerdict(r).label, w), r.lastStatusReport ?? w.raw('never')])]);
 }
 
-export function edgeLines(edges: EdgeRow[]): string[] {
-  const rows: string[][] = [['agent', 'property', 'expected', 'actual', '']];
+export function edgeLines(edges: EdgeRow[], w: Words = ENGLISH): string[] {
+  const rows: string[][] = [[...heads(w, ['col.agent', 'col.property', 'col.expected', 'col.actual']), '']];
   for (const e of edges) {
-    if (e.error && e.checks.length === 0) rows.push([e.agent, '(not read)', '', e.error, mark(false)]);
+    if (e.error && e.checks.length === 0) rows.push([e.agent, w.raw('edge.not-read'), '', e.error, mark(false)]);
     for (const c of e.checks) rows.push([e.agent, c.property, renderValueForPeople(c.expected), renderValueForPeople(c.actual), mark(c.ok)]);
   }
   return table(rows);
 }
 
-function objectLines(objects: NonNullable<StepResult['objects']>): string[] {
+function objectLines(objects: NonNullable<StepResult['objects']>, w: Words): string[] {
   const lines: string[] = [];
   for (const o of objects) {
-    lines.push(`# ${o.agent}: ${o.items.length} object${o.items.length === 1 ? '' : 's'}`);
+    lines.push(`# ${w.raw('objects.count', { agent: o.agent, n: o.items.length })}`);
     for (const item of o.items) {
       const name = item.Identity === undefined ? '' : renderValueForPeople(item.Identity);
       lines.push(`- ${name}`);
@@ -46,12 +48,12 @@ function objectLines(objects: NonNullable<StepResult['objects']>): string[] {
   return lines;
 }
 
-export function stepHeading(step: StepResult): string {
+export function stepHeading(step: StepResult, w: Words = ENGLISH): string {
   const agents = [...new Set(step.invocations.map((i) => i.agent).filter((a): a is string => !!a))];
   const parts = [`${STEP_EMOJI[step.status]} *${esc(step.title)}*`];
-  if (step.action) parts.push(`\`${ACTION_WORDS[step.action] ?? step.action}\``);
-  parts.push(`role ${step.role}${agents.length ? ` on ${agents.join(', ')}` : ''}`);
-  parts.push(step.status === 'no-op' ? 'already as desired' : step.status);
+  if (step.action) parts.push(`\`${actionWord(step.action, w)}\``);
+  parts.push(agents.length ? w.t('step.role.on', { role: step.role, agents: agents.join(', ') }) : w.t('step.role', { role: step.role }));
+  parts.push(stepStatusWord(step.status, w));
   if (step.durationMs !== undefined) parts.push(duration(step.durationMs));
   return parts.join(' · ');
 }
@@ -63,27 +65,27 @@ export function stepHeading(step: StepResult): string {
 export const WARNINGS_SHOWN = 5;
 export const WARNING_CHARS = 200;
 
-export function warningLines(warnings: string[]): string {
-  const one = (w: string): string => {
-    const line = w.replace(/\s*\r?\n\s*/g, ' ').trim();
+export function warningLines(warnings: string[], w: Words = ENGLISH): string {
+  const one = (x: string): string => {
+    const line = x.replace(/\s*\r?\n\s*/g, ' ').trim();
     return line.length > WARNING_CHARS ? `${line.slice(0, WARNING_CHARS - 1)}…` : line;
   };
-  const lines = [`*Warnings the cmdlets wrote (${warnings.length}):*`, ...warnings.slice(0, WARNINGS_SHOWN).map((w) => `• ${esc(one(w))}`)];
+  const lines = [w.t('step.warnings', { n: warnings.length }), ...warnings.slice(0, WARNINGS_SHOWN).map((x) => `• ${esc(one(x))}`)];
   const more = warnings.length - WARNINGS_SHOWN;
-  if (more > 0) lines.push(`_… ${more} more warning${more === 1 ? '' : 's'} not shown_`);
+  if (more > 0) lines.push(w.t('step.warnings.more', { n: more }));
   return lines.join('\n');
 }
 
 /** One section per step (Slack clips it at 3,000 characters, with a note). */
-export function stepBlock(step: StepResult): Block {
-  const parts = [stepHeading(step)];
+export function stepBlock(step: StepResult, w: Words = ENGLISH): Block {
+  const parts = [stepHeading(step, w)];
   const lines = step.invocations.map((i) => i.line);
   if (lines.length) parts.push(code(lines));
-  if (step.replicas?.length) parts.push(code(replicaLines(step.replicas)));
-  if (step.edges?.length) parts.push(code(edgeLines(step.edges)));
-  if (step.objects?.length) parts.push(code(objectLines(step.objects)));
+  if (step.replicas?.length) parts.push(code(replicaLines(step.replicas, w)));
+  if (step.edges?.length) parts.push(code(edgeLines(step.edges, w)));
+  if (step.objects?.length) parts.push(code(objectLines(step.objects, w)));
   if (step.error) parts.push(`:warning: ${escText(step.error)}`);
-  if (step.hints?.length) parts.push(['*What to check:*', ...step.hints.map((h) => `• ${escText(h)}`)].join('\n'));
-  if (step.warnings?.length) parts.push(warningLines(step.warnings));
+  if (step.hints?.length) parts.push([w.t('step.hints'), ...step.hints.map((h) => `• ${escText(h)}`)].join('\n'));
+  if (step.warnings?.length) parts.push(warningLines(step.warnings, w));
   return section(parts.join('\n'));
 }

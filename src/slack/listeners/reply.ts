@@ -5,5 +5,5 @@ import { slackReply, type ReplyTarget } from '../reply.js';
 import type { ListenerDeps } from './types.js';
 
 export function replyFor(deps: ListenerDeps, client: webApi.WebClient, target: ReplyTarget): Reply {
-  return slackReply({ client, log: deps.log, budget: deps.budget, render: { command: deps.command }, ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.onApiError ? { onApiError: deps.onApiError } : {}) }, target);
+  return slackReply({ client, log: deps.log, budget: deps.budget, render: { command: deps.command }, languages: deps.languages, ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.onApiError ? { onApiError: deps.onApiError } : {}) }, target);
 }

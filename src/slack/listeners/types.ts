@@ -2,6 +2,8 @@ import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Reply } from '../../core/ports.js';
 import type { LyncExoService } from '../../core/service.js';
+import type { HomeSource } from '../../home.js';
+import type { SlackLanguages } from '../language.js';
 import type { ReplyTarget, ResponseUrlBudget } from '../reply.js';
 
 /** The calls the Slack adapter makes into the core. */
@@ -14,6 +16,10 @@ export interface ListenerDeps {
   command: string;
   /** response_url uses, shared by every listener */
   budget: ResponseUrlBudget;
+  /** each person's language (users.info locale), the policy's for channels */
+  languages: SlackLanguages;
+  /** what the App Home tab shows a person; without it the tab is left as Slack draws it */
+  home?: HomeSource;
   /** tests: the fetch the response_url answers go through */
   fetch?: typeof fetch;
   /** told of every Web API call a listener makes that fails */

@@ -8,7 +8,10 @@
 //   - chat.update of a deleted or unknown ts: `message_not_found`;
 //   - `ratelimited` as HTTP 429 with Retry-After, when a test asks for it;
 //   - outages: HTTP 500s, connections reset, or calls that hang until Slack is "back";
-//   - a response_url works at most 5 times within 30 minutes of its first use (the stand-in's clock).
+//   - a response_url works at most 5 times within 30 minutes of its first use (the stand-in's clock);
+//   - views.publish: a user_id (`invalid_arguments` without), a view of type home (`invalid_arguments`), at most
+//     100 blocks each valid as in a message (`invalid_blocks`), private_metadata at most 3,000 characters;
+//   - users.info answers `locale` only when asked with include_locale, as Slack does.
 // Every call is recorded: method, the decoded body (`blocks` parsed), the answer.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -36,6 +39,10 @@ export interface StandInOptions {
   groups?: Record<string, string[]>;
   /** user id → display name (users.info) */
   names?: Record<string, string>;
+  /** user id → Slack locale (users.info with include_locale); default en-US */
+  locales?: Record<string, string>;
+  /** user id → profile email (users.info gives it to an app with users:read.email; none otherwise) */
+  emails?: Record<string, string>;
 }
 
 export interface SlackStandIn {
@@ -97,11 +104,11 @@ export function blocksText(value: unknown): number {
 
 const textOf = (t: unknown): string | undefined => (t && typeof t === 'object' && typeof (t as { text?: unknown }).text === 'string' ? (t as { text: string }).text : undefined);
 
-/** Slack's answer to a blocks array, or undefined when it takes it. */
-export function checkBlocks(blocks: unknown): string | undefined {
+/** Slack's answer to a blocks array, or undefined when it takes it. A message takes 50 blocks, a view 100. */
+export function checkBlocks(blocks: unknown, surface: 'message' | 'view' = 'message'): string | undefined {
   if (blocks === undefined) return undefined;
   if (!Array.isArray(blocks)) return 'invalid_blocks_format';
-  if (blocks.length > 50) return 'invalid_blocks';
+  if (blocks.length > (surface === 'view' ? 100 : 50)) return 'invalid_blocks';
   for (const b of blocks as Record<string, unknown>[]) {
     if (!b || typeof b !== 'object' || typeof b.type !== 'string') return 'invalid_blocks';
     switch (b.type) {
@@ -133,8 +140,17 @@ export function checkBlocks(blocks: unknown): string | undefined {
         return 'invalid_blocks';
     }
   }
-  if (blocksText(blocks) + BLOCK_ALLOWANCE * blocks.length > BLOCKS_TEXT_LIMIT) return 'msg_blocks_too_long';
+  if (surface === 'message' && blocksText(blocks) + BLOCK_ALLOWANCE * blocks.length > BLOCKS_TEXT_LIMIT) return 'msg_blocks_too_long';
   return undefined;
+}
+
+/** Slack's answer to views.publish, or undefined when it takes it. */
+export function checkPublish(body: Record<string, unknown>): string | undefined {
+  if (typeof body.user_id !== 'string' || !/^[UW][A-Z0-9]+$/.test(body.user_id)) return 'invalid_arguments';
+  const view = body.view as Record<string, unknown> | undefined;
+  if (!view || typeof view !== 'object' || view.type !== 'home') return 'invalid_arguments';
+  if (typeof view.private_metadata === 'string' && view.private_metadata.length > 3000) return 'invalid_arguments';
+  return checkBlocks(view.blocks ?? [], 'view');
 }
 
 export async function startSlackStandIn(options: StandInOptions = {}): Promise<SlackStandIn> {
@@ -205,7 +221,13 @@ export async function startSlackStandIn(options: StandInOptions = {}): Promise<S
       case 'users.info': {
         const id = String(body.user);
         const name = options.names?.[id];
-        return name ? ok({ user: { id, name: name.toLowerCase(), real_name: name, profile: { display_name: name, real_name: name } } }) : err('user_not_found');
+        const locale = String(body.include_locale) === 'true' ? { locale: options.locales?.[id] ?? 'en-US' } : {};
+        const email = options.emails?.[id] ? { email: options.emails[id] } : {};
+        return name ? ok({ user: { id, name: name.toLowerCase(), real_name: name, profile: { display_name: name, real_name: name, ...email }, ...locale } }) : err('user_not_found');
+      }
+      case 'views.publish': {
+        const bad = checkPublish(body);
+        return bad ? err(bad) : ok({ view: { id: `V0HOME${++seq}`, type: 'home' } });
       }
       case 'usergroups.users.list':
         return ok({ users: options.groups?.[String(body.usergroup)] ?? [] });

@@ -8,7 +8,7 @@ export function noteAt(entries: Entry[], index: number, line: string): Entry[] {
 }
 
 /**
- * After people acting at once (consecutive person lines), the bot's ephemeral replies race with its channel messages:
+ * After people acting at once (consecutive person lines), the bot's ephemeral replies (and response_url answers) race with its channel messages:
  * within each such block, keep the channel messages in their order and move the ephemerals to the block's end,
  * sorted by recipient and text. The concurrent person lines themselves are sorted too.
  */
@@ -23,7 +23,8 @@ export function settleRaces(entries: Entry[]): Entry[] {
       const block: Entry[] = [];
       while (i < entries.length && entries[i]!.kind === 'api') block.push(entries[i++]!);
       const key = (x: Entry) => (x.kind === 'person' ? x.line : `${String(x.call.body.user)} ${String(x.call.body.text)}`);
-      const isEphemeral = (x: Entry) => x.kind === 'api' && x.call.method === 'chat.postEphemeral';
+      // a response_url answer races the same way (it waits for the directory's users.info like any decision)
+      const isEphemeral = (x: Entry) => x.kind === 'api' && (x.call.method === 'chat.postEphemeral' || x.call.method === 'respond');
       out.push(...people.sort((a, b) => key(a).localeCompare(key(b))));
       // progress updates split by an ephemeral become one series again
       out.push(...collapse(block.filter((x) => !isEphemeral(x))));

@@ -11,7 +11,7 @@ export function approveAction(deps: ListenerDeps) {
     const channel = body.channel?.id ?? (body.container?.channel_id as string | undefined);
     const log = deps.log.child({ surface: 'approve', user: body.user.id, channel, requestId });
     const reply = replyFor(deps, client, { user: body.user.id, channel, responseUrl: body.response_url });
-    await guard(log, reply, { user: body.user.id, channel }, `the approval of ${requestId}`, async () => {
+    await guard(log, reply, { user: body.user.id, channel }, { log: `the approval of ${requestId}`, key: 'doing.approve', values: { requestId } }, deps.languages, async () => {
       if (!channel) throw new Error(`approve ${requestId}: the click came without a channel`);
       await deps.service.approve({ user: body.user.id, channel, reply }, requestId);
     });

@@ -14,11 +14,11 @@ export function denyAction(deps: ListenerDeps) {
     const channel = body.channel?.id ?? (body.container?.channel_id as string | undefined);
     const log = deps.log.child({ surface: 'deny', user: body.user.id, channel, requestId });
     const reply = replyFor(deps, client, { user: body.user.id, channel, responseUrl: body.response_url });
-    await guard(log, reply, { user: body.user.id, channel }, `opening the denial form for ${requestId}`, async () => {
+    await guard(log, reply, { user: body.user.id, channel }, { log: `opening the denial form for ${requestId}`, key: 'doing.deny-form', values: { requestId } }, deps.languages, async () => {
       if (!channel) throw new Error(`deny ${requestId}: the click came without a channel`);
       const may = await deps.service.mayDeny({ user: body.user.id, channel }, requestId);
       if (!may.ok) return reply({ kind: 'notice', notice: may.error });
-      await client.views.open({ trigger_id: body.trigger_id, view: denyModal({ requestId, channel, ...(body.response_url ? { responseUrl: body.response_url } : {}) }) }).catch((err: unknown) => {
+      await client.views.open({ trigger_id: body.trigger_id, view: denyModal({ requestId, channel, ...(body.response_url ? { responseUrl: body.response_url } : {}) }, await deps.languages.forUser(body.user.id)) }).catch((err: unknown) => {
         deps.onApiError?.('views.open', err);
         throw err;
       });

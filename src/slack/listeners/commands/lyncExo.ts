@@ -34,6 +34,7 @@ export function lyncExoCommand(deps: ListenerDeps) {
     if (trigger && !seen.has(trigger)) seen.set(trigger, now);
     const reply = replyFor(deps, client, { user: command.user_id, channel: command.channel_id, responseUrl: command.response_url });
     const actor = { user: command.user_id, channel: command.channel_id, reply };
-    await guard(log, reply, actor, `\`${esc(`${deps.command} ${text}`.slice(0, 200))}\``, () => deps.service.command(actor, text));
+    const typed = `${deps.command} ${text}`.slice(0, 200);
+    await guard(log, reply, actor, { log: `\`${esc(typed)}\``, key: 'doing.command', values: { typed } }, deps.languages, () => deps.service.command(actor, text));
   };
 }

@@ -11,13 +11,14 @@ export function denyReasonView(deps: ListenerDeps) {
     const reason = view.state.values[DENY_INPUT.block]?.[DENY_INPUT.action]?.value?.trim() ?? '';
     const meta = readDenyMetadata(view.private_metadata);
     if (!reason) {
-      await ack({ response_action: 'errors', errors: { [DENY_INPUT.block]: 'Say why, so the requester knows what to change' } });
+      // the form must be answered within 3 seconds: a cached locale, or the policy's language
+      await ack({ response_action: 'errors', errors: { [DENY_INPUT.block]: (await deps.languages.forUser(body.user.id)).t('deny.say-why') } });
       return;
     }
     await ack();
     const log = deps.log.child({ surface: 'deny-reason', user: body.user.id, channel: meta?.channel, requestId: meta?.requestId });
     const reply = replyFor(deps, client, { user: body.user.id, channel: meta?.channel, ...(meta?.responseUrl ? { responseUrl: meta.responseUrl } : {}) });
-    await guard(log, reply, { user: body.user.id, channel: meta?.channel }, `the denial of ${meta?.requestId ?? 'a request'}`, async () => {
+    await guard(log, reply, { user: body.user.id, channel: meta?.channel }, { log: `the denial of ${meta?.requestId ?? 'a request'}`, key: 'doing.deny', values: { requestId: meta?.requestId ?? '?' } }, deps.languages, async () => {
       if (!meta) throw new Error(`deny form: private_metadata is not ours: ${view.private_metadata.slice(0, 80)}`);
       await deps.service.deny({ user: body.user.id, channel: meta.channel, reply }, meta.requestId, reason);
     });
