@@ -165,7 +165,7 @@ describe('history: who approved, in directory terms', () => {
   };
 
   it('the console names each approver with the email and account recorded when they approved', () => {
-    const text = stripAnsi(renderHistory([approved], [], { style: style(false) }).join('\n'));
+    const text = stripAnsi(renderHistory([approved], [], { command: '/lync-exo', style: style(false) }).join('\n'));
     expect(text).toContain('@bob (bob@contoso.com, CONTOSO\\bob), @carol');
   });
 

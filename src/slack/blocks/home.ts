@@ -1,22 +1,13 @@
 // The App Home tab: the deployment's state, the requests waiting for this person, the latest runs, in their words.
 // A home view takes 100 blocks; each part here is bounded well under that (the store's lists are cut first).
 import type { types } from '@slack/bolt';
-import type { RunStatus } from '../../core/records.js';
 import type { Words } from '../../i18n/index.js';
 import { runStatusInline } from '../../labels.js';
 import type { HomeData } from '../../home.js';
-import { type Block, context, divider, esc, header, section, user } from './kit.js';
+import { type Block, context, divider, esc, header, RUN_EMOJI, section, user } from './kit.js';
 
 export const HOME_WAITING = 10;
 
-const RUN_EMOJI: Record<RunStatus, string> = {
-  running: ':arrows_counterclockwise:',
-  succeeded: ':white_check_mark:',
-  failed: ':x:',
-  refused: ':no_entry:',
-  interrupted: ':warning:',
-  stopped: ':octagonal_sign:',
-};
 
 function runLine(r: HomeData['runs'][number], w: Words): string {
   return `${RUN_EMOJI[r.status]} ${w.raw('home.run', { runId: esc(r.id), runbook: esc(r.runbook), status: runStatusInline(r.status, w), requester: user(r.requester), at: w.date(r.finishedAt ?? r.startedAt) })}`;

@@ -1,5 +1,6 @@
 // Small Block Kit builders and Slack's limits. Everything here is pure: views in, JSON out.
 import type { types } from '@slack/bolt';
+import type { RunStatus } from '../../core/records.js';
 import { createWords, DEFAULT_LOCALE, displayWidth, padDisplay, type Locale, type Marks, type Words } from '../../i18n/index.js';
 
 export type Block = types.KnownBlock;
@@ -10,6 +11,16 @@ export type Block = types.KnownBlock;
  * `msg_blocks_too_long` (bolt-js issues 2509 and 2867 measured it lower than 12,000 once block containers are
  * counted). Messages here keep their text plus `blockAllowance` per block under `messageText`, with room to spare.
  */
+/** A run's state at a glance, the same in the report, the plan's decision line and the App Home. */
+export const RUN_EMOJI: Record<RunStatus, string> = {
+  running: ':arrows_counterclockwise:',
+  succeeded: ':white_check_mark:',
+  failed: ':x:',
+  refused: ':no_entry:',
+  interrupted: ':warning:',
+  stopped: ':octagonal_sign:',
+};
+
 export const LIMITS = { blocks: 50, section: 3000, header: 150, contextElement: 3000, fallback: 3000, messageText: 11_000, blockAllowance: 50 } as const;
 
 /** Text from PowerShell or a user, made safe for mrkdwn: Slack reads only &, < and > as markup. */

@@ -5,7 +5,7 @@ import type { PlannedStep } from '../../core/runbook/planner.js';
 import { renderInvocation, renderValueForPeople } from '../../core/runbook/render.js';
 import type { Words } from '../../i18n/index.js';
 import { ACTIONS } from '../ids.js';
-import { assemble, type Block, code, context, ENGLISH, esc, escText, header, section, user } from './kit.js';
+import { assemble, type Block, code, context, ENGLISH, esc, escText, header, RUN_EMOJI, section, user } from './kit.js';
 import { actionWord, approversText, runStatusInline } from '../../labels.js';
 
 export interface RenderOptions {
@@ -34,14 +34,6 @@ export function targetFields(deployment: string | undefined, values: Record<stri
   return parts.join(' · ');
 }
 
-const RUN_EMOJI: Record<RunStatus, string> = {
-  running: ':arrows_counterclockwise:',
-  succeeded: ':white_check_mark:',
-  failed: ':x:',
-  refused: ':no_entry:',
-  interrupted: ':warning:',
-  stopped: ':octagonal_sign:',
-};
 
 function decision(r: RequestRecord, command: string, w: Words, run?: PlanRun): string {
   const approvals = w.list(r.approvals.map((a) => `${user(a.user)} (${w.date(a.at)})`));

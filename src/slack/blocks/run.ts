@@ -1,21 +1,13 @@
 // The run message, updated in place as the run goes: per-step status, cmdlets, replicas, Edge comparison, verdict.
 import { withDirectory } from '../../core/identity.js';
 import type { RunOutcome } from '../../core/notices.js';
-import type { RunRecord, RunStatus } from '../../core/records.js';
+import type { RunRecord } from '../../core/records.js';
 import type { Words } from '../../i18n/index.js';
 import { runStatusInline, runStatusWord, runSummary } from '../../labels.js';
-import { assemble, type Block, context, duration, esc, ENGLISH, header, section, user } from './kit.js';
+import { assemble, type Block, context, duration, esc, ENGLISH, header, RUN_EMOJI, section, user } from './kit.js';
 import { stepBlock } from './steps.js';
 import { targetFields } from './plan.js';
 
-const VERDICT_EMOJI: Record<RunStatus, string> = {
-  running: ':arrows_counterclockwise:',
-  succeeded: ':white_check_mark:',
-  failed: ':x:',
-  refused: ':no_entry:',
-  interrupted: ':warning:',
-  stopped: ':octagonal_sign:',
-};
 
 /** `about`: why it ended, when the core decided it, and the runbook's note (the View's, not the record's) */
 export function renderRun(run: RunRecord, about: { outcome?: RunOutcome; note?: string } = {}, w: Words = ENGLISH): { text: string; blocks: Block[] } {
@@ -31,7 +23,7 @@ export function renderRun(run: RunRecord, about: { outcome?: RunOutcome; note?: 
   // core sentences (a run's summary) may carry <@U…> mentions: kept live
   const summary = runSummary({ ...run, ...about }, w)?.replace(/&lt;([@#][UWCG][A-Z0-9]+)&gt;/g, '<$1>');
   const tail: Block[] = [
-    section(`${VERDICT_EMOJI[run.status]} ${w.marks.strong(runStatusWord(run.status, w))}${summary ? `: ${summary}` : ''}`),
+    section(`${RUN_EMOJI[run.status]} ${w.marks.strong(runStatusWord(run.status, w))}${summary ? `: ${summary}` : ''}`),
     ...(about.note && run.status === 'succeeded' ? [section(`:information_source: ${w.t('besides')}${esc(about.note)}`)] : []),
     context(
       w.t('run.id', { runId: run.id }),
