@@ -2,6 +2,7 @@
 // replication with lag, forced and stuck replicas, faults, Edge hosts, two processes sharing one state file, and
 // JSON that round-trips byte for byte between Node and PowerShell.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { descendants, isAlive, killTree } from '../src/agent/killTree.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -549,13 +550,14 @@ describeWithPwsh('LyncSim', () => {
       await new Promise((r) => setTimeout(r, 3000));
       expect(exited).toBe(false);
     } finally {
-      child.kill('SIGKILL');
+      // only killing ends a hang, and it takes the whole tree: the .NET tool's pwsh launcher runs dotnet as its
+      // child, which SIGKILL to the launcher alone would leave hanging for good
+      const tree = [child.pid!, ...descendants(child.pid!)];
+      killTree(child.pid!);
+      const deadline = Date.now() + 30_000;
+      while (tree.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(tree.filter(isAlive), 'processes of the hung PowerShell still alive').toEqual([]);
     }
-    // the timeout of spawnSync is what ends a hang
-    const started = Date.now();
-    const r = ps(state, SIM_FRONT_END, NEW_EXCHANGE_ONLINE, 3000);
-    expect(r.error).toMatchObject({ code: 'ETIMEDOUT' });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
     expect(readSimState(state).cms.hostingProviders).toEqual([]);
   });
 

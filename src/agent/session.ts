@@ -17,6 +17,7 @@ import type { Agent, Invocation, InvocationFailure, InvocationResult, ParamValue
 import { checkOutput, PROJECTIONS } from './outputs.js';
 import { hintFor, type HintContext } from './hints.js';
 import { cleanConsoleText, encodeImportPrelude, encodeInitialize, encodeInvocation, encodeSessionKey, newInvocationId, newSessionKey, parseAnswer, type PowerShellError } from './wire.js';
+import { killTree } from './killTree.js';
 
 export const DEFAULT_PRELUDE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'powershell', 'LyncExoAgent.psm1');
 
@@ -302,13 +303,15 @@ export class PowerShellAgent implements Agent {
     await this.kill(session);
   }
 
-  /** Kills the child for real (SIGKILL: a hung cmdlet ignores politeness) and waits, boundedly, for it to go. */
+  /** Kills the child and its children for real (SIGKILL: a hung cmdlet ignores politeness) and waits, boundedly, for it to go. */
   private async kill(session: Session): Promise<void> {
     session.dead = true;
     const child = session.child;
     if (child && child.exitCode === null && child.signalCode === null) {
       try {
-        child.kill('SIGKILL');
+        // the whole tree: the .NET tool's pwsh launcher has dotnet as its child (killTree.ts)
+        if (child.pid !== undefined) killTree(child.pid);
+        else child.kill('SIGKILL');
       } catch (err) {
         this.log.warn({ err, childPid: child.pid }, 'powershell session: kill');
       }
