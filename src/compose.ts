@@ -2,7 +2,8 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { PowerShellAgent } from './agent/session.js';
-import { cmdletAllowlist, loadRunbooks, type Runbooks } from './config/runbooks.js';
+import { cmdletAllowlist, inLanguage, loadRunbooks, type Runbooks } from './config/runbooks.js';
+import { LOCALES } from './i18n/index.js';
 import { backgroundScheduler, staticAgentPool, systemClock, type AgentPool, type Clock, type Directory, type Notifier, type Scheduler } from './core/ports.js';
 import type { Config } from './config/file.js';
 import type { PolicyConfig } from './core/policy.js';
@@ -61,6 +62,8 @@ export interface ComposeOptions {
   directory: Directory;
   log: Logger;
   runbooks?: Runbooks;
+  /** the channel's language (the policy's messages.locale, or the console's --locale): step titles are in it */
+  locale?: string;
   store?: Store;
   clock?: Clock;
   scheduler?: Scheduler;
@@ -81,7 +84,7 @@ export interface Composition {
 }
 
 export function compose(options: ComposeOptions): Composition {
-  const runbooks = options.runbooks ?? loadRunbooks();
+  const runbooks = inLanguage(options.runbooks ?? loadRunbooks(), options.locale, LOCALES);
   const store = options.store ?? memoryStore();
   const work = options.scheduler ?? backgroundScheduler((name, err) => options.log.error({ err, work: name }, 'background work failed'));
   const service = new LyncExoService({

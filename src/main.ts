@@ -96,6 +96,7 @@ async function runSlack(log: Logger): Promise<void> {
   const ops = instrumentPorts({ store, agents: withWarmState(hub ? hub.pool([agent], config.agents.expectedEdges) : staticAgentPool([agent]), warm, { [agent.name]: embeddedHost(config) }), notifier: ports.notifier, directory: ports.directory, outboxDepth: async () => (await store.outboxList()).length, log });
   const { service, scheduler } = compose({
     store: ops.store,
+    locale: config.messages.locale,
     policy: policyFromConfig(config),
     agents: ops.agents,
     notifier: ops.notifier,

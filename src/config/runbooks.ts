@@ -80,6 +80,21 @@ export function loadRunbooks(dir: string = DEFAULT_RUNBOOK_DIR): Runbooks {
   return runbooks;
 }
 
+/**
+ * The runbooks with each step titled in `locale` where the runbook gives a title in it (`titles:`), the default
+ * `title` otherwise. A translation into a language lync-exo does not speak is a mistake in the file: refused.
+ */
+export function inLanguage(runbooks: Runbooks, locale: string | undefined, known: readonly string[]): Runbooks {
+  for (const rb of runbooks.values()) {
+    for (const s of rb.steps) {
+      const unknown = Object.keys(s.titles ?? {}).filter((l) => !known.includes(l));
+      if (unknown.length) throw new ConfigError(`commands/${rb.name}.yml: step ${s.id}: titles in ${unknown.join(', ')}: lync-exo speaks ${known.join(' and ')}`);
+    }
+  }
+  if (!locale) return runbooks;
+  return new Map([...runbooks].map(([name, rb]) => [name, { ...rb, steps: rb.steps.map((s) => ({ ...s, title: s.titles?.[locale] ?? s.title })) }]));
+}
+
 /** Every cmdlet some runbook names: the agents run these and nothing else. */
 export function cmdletAllowlist(runbooks: Runbooks): string[] {
   const names = new Set<string>();

@@ -97,6 +97,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Consol
   const notifier = new ConsoleNotifier({ out, color: wantsColor(out, env), command, words });
   const counters = { r: 0, run: 0 };
   const composition = compose({
+    locale: words.locale,
     policy,
     agents: sim.pool,
     notifier,

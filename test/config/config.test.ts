@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { resolveRemoteAgents } from '../../src/config/agents.js';
 import { readEnv, redactPaths, SECRET_ENV_NAMES } from '../../src/config/env.js';
 import { parseConfig, readConfigFile } from '../../src/config/file.js';
-import { ConfigError } from '../../src/config/runbooks.js';
+import { ConfigError, inLanguage, loadRunbooks } from '../../src/config/runbooks.js';
+import { LOCALES } from '../../src/i18n/index.js';
 
 const example = readFileSync(new URL('../../lync-exo.example.yml', import.meta.url), 'utf8');
 
@@ -269,5 +270,23 @@ describe('messages', () => {
     expect(() => parseConfig(`${base}messages: { locale: fr, timeZone: Mars/Olympus }\n`, 'x.yml')).toThrow(
       'x.yml: messages.locale: a language lync-exo speaks: en or zh-TW; messages.timeZone: Mars/Olympus is not a time zone name such as UTC, Asia/Taipei or Europe/London',
     );
+  });
+});
+
+describe('runbook step titles in the channel language', () => {
+  it("takes each step's title in the locale where the runbook gives one, the default title otherwise", () => {
+    const runbooks = loadRunbooks();
+    const zh = inLanguage(runbooks, 'zh-TW', LOCALES);
+    expect(zh.get('setup')!.steps.map((s) => s.title)).toEqual(['允許同盟使用者（共用 SIP 位址空間）', 'Exchange Online 的裝載提供者', '中央管理存放區複寫', '各 Edge Server 本機存放區中的裝載提供者']);
+    expect(inLanguage(runbooks, 'en', LOCALES).get('setup')!.steps[0]!.title).toBe('Allow federated users (shared SIP address space)');
+    // the loaded runbooks are not changed
+    expect(runbooks.get('setup')!.steps[0]!.title).toBe('Allow federated users (shared SIP address space)');
+  });
+
+  it('refuses a title in a language lync-exo does not speak, naming the file and the step', () => {
+    const runbooks = loadRunbooks();
+    const setup = runbooks.get('setup')!;
+    const bad = new Map([...runbooks, ['setup', { ...setup, steps: setup.steps.map((s, i) => (i === 0 ? { ...s, titles: { fr: 'Autoriser la fédération' } } : s)) }]]);
+    expect(() => inLanguage(bad, 'en', LOCALES)).toThrow(new ConfigError('commands/setup.yml: step shared-sip-address-space: titles in fr: lync-exo speaks en and zh-TW'));
   });
 });

@@ -72,7 +72,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   // look-ups are left out of the transcript; test/slack/language.test.ts tests them.)
   await Promise.all(Object.keys(options.names).map((u) => languages.localeOf(u)));
   const directory = new SlackDirectory(client, log, { people: slackPeople });
-  const world = createWorld({ ...options.world, ...(options.executable ? { executable: options.executable } : {}), notifier: new SlackNotifier(client, log, { command: '/lync-exo' }, languages), directory });
+  const world = createWorld({ ...options.world, ...(options.language ? { locale: options.language.locale } : {}), ...(options.executable ? { executable: options.executable } : {}), notifier: new SlackNotifier(client, log, { command: '/lync-exo' }, languages), directory });
 
   // listeners finish after the ack: track each core call so the harness can wait for it, like scheduler.idle()
   const inFlight = new Set<Promise<void>>();

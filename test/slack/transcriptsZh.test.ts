@@ -100,7 +100,7 @@ describe('the drift watch in zh-TW', () => {
     const drift = h.api.of('chat.postMessage').at(-1)!;
     const text = JSON.stringify(drift.body.blocks);
     expect(text).toContain('設定漂移');
-    expect(text).toContain('Hosting provider for Exchange Online: Enabled');
+    expect(text).toContain('Exchange Online 的裝載提供者: Enabled');
     const button = (drift.body.blocks as Block[]).flatMap((b) => (b.type === 'actions' ? b.elements : [])).find((e) => e.type === 'button' && e.action_id === 'lync_exo_fix') as { value: string } | undefined;
     expect(button?.value).toBe('plan --cloud worldwide --identity "Exchange Online"');
     await h.click(USERS.carol, 'fix', button!.value);

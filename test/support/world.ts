@@ -35,6 +35,8 @@ export function testPolicy(over: Partial<PolicyConfig> = {}): PolicyConfig {
 }
 
 export interface WorldOptions {
+  /** the channel's language: runbook step titles in it (compose's locale) */
+  locale?: string;
   /** the PowerShell the agents run; not needed with agents: 'memory' */
   executable?: string;
   /**
@@ -82,6 +84,7 @@ export function createWorld(options: WorldOptions): World {
   }
   let n = 0;
   const composition = compose({
+    ...(options.locale ? { locale: options.locale } : {}),
     policy: testPolicy(options.policy),
     agents: sim.pool,
     notifier: options.notifier,

@@ -11,7 +11,12 @@ const stepId = z.string().regex(/^[a-z][a-z0-9-]*$/, 'lowercase words joined by 
 
 const readSpec = z.strictObject({ role, cmdlet: cmdletName, parameters: z.record(paramName, value).optional() });
 
-const base = { id: stepId, title: z.string().min(1), role };
+/**
+ * `titles`: the step's title in other languages, by locale (`zh-TW: 設定共用 SIP 位址空間`), taken from the procedure's
+ * own documentation in that language. Loaded in the policy's language, a runbook's titles are all in it
+ * (src/config/runbooks.ts, inLanguage): plans, runs and reports name steps in the channel's language.
+ */
+const base = { id: stepId, title: z.string().min(1), titles: z.record(z.string(), z.string().min(1)).optional(), role };
 
 /** A singleton settings object (Access Edge configuration): change the listed properties in place. */
 const settingsStep = z.strictObject({
