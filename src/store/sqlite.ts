@@ -10,6 +10,7 @@ import { INTERRUPTED_SUMMARY, type ApproveOutcome, type CloseOutcome, type LockO
 import type { Approval, LockHolder, MessageRef, RequestRecord, RunRecord } from '../core/records.js';
 import { LyncExoError, type ErrorCode } from '../core/errors.js';
 import { LATEST_VERSION, migrate, schemaVersion } from './migrations.js';
+import { sqliteAgentJobs } from './sqliteJobs.js';
 import { json, ms, runParams, toAudit, toLock, toOutbox, toRequest, toRun, type AuditRow, type LockRow, type OutboxRow, type RequestRow, type RunRow } from './rows.js';
 
 export type StoreErrorCode = Extract<ErrorCode, `store_${string}`>;
@@ -316,6 +317,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
   return {
     path: where,
+    // remote agents' jobs and presence, Slack deliveries: tables in the same file (sqliteJobs.ts)
+    ...sqliteAgentJobs(db),
     async createRequest(r) {
       createRequest(r);
     },
