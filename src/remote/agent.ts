@@ -2,6 +2,7 @@
 // against its own copy of the runbooks, runs it in its PowerShell session (the embedded agent's PowerShellAgent),
 // heartbeats while it runs and posts the result. When the bot is away it retries with backoff and never exits on
 // its own; on SIGTERM (the abort signal) it finishes the job it holds, posts the result, closes PowerShell, returns.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -21,7 +22,10 @@ import { validateJob } from './jobPolicy.js';
 export interface AgentSettings {
   /** the first of botUrls */
   botUrl: URL;
-  /** every bot instance (LYNC_EXO_BOT_URL, comma-separated): the agent waits for work from each of them */
+  /**
+   * LYNC_EXO_BOT_URL, comma-separated: one is enough (any instance, or a load balancer in front of them: jobs are
+   * rows in the shared database); with several, the agent waits for work on each, so losing one costs nothing
+   */
   botUrls: URL[];
   name: string;
   roles: Role[];
@@ -194,6 +198,8 @@ class BotClient {
   constructor(
     private readonly settings: AgentSettings,
     readonly bot: URL = settings.botUrl,
+    /** this process, in every claim: jobs held by an earlier process of this agent are lost, not this one's */
+    private readonly session: string = randomBytes(8).toString('hex'),
   ) {}
 
   private async post(route: string, body: unknown, signal: AbortSignal): Promise<{ status: number; body: unknown }> {
@@ -250,7 +256,7 @@ class BotClient {
 
   async claim(signal: AbortSignal | undefined): Promise<ClaimedJob | undefined> {
     const timeout = AbortSignal.timeout(CLAIM_HTTP_TIMEOUT_MS);
-    const r = await this.post('claim', { name: this.settings.name, roles: this.settings.roles, version: AGENT_VERSION }, signal ? AbortSignal.any([signal, timeout]) : timeout);
+    const r = await this.post('claim', { name: this.settings.name, roles: this.settings.roles, version: AGENT_VERSION, session: this.session }, signal ? AbortSignal.any([signal, timeout]) : timeout);
     if (r.status === 204) return undefined;
     if (r.status !== 200) throw new BotError(`claim: the bot answered ${r.status}${describe(r.body)}`, r.status);
     const job = ClaimedJob.safeParse(r.body);
@@ -304,8 +310,10 @@ export async function runAgent(options: RunAgentOptions): Promise<void> {
   // warm start: the session starts now, not on the first job (jobs queue behind it)
   void warmStart([powershell], runbooks, log).done;
   try {
-    // one claim loop per bot instance; their jobs share the one PowerShell session, which runs them one at a time
-    await Promise.all(settings.botUrls.map((url) => serve(new BotClient(settings, url), { settings, runbooks, powershell, log: settings.botUrls.length > 1 ? log.child({ bot: url.origin }) : log }, signal)));
+    // one claim loop per URL given (any instance hands out any job); their jobs share the one PowerShell session,
+    // which runs them one at a time. One session id for all: a job one loop holds is not lost when another claims.
+    const session = randomBytes(8).toString('hex');
+    await Promise.all(settings.botUrls.map((url) => serve(new BotClient(settings, url, session), { settings, runbooks, powershell, log: settings.botUrls.length > 1 ? log.child({ bot: url.origin }) : log }, signal)));
   } finally {
     await powershell.close();
     log.info('agent stopped');
