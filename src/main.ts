@@ -115,6 +115,8 @@ async function runSlack(log: Logger): Promise<void> {
     log,
     clientOptions,
     customRoutes: env.slack.mode === 'http' ? [...(hub ? agentHubRoutes(hub) : []), ...opsRoutes] : [],
+    // a Slack retry reaching another instance (PostgreSQL) is recognised: the deliveries taken are rows
+    deliveries: store,
     http: { host: listener.httpHost, ...(tls ? { tls } : {}) },
   });
   // Socket Mode has no inbound port: health and metrics get a listener of their own (loopback by default)

@@ -6,10 +6,12 @@ import type { Logger } from 'pino';
 import type { SlackEnv } from '../config/env.js';
 import { closeServer, createBoundedServer, DEFAULT_HTTP_BOUNDS, listen as listenOn, type HttpBounds, type TlsFiles } from '../http/bounded.js';
 import type { Config } from '../config/file.js';
+import type { DeliveryStore } from '../core/store.js';
 import { boltLogger } from './boltLogger.js';
 import { boundedClientOptions, WEB_API_TIMEOUT_MS } from './client.js';
 import { registerListeners, type SlackService } from './listeners/index.js';
 import type { ApiErrorHook } from './listeners/types.js';
+import { firstDelivery } from './listeners/deliveries.js';
 import { oncePerDelivery } from './listeners/once.js';
 import { ResponseUrlBudget } from './reply.js';
 import { guardRequests } from './requestGuard.js';
@@ -35,6 +37,8 @@ export interface CreateSlackAppOptions {
   fetch?: typeof fetch;
   /** told of every Web API call a listener makes that fails (metrics: Slack errors by method and code) */
   onApiError?: ApiErrorHook;
+  /** where deliveries taken are recorded (the store, so a retry reaching another instance is dropped); memory by default */
+  deliveries?: DeliveryStore;
 }
 
 export interface SlackApp {
@@ -83,8 +87,9 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
     clientOptions: boundedClientOptions(options.clientOptions),
     ...(options.bot ? { tokenVerificationEnabled: false, botId: options.bot.botId, botUserId: options.bot.botUserId } : {}),
   });
-  app.use(oncePerDelivery(slackLog));
-  registerListeners(app, { service, log: slackLog, command: config.slack.command, budget: new ResponseUrlBudget(), ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.onApiError ? { onApiError: options.onApiError } : {}) });
+  const first = firstDelivery(options.deliveries, slackLog);
+  app.use(oncePerDelivery(slackLog, first));
+  registerListeners(app, { service, log: slackLog, command: config.slack.command, budget: new ResponseUrlBudget(), firstDelivery: first, ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.onApiError ? { onApiError: options.onApiError } : {}) });
   // listeners catch their own errors (guard.ts); this catches what escapes them, such as a failed ack
   app.error(async (err) => {
     slackLog.error({ err, code: err.code }, `slack: unhandled error in a listener: ${err.message}`);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Reply } from '../../core/ports.js';
 import type { LyncExoService } from '../../core/service.js';
 import type { ReplyTarget, ResponseUrlBudget } from '../reply.js';
+import type { FirstDelivery } from './deliveries.js';
 
 /** The calls the Slack adapter makes into the core. */
 export type SlackService = Pick<LyncExoService, 'command' | 'approve' | 'deny' | 'mayDeny'>;
@@ -14,6 +15,8 @@ export interface ListenerDeps {
   command: string;
   /** response_url uses, shared by every listener */
   budget: ResponseUrlBudget;
+  /** whether a delivery was taken already, by any instance (a Slack retry) */
+  firstDelivery: FirstDelivery;
   /** tests: the fetch the response_url answers go through */
   fetch?: typeof fetch;
   /** told of every Web API call a listener makes that fails */
