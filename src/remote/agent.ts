@@ -313,7 +313,8 @@ export async function runAgent(options: RunAgentOptions): Promise<void> {
     // one claim loop per URL given (any instance hands out any job); their jobs share the one PowerShell session,
     // which runs them one at a time. One session id for all: a job one loop holds is not lost when another claims.
     const session = randomBytes(8).toString('hex');
-    await Promise.all(settings.botUrls.map((url) => serve(new BotClient(settings, url, session), { settings, runbooks, powershell, log: settings.botUrls.length > 1 ? log.child({ bot: url.origin }) : log }, signal)));
+    const clients = settings.botUrls.map((url) => new BotClient(settings, url, session));
+    await Promise.all(clients.map((client) => serve(client, { settings, runbooks, powershell, clients, log: clients.length > 1 ? log.child({ bot: client.bot.origin }) : log }, signal)));
   } finally {
     await powershell.close();
     log.info('agent stopped');
@@ -351,8 +352,16 @@ interface JobContext {
   runbooks: Runbooks;
   powershell: Agent;
   client: BotClient;
+  /** every instance's client: a heartbeat or result that cannot reach the one that handed the job out goes to the next */
+  clients: readonly BotClient[];
   log: Logger;
 }
+
+/** The client for attempt `n` (0 first) of a call about a job handed out by `ctx.client`: then the others in turn. */
+const clientFor = (ctx: JobContext, n: number): BotClient => {
+  const start = Math.max(0, ctx.clients.indexOf(ctx.client));
+  return ctx.clients.length ? ctx.clients[(start + n) % ctx.clients.length]! : ctx.client;
+};
 
 async function runJob(job: ClaimedJob, ctx: JobContext): Promise<void> {
   const { settings, log } = ctx;
@@ -369,16 +378,22 @@ async function runJob(job: ClaimedJob, ctx: JobContext): Promise<void> {
   } else {
     jlog.debug('job claimed');
     let gaveUp = false;
+    let unreachable = 0;
     const beat = setInterval(
       () => {
-        ctx.client.heartbeat(job.id).then(
+        clientFor(ctx, unreachable).heartbeat(job.id).then(
           (status) => {
+            if (status >= 500) unreachable++;
             if ((status === 410 || status === 404 || status === 409) && !gaveUp) {
               gaveUp = true;
               jlog.warn({ status }, 'the bot gave up on this job (its lease ran out): the step keeps running here, but its result will be ignored');
             }
           },
-          (err: unknown) => jlog.warn({ err: errorText(err) }, 'heartbeat failed'),
+          (err: unknown) => {
+            // the next heartbeat tries the next instance: any of them renews the job's lease
+            unreachable++;
+            jlog.warn({ err: errorText(err) }, 'heartbeat failed');
+          },
         );
       },
       Math.max(100, Math.floor(job.leaseMs / 3)),
@@ -405,7 +420,8 @@ async function postResult(job: ClaimedJob, body: ResultBody, ctx: JobContext, jl
   const deadline = Date.now() + Math.max(job.leaseMs, 5_000);
   for (let attempt = 1; ; attempt++) {
     try {
-      const r = await ctx.client.result(job.id, body);
+      // the first attempt to the instance that handed the job out, the next ones to the others in turn
+      const r = await clientFor(ctx, attempt - 1).result(job.id, body);
       if (r.status === 200) {
         jlog.debug({ ok: body.ok, duplicate: (r.body as { duplicate?: boolean } | undefined)?.duplicate === true }, 'result posted');
         return;

@@ -545,7 +545,11 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
           if (!w) continue;
           if ((job.status === 'done' || job.status === 'dead') && job.result) finish(job.id, job.result);
           else if (job.status === 'claimed' && (job.leaseUntilMs ?? 0) <= t) await lostByLease(job);
-          else if (job.status === 'queued' && !isOnline(w.agent)) await kill({ ...job, cmdlet: w.cmdlet }, `${w.cmdlet}: agent ${w.agent.name} offline: ${offlineReason(w.agent)}`, ['queued']);
+          else if (job.status === 'queued' && !isOnline(w.agent)) {
+            // the offline record comes before the failure it causes, whenever the clock crossed the bound
+            audits();
+            await kill({ ...job, cmdlet: w.cmdlet }, `${w.cmdlet}: agent ${w.agent.name} offline: ${offlineReason(w.agent)}`, ['queued']);
+          }
         }
       }
       const waitingHere = [...entries.values()].filter((e) => e.waiter && !e.claiming).map((e) => e.name);

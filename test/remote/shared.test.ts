@@ -2,6 +2,9 @@
 // Jobs are rows; the instance waiting for a job hears of its end through LISTEN/NOTIFY, or by its bounded poll.
 import { afterEach, expect, it } from 'vitest';
 import type { AgentJobStore } from '../../src/core/store.js';
+import type { Agent, Invocation, InvocationResult } from '../../src/core/types.js';
+import { loadRunbooks } from '../../src/config/runbooks.js';
+import { runAgent } from '../../src/remote/agent.js';
 import { createAgentHub, startAgentHubServer, type AgentHub, type AgentHubServer } from '../../src/remote/hub.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres.js';
 import { describeWithPostgres, usePostgres } from '../support/postgres.js';
@@ -114,5 +117,35 @@ describeWithPostgres('agents on any instance (PostgreSQL)', () => {
     const third = claim(a.url, 'bbbbbbbb');
     expect(await first).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^Get-CsHostingProvider: agent fe01 lost: it came back without the result/) as string } });
     await Promise.all([second, third]);
+  });
+
+  it('an agent given both URLs posts its result to the other instance when the one that handed the job out is gone', async () => {
+    // B hears of no job (no notifications, a poll of a minute): A hands it out
+    const [a, b] = await twoInstances();
+    const hubB = createAgentHub({ agents: [{ name: 'fe01', roles: ['internal'], token: FE_TOKEN }], log: logs.log, leaseMs: 5_000, claimWaitMs: 3_000, offlineAfterMs: 5_000, jobs: { ...b.store, watchJobs: undefined }, pollMs: 60_000 });
+    hubs.push(hubB);
+    const serverB = await startAgentHubServer({ hub: hubB, port: 0, host: '127.0.0.1' });
+    servers.push(serverB);
+    // the step runs while A's listener goes away: the result can only reach B
+    const shell: Agent = {
+      name: 'fe01',
+      roles: ['internal'],
+      async invoke(_invocation: Invocation): Promise<InvocationResult> {
+        await servers[0]!.close();
+        return { ok: true, output: [], durationMs: 3, agent: 'fe01' };
+      },
+      close: async () => {},
+    };
+    const halt = new AbortController();
+    const env = { LYNC_EXO_BOT_URL: `${a.url},${serverB.url}`, LYNC_EXO_AGENT_NAME: 'fe01', LYNC_EXO_AGENT_ROLES: 'internal', LYNC_EXO_AGENT_TOKEN: FE_TOKEN };
+    const loop = runAgent({ env, log: memoryLog().log, signal: halt.signal, runbooks: loadRunbooks(), powershell: () => shell });
+    try {
+      await until(() => a.hub.registry()[0]!.online);
+      const result = await a.hub.agent('fe01')!.invoke({ cmdlet: 'Get-CsAccessEdgeConfiguration', parameters: {} });
+      expect(result).toEqual({ ok: true, output: [], durationMs: 3, agent: 'fe01' });
+    } finally {
+      halt.abort();
+      await loop;
+    }
   });
 });
