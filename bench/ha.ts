@@ -4,6 +4,9 @@
 // 2. the bot as real processes (HTTP mode, LyncSim on the real PowerShell, a loopback Slack stand-in): 50 Approve
 //    clicks on one request, to one instance vs spread over two, until every click was decided and answered; and a
 //    setup's duration (click to the run's report) with one instance running vs two.
+// 3. remote agents' jobs through the hub over real HTTP (an agent that claims and answers at once, no PowerShell):
+//    steps per second when the agent waits on the instance that queues them vs on the other instance (the job and
+//    its end cross by the table and LISTEN/NOTIFY), and on SQLite for reference.
 // The PostgreSQL server is a throwaway cluster (test/support/postgres.ts) unless LYNC_EXO_TEST_DATABASE_URL is set.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,8 +16,10 @@ import path from 'node:path';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import { locatePowerShell } from '../src/agent/locatePowerShell.js';
-import type { Store } from '../src/core/store.js';
 import { createSimState, LYNCSIM_MODULE, SIM_FRONT_END } from '../src/simulator.js';
+import type { AgentJobStore, Store } from '../src/core/store.js';
+import { createLogger } from '../src/log.js';
+import { createAgentHub, startAgentHubServer, type AgentHub, type AgentHubServer } from '../src/remote/hub.js';
 import { openPostgresStore } from '../src/store/postgres.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { blockAction, interactiveBody, slashCommandFields } from '../test/slack/support/payloads.js';
@@ -180,6 +185,77 @@ async function botFigures(server: TestPostgres): Promise<void> {
   }
 }
 
+/** An agent that claims on `url` and answers each job at once, until stopped; returns how many it answered. */
+async function quickAgent(url: string, token: string, stop: AbortSignal): Promise<number> {
+  const headers = { 'content-type': 'application/json', 'x-lync-exo-agent': 'fe01', authorization: `Bearer ${token}` };
+  let answered = 0;
+  while (!stop.aborted) {
+    const r = await fetch(`${url}/agents/v1/claim`, { method: 'POST', headers, body: JSON.stringify({ name: 'fe01', roles: ['internal'], version: 'bench', session: 'beefbeef' }), signal: stop }).catch(() => undefined);
+    if (!r || r.status !== 200) {
+      await r?.text();
+      continue;
+    }
+    const job = (await r.json()) as { id: string };
+    const done = await fetch(`${url}/agents/v1/jobs/${job.id}/result`, { method: 'POST', headers, body: JSON.stringify({ ok: true, output: [], durationMs: 0 }) });
+    await done.text();
+    answered++;
+  }
+  return answered;
+}
+
+/** Steps per second: `queue` invokes N jobs one after another (a run's steps), the agent waits on `serve`. */
+async function jobRate(hubs: { hub: AgentHub; url: string }[], queue: number, serve: number): Promise<{ stepsPerSecond: number; medianMs: number }> {
+  const token = 'fe01-bench-token-0123456789';
+  const stop = new AbortController();
+  const agent = quickAgent(hubs[serve]!.url, token, stop.signal);
+  await until('the agent online', () => (hubs[queue]!.hub.registry()[0]!.online ? true : undefined));
+  const N = 200;
+  const took: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < N; i++) {
+    const t = performance.now();
+    const r = await hubs[queue]!.hub.agent('fe01')!.invoke({ cmdlet: 'Get-CsAccessEdgeConfiguration', parameters: {} });
+    if (!r.ok) throw new Error(`bench: job ${i}: ${r.error.message}`);
+    took.push(performance.now() - t);
+  }
+  const elapsed = performance.now() - started;
+  stop.abort();
+  await agent;
+  return { stepsPerSecond: (N / elapsed) * 1000, medianMs: median(took) };
+}
+
+export async function jobFigures(server: TestPostgres): Promise<void> {
+  const log = createLogger('silent');
+  const made: { hub: AgentHub; listening: AgentHubServer; close: () => Promise<void> }[] = [];
+  const hubOn = async (jobs: AgentJobStore, close: () => Promise<void>) => {
+    const hub = createAgentHub({ agents: [{ name: 'fe01', roles: ['internal'], token: 'fe01-bench-token-0123456789' }], log, jobs, claimWaitMs: 5_000 });
+    const listening = await startAgentHubServer({ hub, port: 0, host: '127.0.0.1' });
+    made.push({ hub, listening, close });
+    return { hub, url: listening.url };
+  };
+  const row = (label: string, r: { stepsPerSecond: number; medianMs: number }) => console.log(`  ${label.padEnd(58)} ${r.stepsPerSecond.toFixed(0).padStart(5)} steps/s   median ${r.medianMs.toFixed(1)} ms a step`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'lync-exo-bench-jobs-'));
+  try {
+    const url = await server.freshDatabase();
+    const a = await openPostgresStore(url, { leaseMs: 10_000 });
+    const b = await openPostgresStore(url, { leaseMs: 10_000 });
+    const hubs = [await hubOn(a, () => a.end()), await hubOn(b, () => b.end())];
+    const sqlite = openSqliteStore(path.join(dir, 'jobs.db'));
+    const single = [await hubOn(sqlite, async () => sqlite.closeDatabase())];
+    console.log("remote agents' jobs through the hub over HTTP: 200 steps one after another, the agent answering at once");
+    row('SQLite, one instance', await jobRate(single, 0, 0));
+    row('PostgreSQL, the agent waiting on the instance that queues', await jobRate(hubs, 0, 0));
+    row('PostgreSQL, the agent waiting on the other instance', await jobRate(hubs, 0, 1));
+  } finally {
+    for (const m of made) {
+      await m.hub.close();
+      await m.listening.close();
+      await m.close();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** The high-availability figures: bench/run.ts calls this. */
 export async function haFigures(): Promise<void> {
   let server: TestPostgres;
@@ -191,6 +267,7 @@ export async function haFigures(): Promise<void> {
   }
   try {
     await storeFigures(server);
+    await jobFigures(server);
     await botFigures(server);
   } finally {
     await server.stop();

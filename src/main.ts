@@ -84,7 +84,8 @@ async function runSlack(log: Logger): Promise<void> {
   const listener = env.agentListener;
   const tls = listener.tls ? { cert: readPem('LYNC_EXO_TLS_CERT', listener.tls.certPath), key: readPem('LYNC_EXO_TLS_KEY', listener.tls.keyPath) } : undefined;
   const { agentHubRoutes, createAgentHub, startAgentHubServer } = await import('./remote/hub.js');
-  const hub = remote.length ? createAgentHub({ agents: remote, log, audit: (record) => store.audit(record) }) : undefined;
+  // their jobs and presence are rows in the store: on PostgreSQL an agent may connect to any instance
+  const hub = remote.length ? createAgentHub({ agents: remote, log, audit: (record) => store.audit(record), jobs: store }) : undefined;
   if (hub && env.slack.mode === 'http') {
     // the agents' routes share Slack's listener: the same rule, plain HTTP only on loopback unless told
     const problem = plainHttpProblem({ host: listener.httpHost, tls: !!tls, insecure: listener.insecure, what: 'Slack and remote agents (HTTP mode, LYNC_EXO_HOST)', setting: 'LYNC_EXO_INSECURE_HTTP' });
@@ -119,6 +120,8 @@ async function runSlack(log: Logger): Promise<void> {
     languages: ports.languages,
     home: homeSource(ops.store, policyFromConfig(config), ops.directory),
     customRoutes: env.slack.mode === 'http' ? [...(hub ? agentHubRoutes(hub) : []), ...opsRoutes] : [],
+    // a Slack retry reaching another instance (PostgreSQL) is recognised: the deliveries taken are rows
+    deliveries: store,
     http: { host: listener.httpHost, ...(tls ? { tls } : {}) },
   });
   // Socket Mode has no inbound port: health and metrics get a listener of their own (loopback by default)

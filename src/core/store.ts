@@ -1,8 +1,11 @@
 // The store the core talks to. Every decision is a compare-and-set on a pending request, so a double click, two
 // approvers at once or a Slack retry can complete an approval only once; only the call that completed it starts
 // the run. Implementations: memoryStore below (tests, console), SQLite (src/store/).
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { View } from './ports.js';
 import type { AuditRecord, LockHolder, MessageRef, RequestRecord, RunRecord, RunStatus, WatchState } from './records.js';
+import type { Invocation, InvocationResult, Role } from './types.js';
 
 export type ApproveOutcome =
   | { outcome: 'recorded'; request: RequestRecord } // counted; more approvals needed
@@ -46,7 +49,109 @@ export interface OutboxPut {
   dueMs?: number;
 }
 
-export interface Store {
+/**
+ * A remote agent's job, a row in the store: queued by the instance running the step (its owner, which waits for the
+ * end), claimed by the agent through any instance, ended once: `done` with the agent's result, or `dead` (the agent
+ * was lost, went offline before claiming it, or the bot shut down). Never handed out twice.
+ */
+export type AgentJobStatus = 'queued' | 'claimed' | 'done' | 'dead';
+
+export interface AgentJob {
+  id: string;
+  agent: string;
+  invocation: Invocation;
+  status: AgentJobStatus;
+  /** the instance that queued it and waits for its end */
+  owner: string;
+  queuedMs: number;
+  claimedMs?: number;
+  /** the agent process that claimed it (its claims' `session`), when it said */
+  session?: string;
+  /** epoch ms after which a claimed job with no heartbeat or result is lost */
+  leaseUntilMs?: number;
+  endedMs?: number;
+  /** a done or dead job: what its owner's invoke returns */
+  result?: InvocationResult;
+}
+
+/** A compare-and-set that ends a job: it must be in `from` (held by `agent`, its lease live or run out) at `nowMs`. */
+export interface JobEnd {
+  status: 'done' | 'dead';
+  result: InvocationResult;
+  nowMs: number;
+  from: readonly AgentJobStatus[];
+  agent?: string;
+  /** for a claimed job: `live`, its lease has not run out at nowMs (a result); `expired`, it has (declared lost) */
+  lease?: 'live' | 'expired';
+}
+
+/** What one instance knows of one remote agent: the row it keeps for it, read by the others. */
+export interface AgentPresence {
+  agent: string;
+  instance: string;
+  /** what the agent announced in its last claim there */
+  roles: Role[];
+  version: string;
+  address?: string;
+  /** epoch ms it was last heard from there */
+  seenMs: number;
+  /** epoch ms until which a claim of it waits there (0 or the past: none waiting) */
+  waitingUntilMs: number;
+  /** its claim connection there closed from its side (the process stopped or died) */
+  gone: boolean;
+}
+
+/** Told by a store shared by several instances: a job was queued for `agent`, or ended; or `resync`: look again. */
+export type JobEvent = { kind: 'queued'; agent: string } | { kind: 'ended'; id: string } | { kind: 'resync' };
+
+/** Remote agents' jobs and presence, as rows: any instance hands out, heartbeats and ends any job. */
+export interface AgentJobStore {
+  /** this process, as the owner of the jobs it queues and the instance of the presence rows it writes */
+  readonly instanceId: string;
+  /** A queued job, owned by this instance. */
+  jobQueue(job: { id: string; agent: string; invocation: Invocation; queuedMs: number }): Promise<void>;
+  /**
+   * The oldest queued job for `agent` whose owner is alive, now claimed (by `session`) until `leaseUntilMs`;
+   * undefined when there is none. Two claims at once never take the same job.
+   */
+  jobClaim(agent: string, claim: { nowMs: number; leaseUntilMs: number; session?: string }): Promise<AgentJob | undefined>;
+  /** A claim whose answer never left (the connection closed): the job, still claimed at `claimedMs`, is queued again. */
+  jobRelease(id: string, claimedMs: number): Promise<boolean>;
+  /** A heartbeat: the job is claimed by `agent` and its lease has not run out at nowMs; the lease is extended. */
+  jobRenew(id: string, agent: string, nowMs: number, leaseUntilMs: number): Promise<boolean>;
+  /** Ends the job when it is as `end` says (compare-and-set); false when it was not (ended already, another holder ...). */
+  jobEnd(id: string, end: JobEnd): Promise<boolean>;
+  /** The jobs of these ids that exist. */
+  jobsGet(ids: readonly string[]): Promise<AgentJob[]>;
+  /** Jobs claimed by `agent` other than those its `session` claimed (all of them when no session is given). */
+  jobsHeld(agent: string, exceptSession?: string): Promise<AgentJob[]>;
+  /** Of these agents, those with a queued job they could claim now. */
+  jobsWaiting(agents: readonly string[]): Promise<string[]>;
+  /** Forgets jobs queued before `beforeMs` that ended or whose owner is gone, and presence rows not renewed since. */
+  jobPrune(beforeMs: number): Promise<void>;
+  /** Writes this instance's row for an agent (one per agent and instance). */
+  agentSeen(presence: AgentPresence): Promise<void>;
+  agentPresence(): Promise<AgentPresence[]>;
+  /**
+   * Several instances (PostgreSQL): calls `on` when another instance queues or ends a job (LISTEN/NOTIFY), and
+   * `resync` after its connection was lost and made again. A store for one instance leaves it out.
+   */
+  watchJobs?(on: (event: JobEvent) => void): { close(): Promise<void> };
+}
+
+/** Which deliveries from Slack were taken already (a retry that reaches another instance is recognised). */
+export interface DeliveryStore {
+  /**
+   * Records `key` (a digest, never a raw value) as taken at `nowMs` and returns true, unless it was taken within
+   * `windowMs` before (false). Older records are forgotten.
+   */
+  deliveryTake(key: string, nowMs: number, windowMs: number): Promise<boolean>;
+}
+
+/** A name for this process unique per start: host, pid and a random part. */
+export const newInstanceId = (): string => `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+
+export interface Store extends AgentJobStore, DeliveryStore {
   createRequest(request: RequestRecord): Promise<void>;
   getRequest(id: string): Promise<RequestRecord | undefined>;
   /** Adds an approval when the request is still pending and not expired at `now`; `who`: the approver's directory identity, kept on the approval. */
@@ -124,10 +229,93 @@ export interface Store {
 
 const clone = <T>(v: T): T => structuredClone(v);
 
+/** Agent jobs and presence in memory, for one instance (tests, console; the hub's default). */
+export function memoryAgentJobs(instanceId = newInstanceId()): AgentJobStore {
+  const jobs = new Map<string, AgentJob>();
+  const presence = new Map<string, AgentPresence>();
+  const claimedBy = (j: AgentJob, agent?: string) => j.status === 'claimed' && (agent === undefined || j.agent === agent);
+  return {
+    instanceId,
+    async jobQueue(job) {
+      if (jobs.has(job.id)) throw new Error(`job ${job.id} exists`);
+      jobs.set(job.id, { ...clone(job), status: 'queued', owner: instanceId });
+    },
+    async jobClaim(agent, claim) {
+      // Map keeps insertion order: the first queued is the oldest
+      const job = [...jobs.values()].find((j) => j.agent === agent && j.status === 'queued');
+      if (!job) return undefined;
+      Object.assign(job, { status: 'claimed', claimedMs: claim.nowMs, leaseUntilMs: claim.leaseUntilMs, ...(claim.session !== undefined ? { session: claim.session } : {}) });
+      return clone(job);
+    },
+    async jobRelease(id, claimedMs) {
+      const job = jobs.get(id);
+      if (!job || job.status !== 'claimed' || job.claimedMs !== claimedMs) return false;
+      job.status = 'queued';
+      delete job.claimedMs;
+      delete job.leaseUntilMs;
+      delete job.session;
+      return true;
+    },
+    async jobRenew(id, agent, nowMs, leaseUntilMs) {
+      const job = jobs.get(id);
+      if (!job || !claimedBy(job, agent) || (job.leaseUntilMs ?? 0) <= nowMs) return false;
+      job.leaseUntilMs = leaseUntilMs;
+      return true;
+    },
+    async jobEnd(id, end) {
+      const job = jobs.get(id);
+      if (!job || !end.from.includes(job.status) || (end.agent !== undefined && job.agent !== end.agent)) return false;
+      if (job.status === 'claimed' && end.lease !== undefined && ((job.leaseUntilMs ?? 0) > end.nowMs) !== (end.lease === 'live')) return false;
+      Object.assign(job, { status: end.status, endedMs: end.nowMs, result: clone(end.result) });
+      return true;
+    },
+    async jobsGet(ids) {
+      return ids.flatMap((id) => (jobs.has(id) ? [clone(jobs.get(id)!)] : []));
+    },
+    async jobsHeld(agent, exceptSession) {
+      return [...jobs.values()].filter((j) => claimedBy(j, agent) && (exceptSession === undefined || j.session !== exceptSession)).map(clone);
+    },
+    async jobsWaiting(agents) {
+      return agents.filter((a) => [...jobs.values()].some((j) => j.agent === a && j.status === 'queued'));
+    },
+    async jobPrune(beforeMs) {
+      for (const [id, j] of jobs) if (j.queuedMs < beforeMs && (j.status === 'done' || j.status === 'dead')) jobs.delete(id);
+      for (const [k, p] of presence) if (p.seenMs < beforeMs) presence.delete(k);
+    },
+    async agentSeen(p) {
+      presence.set(`${p.agent}\u0000${p.instance}`, clone(p));
+    },
+    async agentPresence() {
+      return [...presence.values()].map(clone);
+    },
+  };
+}
+
+/** Deliveries in memory, for one process. */
+export function memoryDeliveries(): DeliveryStore {
+  /** key → when taken, oldest first */
+  const taken = new Map<string, number>();
+  return {
+    async deliveryTake(key, nowMs, windowMs) {
+      for (const [k, at] of taken) {
+        if (nowMs - at < windowMs) break;
+        taken.delete(k);
+      }
+      const at = taken.get(key);
+      if (at !== undefined && nowMs - at < windowMs) return false;
+      taken.delete(key);
+      taken.set(key, nowMs);
+      return true;
+    },
+  };
+}
+
 export const INTERRUPTED_SUMMARY = 'interrupted: lync-exo stopped while this run was in progress; check the deployment before running it again';
 
 /** A store in memory: each method runs to completion without awaiting, so its compare-and-set is atomic. */
 export function memoryStore(): Store {
+  const jobs = memoryAgentJobs();
+  const deliveries = memoryDeliveries();
   const requests = new Map<string, RequestRecord>();
   const runs = new Map<string, RunRecord>();
   const locks = new Map<string, LockHolder>();
@@ -141,6 +329,8 @@ export function memoryStore(): Store {
   const entry = ({ seq: _seq, ...e }: OutboxEntry & { seq: number }): OutboxEntry => clone(e);
 
   return {
+    ...jobs,
+    ...deliveries,
     async createRequest(request) {
       if (requests.has(request.id)) throw new Error(`request ${request.id} exists`);
       requests.set(request.id, clone(request));

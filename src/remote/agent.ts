@@ -2,6 +2,7 @@
 // against its own copy of the runbooks, runs it in its PowerShell session (the embedded agent's PowerShellAgent),
 // heartbeats while it runs and posts the result. When the bot is away it retries with backoff and never exits on
 // its own; on SIGTERM (the abort signal) it finishes the job it holds, posts the result, closes PowerShell, returns.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -21,7 +22,10 @@ import { validateJob } from './jobPolicy.js';
 export interface AgentSettings {
   /** the first of botUrls */
   botUrl: URL;
-  /** every bot instance (LYNC_EXO_BOT_URL, comma-separated): the agent waits for work from each of them */
+  /**
+   * LYNC_EXO_BOT_URL, comma-separated: one is enough (any instance, or a load balancer in front of them: jobs are
+   * rows in the shared database); with several, the agent waits for work on each, so losing one costs nothing
+   */
   botUrls: URL[];
   name: string;
   roles: Role[];
@@ -194,6 +198,8 @@ class BotClient {
   constructor(
     private readonly settings: AgentSettings,
     readonly bot: URL = settings.botUrl,
+    /** this process, in every claim: jobs held by an earlier process of this agent are lost, not this one's */
+    private readonly session: string = randomBytes(8).toString('hex'),
   ) {}
 
   private async post(route: string, body: unknown, signal: AbortSignal): Promise<{ status: number; body: unknown }> {
@@ -250,7 +256,7 @@ class BotClient {
 
   async claim(signal: AbortSignal | undefined): Promise<ClaimedJob | undefined> {
     const timeout = AbortSignal.timeout(CLAIM_HTTP_TIMEOUT_MS);
-    const r = await this.post('claim', { name: this.settings.name, roles: this.settings.roles, version: AGENT_VERSION }, signal ? AbortSignal.any([signal, timeout]) : timeout);
+    const r = await this.post('claim', { name: this.settings.name, roles: this.settings.roles, version: AGENT_VERSION, session: this.session }, signal ? AbortSignal.any([signal, timeout]) : timeout);
     if (r.status === 204) return undefined;
     if (r.status !== 200) throw new BotError(`claim: the bot answered ${r.status}${describe(r.body)}`, r.status);
     const job = ClaimedJob.safeParse(r.body);
@@ -304,8 +310,11 @@ export async function runAgent(options: RunAgentOptions): Promise<void> {
   // warm start: the session starts now, not on the first job (jobs queue behind it)
   void warmStart([powershell], runbooks, log).done;
   try {
-    // one claim loop per bot instance; their jobs share the one PowerShell session, which runs them one at a time
-    await Promise.all(settings.botUrls.map((url) => serve(new BotClient(settings, url), { settings, runbooks, powershell, log: settings.botUrls.length > 1 ? log.child({ bot: url.origin }) : log }, signal)));
+    // one claim loop per URL given (any instance hands out any job); their jobs share the one PowerShell session,
+    // which runs them one at a time. One session id for all: a job one loop holds is not lost when another claims.
+    const session = randomBytes(8).toString('hex');
+    const clients = settings.botUrls.map((url) => new BotClient(settings, url, session));
+    await Promise.all(clients.map((client) => serve(client, { settings, runbooks, powershell, clients, log: clients.length > 1 ? log.child({ bot: client.bot.origin }) : log }, signal)));
   } finally {
     await powershell.close();
     log.info('agent stopped');
@@ -343,8 +352,16 @@ interface JobContext {
   runbooks: Runbooks;
   powershell: Agent;
   client: BotClient;
+  /** every instance's client: a heartbeat or result that cannot reach the one that handed the job out goes to the next */
+  clients: readonly BotClient[];
   log: Logger;
 }
+
+/** The client for attempt `n` (0 first) of a call about a job handed out by `ctx.client`: then the others in turn. */
+const clientFor = (ctx: JobContext, n: number): BotClient => {
+  const start = Math.max(0, ctx.clients.indexOf(ctx.client));
+  return ctx.clients.length ? ctx.clients[(start + n) % ctx.clients.length]! : ctx.client;
+};
 
 async function runJob(job: ClaimedJob, ctx: JobContext): Promise<void> {
   const { settings, log } = ctx;
@@ -361,16 +378,22 @@ async function runJob(job: ClaimedJob, ctx: JobContext): Promise<void> {
   } else {
     jlog.debug('job claimed');
     let gaveUp = false;
+    let unreachable = 0;
     const beat = setInterval(
       () => {
-        ctx.client.heartbeat(job.id).then(
+        clientFor(ctx, unreachable).heartbeat(job.id).then(
           (status) => {
+            if (status >= 500) unreachable++;
             if ((status === 410 || status === 404 || status === 409) && !gaveUp) {
               gaveUp = true;
               jlog.warn({ status }, 'the bot gave up on this job (its lease ran out): the step keeps running here, but its result will be ignored');
             }
           },
-          (err: unknown) => jlog.warn({ err: errorText(err) }, 'heartbeat failed'),
+          (err: unknown) => {
+            // the next heartbeat tries the next instance: any of them renews the job's lease
+            unreachable++;
+            jlog.warn({ err: errorText(err) }, 'heartbeat failed');
+          },
         );
       },
       Math.max(100, Math.floor(job.leaseMs / 3)),
@@ -397,7 +420,8 @@ async function postResult(job: ClaimedJob, body: ResultBody, ctx: JobContext, jl
   const deadline = Date.now() + Math.max(job.leaseMs, 5_000);
   for (let attempt = 1; ; attempt++) {
     try {
-      const r = await ctx.client.result(job.id, body);
+      // the first attempt to the instance that handed the job out, the next ones to the others in turn
+      const r = await clientFor(ctx, attempt - 1).result(job.id, body);
       if (r.status === 200) {
         jlog.debug({ ok: body.ok, duplicate: (r.body as { duplicate?: boolean } | undefined)?.duplicate === true }, 'result posted');
         return;

@@ -12,7 +12,8 @@ export const AGENT_USAGE = `usage: lync-exo agent
 Runs a remote agent: connects out to the bot, runs the steps the bot's runbooks define, and reports.
 Environment:
   LYNC_EXO_BOT_URL        the bot, https://... (plain http only to a loopback host, or with LYNC_EXO_ALLOW_HTTP=1);
-                          several instances on one database: all of them, comma-separated
+                          several instances on PostgreSQL: any one of them (or a load balancer) is enough;
+                          several, comma-separated, are each waited on
   LYNC_EXO_AGENT_NAME     this agent's name, as the bot's agents.remote entry names it
   LYNC_EXO_AGENT_ROLES    internal, edge, or internal,edge (no more than that entry gives it)
   LYNC_EXO_AGENT_TOKEN    this agent's token (at least 16 characters)

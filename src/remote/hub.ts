@@ -29,6 +29,7 @@ import { closeServer, createBoundedServer, DEFAULT_HTTP_BOUNDS, isLoopbackHost, 
 import { createLogger } from '../log.js';
 import type { AgentPool, Clock } from '../core/ports.js';
 import type { AuditRecord } from '../core/records.js';
+import { memoryAgentJobs, type AgentJob, type AgentJobStatus, type AgentJobStore, type AgentPresence, type JobEvent } from '../core/store.js';
 import { ROLES, type Agent, type Invocation, type InvocationFailure, type InvocationResult, type Role } from '../core/types.js';
 import { checkOutput } from '../agent/outputs.js';
 
@@ -66,6 +67,13 @@ export interface AgentHubOptions {
   /** larger request bodies get 413 and are not read; default 64 KiB */
   maxBodyBytes?: number;
   clock?: Pick<Clock, 'now'>;
+  /**
+   * Where jobs and presence are kept: the store (rows, so agents may connect to any instance on a shared
+   * PostgreSQL); in this process's memory by default.
+   */
+  jobs?: AgentJobStore;
+  /** how often the store is looked at when no notification came; default min(1 s, offlineAfterMs / 4) */
+  pollMs?: number;
 }
 
 export interface AgentRow {
@@ -95,23 +103,20 @@ export interface AgentHub {
   close(): Promise<void>;
 }
 
-type JobState = 'queued' | 'claimed' | 'done' | 'dead';
-
-interface Job {
+/** An invocation this instance queued and waits for: its job's row says when it ends. */
+interface Waiting {
   id: string;
   agent: Entry;
-  invocation: Invocation;
-  state: JobState;
+  cmdlet: string;
   queuedAt: number;
-  claimedAt?: number;
-  leaseUntil: number;
-  timer?: NodeJS.Timeout;
   settle: (result: InvocationResult) => void;
 }
 
 interface Waiter {
   res: ServerResponse;
   timer: NodeJS.Timeout;
+  /** the agent process's claims, when it says (jobs it holds from another session are lost) */
+  session: string | undefined;
 }
 
 interface Entry {
@@ -119,25 +124,30 @@ interface Entry {
   /** hex SHA-256 of the token; undefined: revoked */
   hash: string | undefined;
   configured: readonly Role[];
-  /** what it announced in its last claim (a subset of configured) */
-  announced: Role[] | undefined;
-  version: string;
-  lastSeen?: number;
-  /** its claim connection closed from its side: gone until it is heard from again */
-  left: boolean;
-  /** the last state written to the audit */
+  /** what each instance knows of it: this one's row kept here, the others' read from the store */
+  presence: Map<string, AgentPresence>;
+  /** the last state written to the audit, by this instance */
   reportedOnline: boolean;
   address?: string;
+  /** its claim waiting on this instance */
   waiter?: Waiter;
-  queue: Job[];
+  /** a claim in the store is under way for the waiter; `again`: look once more when it is done */
+  claiming: boolean;
+  again: boolean;
+  /** this instance's row is being written; `dirty`: write it once more after */
+  writing: boolean;
+  dirty: boolean;
   remote: RemoteAgent;
 }
 
 const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_CLAIM_WAIT_MS = 25_000;
 const DEFAULT_MAX_BODY = 64 * 1024;
-/** finished jobs remembered to refuse a repeated result as replayed */
-const REMEMBER_JOBS = 2_000;
+/** how long an ended job's row is kept, to refuse a repeated result as replayed (and presence rows not renewed) */
+const REMEMBER_JOBS_MS = 60 * 60_000;
+const PRUNE_EVERY_MS = 60_000;
+/** the longest between two looks at the store (jobs ended, leases run out, work queued elsewhere, presence) */
+const POLL_MAX_MS = 1_000;
 /** refusals of unauthenticated requests written to the audit per minute; the rest are only logged */
 const UNAUTHENTICATED_AUDITS_PER_MINUTE = 20;
 
@@ -150,6 +160,8 @@ const ClaimBody = z.object({
   name: z.string().max(63),
   roles: z.array(z.enum(ROLES as [Role, ...Role[]])).min(1),
   version: z.string().max(100).default(''),
+  /** the agent process: a claim from another session means the jobs an earlier one held are lost */
+  session: z.string().regex(/^[0-9a-f]{8,64}$/).optional(),
 });
 
 const FailureBody = z.object({
@@ -175,17 +187,17 @@ const ResultBody = z.discriminatedUnion('ok', [
 export class RemoteAgent implements Agent {
   constructor(
     readonly name: string,
-    private readonly entry: () => Entry,
-    private readonly enqueue: (entry: Entry, invocation: Invocation) => Promise<InvocationResult>,
+    /** the roles it serves: those configured that its latest claim announced */
+    private readonly served: () => readonly Role[],
+    private readonly enqueue: (invocation: Invocation) => Promise<InvocationResult>,
   ) {}
 
   get roles(): readonly Role[] {
-    const e = this.entry();
-    return e.announced ? e.configured.filter((r) => e.announced!.includes(r)) : e.configured;
+    return this.served();
   }
 
   invoke(invocation: Invocation): Promise<InvocationResult> {
-    return this.enqueue(this.entry(), invocation);
+    return this.enqueue(invocation);
   }
 
   /** The remote process is not ours to stop; the hub's close() ends its jobs. */
@@ -250,14 +262,17 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
   const offlineAfterMs = options.offlineAfterMs ?? options.claimTimeoutMs ?? leaseMs;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const now = (): number => (options.clock ?? { now: () => new Date() }).now().getTime();
+  const store = options.jobs ?? memoryAgentJobs();
+  const self = store.instanceId;
   const entries = new Map<string, Entry>();
   const byHash = new Map<string, Entry>();
   /** hashes of tokens revoked or rotated away: refused with that reason */
   const retired = new Set<string>();
-  const jobs = new Map<string, Job>();
-  const finished: string[] = [];
+  /** the invocations this instance queued, by job id, until their job ends */
+  const open = new Map<string, Waiting>();
   let closed = false;
   let auditWindow = { start: 0, count: 0 };
+  let prunedAt = 0;
 
   for (const spec of options.agents) {
     if (entries.has(spec.name)) throw new Error(`agent hub: agent ${spec.name} is configured twice`);
@@ -265,12 +280,13 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
       name: spec.name,
       hash: undefined,
       configured: [...spec.roles],
-      announced: undefined,
-      version: '',
-      left: false,
+      presence: new Map(),
       reportedOnline: false,
-      queue: [],
-      remote: new RemoteAgent(spec.name, () => created, enqueue),
+      claiming: false,
+      again: false,
+      writing: false,
+      dirty: false,
+      remote: new RemoteAgent(spec.name, () => served(created), (invocation) => enqueue(created, invocation)),
     };
     entries.set(spec.name, created);
   }
@@ -292,6 +308,8 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
       .then(() => options.audit!(entry))
       .catch((err: unknown) => log.error({ action, error: (err as Error)?.message }, 'agent audit: the record was not written'));
   }
+
+  const failed = (what: string) => (err: unknown) => log.error({ error: (err as Error)?.message }, `agent jobs: ${what}: the store failed`);
 
   function setTokens(tokens: readonly { name: string; token: string }[]): void {
     tokens.forEach((t, i) => {
@@ -326,120 +344,230 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
       e.waiter = undefined;
     }
     log.warn({ agent: name }, 'agent token revoked');
-    sweep();
+    audits();
   }
 
+  // --- presence: what this instance and the others know of each agent ---------------------------------------------
+  // Shared: each instance keeps a row per agent (roles and version announced, last heard from, a claim waiting there
+  // until when, its claim connection closed), so an instance routes a step to an agent connected to another one, and
+  // every instance answers "online?" alike. Per instance: the waiting connection itself, the tokens (the same
+  // configuration everywhere) and the audit of the connections it serves.
+  const here = (e: Entry): AgentPresence | undefined => e.presence.get(self);
+  const freshest = (e: Entry): AgentPresence | undefined => [...e.presence.values()].reduce<AgentPresence | undefined>((a, p) => (!a || p.seenMs > a.seenMs ? p : a), undefined);
   const waiting = (e: Entry): boolean => e.waiter !== undefined && !e.waiter.res.destroyed;
-  /** online: its token is valid, a claim of its was accepted, and it waits for work or was heard from lately */
-  const isOnline = (e: Entry): boolean =>
-    e.hash !== undefined && e.announced !== undefined && !e.left && (waiting(e) || (e.lastSeen !== undefined && now() - e.lastSeen <= offlineAfterMs));
-  const served = (e: Entry): Role[] => [...e.remote.roles];
+  /** online: its token is valid and a claim of it waits somewhere, or its latest contact was within offlineAfterMs */
+  function isOnline(e: Entry): boolean {
+    if (e.hash === undefined) return false;
+    if (waiting(e)) return true;
+    const t = now();
+    for (const p of e.presence.values()) if (!p.gone && p.waitingUntilMs >= t) return true;
+    const last = freshest(e);
+    return last !== undefined && !last.gone && t - last.seenMs <= offlineAfterMs;
+  }
+  /** what it announced in its latest claim (a subset of the configured roles), the configured roles before */
+  const served = (e: Entry): Role[] => {
+    const announced = freshest(e)?.roles;
+    return announced ? e.configured.filter((r) => announced.includes(r)) : [...e.configured];
+  };
 
   function offlineReason(e: Entry): string {
+    const last = freshest(e);
     if (e.hash === undefined) return 'its token is revoked';
-    if (e.lastSeen === undefined) return 'it has never connected';
-    if (e.left) return `it disconnected ${seconds(now() - e.lastSeen)} s ago`;
-    return `not heard from for ${seconds(now() - e.lastSeen)} s`;
+    if (last === undefined) return 'it has never connected';
+    if (last.gone) return `it disconnected ${seconds(now() - last.seenMs)} s ago`;
+    return `not heard from for ${seconds(now() - last.seenMs)} s`;
   }
 
-  /** Audits each change of online state, and fails the queued jobs of agents gone offline. */
-  function sweep(): void {
-    for (const e of entries.values()) {
-      const online = isOnline(e);
-      if (e.reportedOnline && !online) {
-        e.reportedOnline = false;
-        log.warn({ agent: e.name, remoteAddress: e.address, why: offlineReason(e) }, 'agent offline');
-        record('agent-offline', e, e.address, { why: offlineReason(e), ...(e.lastSeen !== undefined ? { lastSeen: new Date(e.lastSeen).toISOString() } : {}) });
-      }
-      if (!online) for (const job of [...e.queue]) if (job.state === 'queued') kill(job, `${job.invocation.cmdlet}: agent ${e.name} offline: ${offlineReason(e)}`);
+  /** Changes this instance's row for the agent and writes it to the store (one write at a time, the latest wins). */
+  function publish(e: Entry, change: Partial<AgentPresence>): void {
+    const before = here(e) ?? { agent: e.name, instance: self, roles: freshest(e)?.roles ?? [...e.configured], version: freshest(e)?.version ?? '', seenMs: 0, waitingUntilMs: 0, gone: false };
+    const next: AgentPresence = { ...before, ...change };
+    if (e.address !== undefined) next.address = e.address;
+    e.presence.set(self, next);
+    if (e.writing) {
+      e.dirty = true;
+      return;
     }
+    e.writing = true;
+    const write = (): Promise<void> =>
+      store.agentSeen(here(e)!).then(() => {
+        if (!e.dirty) return;
+        e.dirty = false;
+        return write();
+      });
+    write()
+      .catch(failed(`recording agent ${e.name}`))
+      .finally(() => (e.writing = false));
   }
-  const sweeper = setInterval(sweep, Math.max(50, Math.min(1_000, Math.floor(offlineAfterMs / 4))));
-  sweeper.unref?.();
 
-  function seen(e: Entry, req: IncomingMessage): void {
-    e.lastSeen = now();
-    e.left = false;
-    e.address = req.socket.remoteAddress;
+  /** Heard from (a heartbeat, a result): its row here says so, when it has claimed anywhere. */
+  function heard(e: Entry): void {
+    if (here(e) || freshest(e)) publish(e, { seenMs: now(), gone: false });
+  }
+
+  /** Audits each change of online state this instance saw (it reported the agent online). */
+  function audits(): void {
+    for (const e of entries.values()) {
+      if (!e.reportedOnline || isOnline(e)) continue;
+      e.reportedOnline = false;
+      const last = freshest(e);
+      log.warn({ agent: e.name, remoteAddress: e.address, why: offlineReason(e) }, 'agent offline');
+      record('agent-offline', e, e.address, { why: offlineReason(e), ...(last ? { lastSeen: new Date(last.seenMs).toISOString() } : {}) });
+    }
   }
 
   function noteOnline(e: Entry): void {
     if (e.reportedOnline || !isOnline(e)) return;
     e.reportedOnline = true;
-    record('agent-online', e, e.address, { roles: served(e), version: e.version });
+    record('agent-online', e, e.address, { roles: served(e), version: freshest(e)?.version ?? '' });
   }
 
-  function remember(job: Job): void {
-    finished.push(job.id);
-    while (finished.length > REMEMBER_JOBS) jobs.delete(finished.shift()!);
+  // --- jobs ---------------------------------------------------------------------------------------------------
+  const cmdletOf = (invocation: Invocation | undefined): string => (typeof invocation?.cmdlet === 'string' ? invocation.cmdlet : '(no cmdlet)');
+
+  /** The invocation this instance waits for ends with `result` (once). */
+  function finish(id: string, result: InvocationResult): void {
+    const w = open.get(id);
+    if (!w) return;
+    open.delete(id);
+    w.settle(result);
   }
 
-  function end(job: Job, result: InvocationResult, state: 'done' | 'dead'): void {
-    if (job.state === 'done' || job.state === 'dead') return;
-    job.state = state;
-    clearTimeout(job.timer);
-    const i = job.agent.queue.indexOf(job);
-    if (i !== -1) job.agent.queue.splice(i, 1);
-    remember(job);
-    job.settle(result);
+  /** Ends a job as dead (compare-and-set: only if it is still in `from`); true when this call ended it. */
+  async function kill(job: Pick<AgentJob, 'id' | 'agent' | 'status' | 'queuedMs'> & { cmdlet: string }, message: string, from: readonly AgentJobStatus[], lease?: 'expired'): Promise<boolean> {
+    const t = now();
+    const result: InvocationResult = { ok: false, error: { kind: 'agent', message }, durationMs: t - job.queuedMs, agent: job.agent };
+    if (!(await store.jobEnd(job.id, { status: 'dead', result, nowMs: t, from, ...(lease ? { lease } : {}) }))) return false;
+    log.warn({ agent: job.agent, jobId: job.id, cmdlet: job.cmdlet, was: job.status }, `agent job failed: ${message}`);
+    finish(job.id, result);
+    return true;
   }
 
-  function kill(job: Job, message: string): void {
-    if (job.state === 'done' || job.state === 'dead') return;
-    log.warn({ agent: job.agent.name, jobId: job.id, cmdlet: job.invocation.cmdlet, was: job.state }, `agent job failed: ${message}`);
-    end(job, { ok: false, error: { kind: 'agent', message }, durationMs: now() - job.queuedAt, agent: job.agent.name }, 'dead');
-  }
-
-  function armLease(job: Job): void {
-    clearTimeout(job.timer);
-    job.timer = setTimeout(
-      () => {
-        if (job.state !== 'claimed') return;
-        if (now() < job.leaseUntil) return armLease(job);
-        kill(job, `${job.invocation.cmdlet}: agent ${job.agent.name} lost: no heartbeat or result within ${seconds(leaseMs)} s`);
-      },
-      Math.max(10, job.leaseUntil - now()),
-    );
-    job.timer.unref?.();
-  }
+  const lostByLease = (job: AgentJob) =>
+    kill({ ...job, cmdlet: cmdletOf(job.invocation) }, `${cmdletOf(job.invocation)}: agent ${job.agent} lost: no heartbeat or result within ${seconds(leaseMs)} s`, ['claimed'], 'expired');
 
   function enqueue(e: Entry, invocation: Invocation): Promise<InvocationResult> {
-    const cmdlet = typeof invocation?.cmdlet === 'string' ? invocation.cmdlet : '(no cmdlet)';
+    const cmdlet = cmdletOf(invocation);
     const fail = (message: string) => Promise.resolve<InvocationResult>({ ok: false, error: { kind: 'agent', message: `${cmdlet}: agent ${e.name}${message}` }, durationMs: 0, agent: e.name });
     if (closed) return fail(': the bot is shutting down');
     // an agent known to be away costs nothing: the caller learns at once, and reads the others
     if (!isOnline(e)) return fail(` offline: ${offlineReason(e)}`);
     return new Promise<InvocationResult>((resolve) => {
-      const job: Job = { id: randomUUID(), agent: e, invocation, state: 'queued', queuedAt: now(), leaseUntil: 0, settle: resolve };
-      jobs.set(job.id, job);
-      e.queue.push(job);
-      log.debug({ agent: e.name, jobId: job.id, cmdlet }, 'agent job queued');
-      dispatch(e);
+      const id = randomUUID();
+      const queuedAt = now();
+      open.set(id, { id, agent: e, cmdlet, queuedAt, settle: resolve });
+      store.jobQueue({ id, agent: e.name, invocation, queuedMs: queuedAt }).then(
+        () => {
+          log.debug({ agent: e.name, jobId: id, cmdlet }, 'agent job queued');
+          void dispatch(e);
+        },
+        (err: unknown) => {
+          failed('queueing a job')(err);
+          finish(id, { ok: false, error: { kind: 'agent', message: `${cmdlet}: agent ${e.name}: the job could not be queued: ${(err as Error)?.message ?? 'store error'}` }, durationMs: 0, agent: e.name });
+        },
+      );
     });
   }
 
-  /** Hands the next queued job to the agent's waiting claim, if it has one. */
-  function dispatch(e: Entry): void {
-    while (e.waiter && e.queue.length > 0) {
-      const waiter = e.waiter;
-      if (waiter.res.destroyed || waiter.res.writableEnded) {
+  /** Hands the oldest job queued for the agent (by any instance) to its claim waiting here, if it has one. */
+  async function dispatch(e: Entry): Promise<void> {
+    if (!e.waiter || closed) return;
+    if (e.claiming) {
+      e.again = true;
+      return;
+    }
+    e.claiming = true;
+    try {
+      do {
+        e.again = false;
+        const waiter: Waiter | undefined = e.waiter;
+        if (!waiter || waiter.res.destroyed || waiter.res.writableEnded || closed) break;
+        const t = now();
+        const job = await store.jobClaim(e.name, { nowMs: t, leaseUntilMs: t + leaseMs, ...(waiter.session ? { session: waiter.session } : {}) });
+        if (!job) continue;
+        if (e.waiter !== waiter || waiter.res.destroyed || waiter.res.writableEnded) {
+          // the claim went away meanwhile: nobody got the job, so it goes back in line
+          await store.jobRelease(job.id, job.claimedMs!);
+          e.again = true;
+          continue;
+        }
         clearTimeout(waiter.timer);
         e.waiter = undefined;
-        return;
-      }
-      const job = e.queue.shift()!;
-      if (job.state !== 'queued') continue;
-      clearTimeout(waiter.timer);
-      e.waiter = undefined;
-      job.state = 'claimed';
-      job.claimedAt = now();
-      job.leaseUntil = job.claimedAt + leaseMs;
-      armLease(job);
-      log.debug({ agent: e.name, jobId: job.id, cmdlet: job.invocation.cmdlet }, 'agent job claimed');
-      record('agent-claim', e, e.address, { jobId: job.id, cmdlet: job.invocation.cmdlet });
-      json(waiter.res, 200, { id: job.id, invocation: job.invocation, leaseMs, maxResultBytes: maxBodyBytes });
+        publish(e, { waitingUntilMs: t });
+        const cmdlet = cmdletOf(job.invocation);
+        log.debug({ agent: e.name, jobId: job.id, cmdlet, owner: job.owner === self ? 'this instance' : job.owner }, 'agent job claimed');
+        record('agent-claim', e, e.address, { jobId: job.id, cmdlet });
+        json(waiter.res, 200, { id: job.id, invocation: job.invocation, leaseMs, maxResultBytes: maxBodyBytes });
+      } while (e.again);
+    } catch (err) {
+      failed(`claiming for agent ${e.name}`)(err);
+    } finally {
+      e.claiming = false;
     }
   }
+
+  /** A notification from another instance (a shared store): work for a waiting claim, or the end of a job we wait for. */
+  function onEvent(event: JobEvent): void {
+    if (closed) return;
+    if (event.kind === 'queued') {
+      const e = entries.get(event.agent);
+      if (e?.waiter) void dispatch(e);
+    } else if (event.kind === 'ended') {
+      if (!open.has(event.id)) return;
+      store.jobsGet([event.id]).then((rows) => {
+        const row = rows[0];
+        if (row?.result && (row.status === 'done' || row.status === 'dead')) finish(row.id, row.result);
+      }, failed('reading an ended job'));
+    } else void tick();
+  }
+  const watcher = store.watchJobs?.(onEvent);
+
+  /**
+   * The bounded poll (every pollMs, and after a lost notification connection): the other instances' presence rows;
+   * the jobs this instance waits for (ended elsewhere, lease run out, agent gone offline before claiming); work
+   * queued for a claim waiting here; an hourly prune.
+   */
+  let ticking = false;
+  async function tick(): Promise<void> {
+    if (ticking || closed) return;
+    ticking = true;
+    try {
+      const rows = await store.agentPresence();
+      for (const e of entries.values()) {
+        for (const instance of [...e.presence.keys()]) if (instance !== self) e.presence.delete(instance);
+      }
+      for (const p of rows) if (p.instance !== self) entries.get(p.agent)?.presence.set(p.instance, p);
+      audits();
+      if (open.size > 0) {
+        const t = now();
+        for (const job of await store.jobsGet([...open.keys()])) {
+          const w = open.get(job.id);
+          if (!w) continue;
+          if ((job.status === 'done' || job.status === 'dead') && job.result) finish(job.id, job.result);
+          else if (job.status === 'claimed' && (job.leaseUntilMs ?? 0) <= t) await lostByLease(job);
+          else if (job.status === 'queued' && !isOnline(w.agent)) {
+            // the offline record comes before the failure it causes, whenever the clock crossed the bound
+            audits();
+            await kill({ ...job, cmdlet: w.cmdlet }, `${w.cmdlet}: agent ${w.agent.name} offline: ${offlineReason(w.agent)}`, ['queued']);
+          }
+        }
+      }
+      const waitingHere = [...entries.values()].filter((e) => e.waiter && !e.claiming).map((e) => e.name);
+      if (waitingHere.length > 0) for (const name of await store.jobsWaiting(waitingHere)) void dispatch(entries.get(name)!);
+      const t = now();
+      if (t - prunedAt >= PRUNE_EVERY_MS) {
+        prunedAt = t;
+        await store.jobPrune(t - REMEMBER_JOBS_MS);
+      }
+    } catch (err) {
+      failed('looking at jobs and agents')(err);
+    } finally {
+      ticking = false;
+    }
+  }
+  const pollMs = options.pollMs ?? Math.max(50, Math.min(POLL_MAX_MS, Math.floor(offlineAfterMs / 4)));
+  const sweeper = setInterval(() => void tick(), pollMs);
+  sweeper.unref?.();
 
   type Authed = { ok: true; entry: Entry } | { ok: false };
 
@@ -485,114 +613,144 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
     json(res, 400, { error: body.message });
   }
 
-  function claim(req: IncomingMessage, res: ServerResponse, e: Entry, value: unknown): void {
+  /** A claim refused: nothing is handed to it, and what this instance knew of it says it is not here. */
+  function notHere(e: Entry): void {
+    if (here(e)) publish(e, { gone: true, waitingUntilMs: 0, seenMs: now() });
+    audits();
+  }
+
+  async function claim(req: IncomingMessage, res: ServerResponse, e: Entry, value: unknown): Promise<void> {
     const parsed = ClaimBody.safeParse(value);
     if (!parsed.success) return json(res, 400, { error: 'a claim is {name, roles: ["internal"|"edge"], version}' });
     if (parsed.data.name !== e.name) {
-      e.announced = undefined;
-      sweep();
+      notHere(e);
       return refuse(res, e, 403, 'name-mismatch', 'the claim names another agent than its token', { route: 'claim', claimedName: nameHash(parsed.data.name) });
     }
     const announced = [...new Set(parsed.data.roles)];
     const foreign = announced.filter((r) => !e.configured.includes(r));
     if (foreign.length > 0) {
       // nothing is handed to it, and it is not online: an agent serves only what the bot's configuration gives it
-      e.announced = undefined;
-      sweep();
+      notHere(e);
       return refuse(res, e, 403, 'role', `agent ${e.name} is configured for ${e.configured.join(', ')}; it may not serve ${foreign.join(', ')}`, { route: 'claim', announced, configured: e.configured });
     }
-    const changed = e.announced === undefined || announced.join() !== e.announced.join() || parsed.data.version !== e.version;
-    e.announced = announced;
-    e.version = parsed.data.version;
-    if (changed) log.info({ agent: e.name, roles: served(e), version: e.version, remoteAddress: e.address }, 'agent online');
-    // An agent asks for work only when it has none: a job it still holds will never get its result.
-    for (const job of jobs.values()) {
-      if (job.agent === e && job.state === 'claimed') kill(job, `${job.invocation.cmdlet}: agent ${e.name} lost: it came back without the result (restarted?)`);
+    const before = freshest(e);
+    const changed = !here(e) || here(e)!.gone || announced.join() !== before?.roles.join() || parsed.data.version !== before?.version;
+    const session = parsed.data.session;
+    // An agent asks for work only when it has none (in this process): a job it still holds from before will never
+    // get its result. Jobs claimed by this process's other claims (one per bot URL) are its own.
+    for (const job of await store.jobsHeld(e.name, session)) {
+      await kill({ ...job, cmdlet: cmdletOf(job.invocation) }, `${cmdletOf(job.invocation)}: agent ${e.name} lost: it came back without the result (restarted?)`, ['claimed']);
     }
+    if (res.destroyed || closed) return;
     if (e.waiter) {
       clearTimeout(e.waiter.timer);
       json(e.waiter.res, 204);
     }
+    const t = now();
     const waiter: Waiter = {
       res,
+      session,
       // answering is not hearing from it: a frozen agent's lastSeen stays at its claim, so it is offline one bound later
       timer: setTimeout(() => {
-        if (e.waiter === waiter) e.waiter = undefined;
+        if (e.waiter === waiter) {
+          e.waiter = undefined;
+          publish(e, { waitingUntilMs: now() });
+        }
         json(res, 204);
       }, claimWaitMs),
     };
     waiter.timer.unref?.();
     e.waiter = waiter;
+    publish(e, { roles: announced, version: parsed.data.version, seenMs: t, waitingUntilMs: t + claimWaitMs, gone: false });
+    if (changed) log.info({ agent: e.name, roles: served(e), version: parsed.data.version, remoteAddress: e.address }, 'agent online');
     noteOnline(e);
     res.on('close', () => {
       clearTimeout(waiter.timer);
       if (e.waiter !== waiter) return;
       e.waiter = undefined;
-      if (!res.writableFinished) {
-        // the agent closed its own claim: the process died or stopped, so it is offline now, not in a while
-        e.lastSeen = now();
-        e.left = true;
-        sweep();
-      }
+      // the agent closed its own claim: the process died or stopped, so it is offline now, not in a while
+      if (!res.writableFinished) publish(e, { seenMs: now(), waitingUntilMs: 0, gone: true });
+      audits();
     });
-    dispatch(e);
+    await dispatch(e);
   }
 
-  function jobFor(res: ServerResponse, e: Entry, id: string, what: 'heartbeat' | 'result'): Job | undefined {
-    const job = jobs.get(id);
+  /** The job a heartbeat or result names, when this agent holds it; refused (and undefined) otherwise. */
+  async function jobFor(res: ServerResponse, e: Entry, id: string, what: 'heartbeat' | 'result'): Promise<AgentJob | undefined> {
+    const job = (await store.jobsGet([id]))[0];
     if (!job) {
       refuse(res, e, 404, 'unknown-job', `no such job`, { route: what, jobId: id });
       return undefined;
     }
-    if (job.agent !== e) {
-      refuse(res, e, 409, 'not-holder', 'this agent does not hold the job', { route: what, jobId: id, holder: job.agent.name, cmdlet: job.invocation.cmdlet });
+    if (job.agent !== e.name) {
+      refuse(res, e, 409, 'not-holder', 'this agent does not hold the job', { route: what, jobId: id, holder: job.agent, cmdlet: cmdletOf(job.invocation) });
       return undefined;
     }
-    if (job.state === 'queued') {
-      refuse(res, e, 409, 'not-claimed', 'the job has not been claimed yet', { route: what, jobId: id, cmdlet: job.invocation.cmdlet });
+    if (job.status === 'queued') {
+      refuse(res, e, 409, 'not-claimed', 'the job has not been claimed yet', { route: what, jobId: id, cmdlet: cmdletOf(job.invocation) });
       return undefined;
     }
     return job;
   }
 
-  function heartbeat(res: ServerResponse, e: Entry, id: string): void {
-    const job = jobFor(res, e, id, 'heartbeat');
-    if (!job) return;
-    if (job.state === 'dead') return json(res, 410, { error: 'the job expired; its result will be ignored' });
-    if (job.state === 'done') return json(res, 200, { done: true });
-    job.leaseUntil = now() + leaseMs;
-    json(res, 200, { leaseMs });
+  /** A claimed job whose compare-and-set failed: as it is now (its lease ran out: declared lost first). */
+  async function settled(job: AgentJob): Promise<AgentJobStatus | undefined> {
+    const now_ = (await store.jobsGet([job.id]))[0];
+    if (now_?.status === 'claimed' && (now_.leaseUntilMs ?? 0) <= now()) {
+      await lostByLease(now_);
+      return (await store.jobsGet([job.id]))[0]?.status;
+    }
+    return now_?.status;
   }
 
-  function result(res: ServerResponse, e: Entry, id: string, value: unknown): void {
-    const job = jobFor(res, e, id, 'result');
+  async function heartbeat(res: ServerResponse, e: Entry, id: string): Promise<void> {
+    const job = await jobFor(res, e, id, 'heartbeat');
     if (!job) return;
-    const about = { route: 'result', jobId: id, cmdlet: job.invocation.cmdlet };
-    if (job.state === 'done') return refuse(res, e, 409, 'replayed', 'the result was already recorded; this one is ignored', about);
-    if (job.state === 'dead') return refuse(res, e, 410, 'expired', 'the job expired; its result is ignored', about);
+    let status: AgentJobStatus | undefined = job.status;
+    if (status === 'claimed') {
+      const t = now();
+      if (await store.jobRenew(id, e.name, t, t + leaseMs)) return json(res, 200, { leaseMs });
+      status = await settled(job);
+    }
+    if (status === 'done') return json(res, 200, { done: true });
+    return json(res, 410, { error: 'the job expired; its result will be ignored' });
+  }
+
+  async function result(res: ServerResponse, e: Entry, id: string, value: unknown): Promise<void> {
+    const job = await jobFor(res, e, id, 'result');
+    if (!job) return;
+    const cmdlet = cmdletOf(job.invocation);
+    const about = { route: 'result', jobId: id, cmdlet };
+    const replayed = () => refuse(res, e, 409, 'replayed', 'the result was already recorded; this one is ignored', about);
+    const expired = () => refuse(res, e, 410, 'expired', 'the job expired; its result is ignored', about);
+    if (job.status === 'done') return replayed();
+    if (job.status === 'dead') return expired();
     const parsed = ResultBody.safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       return refuse(res, e, 400, 'bad-result', `not a result: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unknown'}`, about);
     }
     const r = parsed.data;
-    const durationMs = Math.round(r.durationMs ?? now() - (job.claimedAt ?? job.queuedAt));
+    const t = now();
+    const durationMs = Math.round(r.durationMs ?? t - (job.claimedMs ?? job.queuedMs));
     const error: InvocationFailure | undefined = r.ok ? undefined : r.error;
-    log.debug({ agent: e.name, jobId: id, cmdlet: job.invocation.cmdlet, ok: r.ok, durationMs, kind: error?.kind }, 'agent result');
-    if (error?.kind === 'refused') log.warn({ agent: e.name, jobId: id, cmdlet: job.invocation.cmdlet }, `agent refused a job: ${error.message}`);
-    record('agent-result', e, e.address, { jobId: id, cmdlet: job.invocation.cmdlet, ok: r.ok, durationMs, ...(error ? { kind: error.kind } : {}) });
+    let outcome: InvocationResult;
     if (r.ok) {
       // An agent's output is checked here as the embedded agent's is: a remote agent is no more trusted than its shape.
       const checked = checkOutput(job.invocation.cmdlet, r.output, job.invocation.parameters);
       const warnings = r.warnings?.length ? { warnings: r.warnings } : {};
-      end(
-        job,
-        checked.ok
-          ? { ok: true, output: checked.output, ...warnings, durationMs, agent: e.name }
-          : { ok: false, error: { kind: 'output', message: `agent ${e.name}: ${checked.message}` }, durationMs, agent: e.name },
-        'done',
-      );
-    } else end(job, { ok: false, error: error!, durationMs, agent: e.name }, 'done');
+      outcome = checked.ok
+        ? { ok: true, output: checked.output, ...warnings, durationMs, agent: e.name }
+        : { ok: false, error: { kind: 'output', message: `agent ${e.name}: ${checked.message}` }, durationMs, agent: e.name };
+    } else outcome = { ok: false, error: error!, durationMs, agent: e.name };
+    // compare-and-set: only a job still claimed by this agent, within its lease, takes a result; so once
+    if (!(await store.jobEnd(id, { status: 'done', result: outcome, nowMs: t, from: ['claimed'], agent: e.name, lease: 'live' }))) {
+      return (await settled(job)) === 'done' ? replayed() : expired();
+    }
+    log.debug({ agent: e.name, jobId: id, cmdlet, ok: r.ok, durationMs, kind: error?.kind }, 'agent result');
+    if (error?.kind === 'refused') log.warn({ agent: e.name, jobId: id, cmdlet }, `agent refused a job: ${error.message}`);
+    record('agent-result', e, e.address, { jobId: id, cmdlet, ok: r.ok, durationMs, ...(error ? { kind: error.kind } : {}) });
+    finish(id, outcome);
     json(res, 200, { recorded: true });
   }
 
@@ -606,10 +764,11 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
     if (!authed.ok) return;
     const e = authed.entry;
     if (closed) return json(res, 503, { error: 'the bot is shutting down' });
-    seen(e, req);
+    e.address = req.socket.remoteAddress;
     const body = await readBody(req, maxBodyBytes);
     if (!body.ok) return refuseBody(req, res, e, name, body);
     if (claimRoute) return claim(req, res, e, body.value);
+    heard(e);
     if (name === 'heartbeat') return heartbeat(res, e, jobRoute![1]!);
     return result(res, e, jobRoute![1]!, body.value);
   }
@@ -626,13 +785,16 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
   }
 
   function registry(): AgentRow[] {
-    return [...entries.values()].map((e) => ({
-      name: e.name,
-      roles: served(e),
-      version: e.version,
-      ...(e.lastSeen !== undefined ? { lastSeen: new Date(e.lastSeen).toISOString() } : {}),
-      online: isOnline(e),
-    }));
+    return [...entries.values()].map((e) => {
+      const last = freshest(e);
+      return {
+        name: e.name,
+        roles: served(e),
+        version: last?.version ?? '',
+        ...(last ? { lastSeen: new Date(last.seenMs).toISOString() } : {}),
+        online: isOnline(e),
+      };
+    });
   }
 
   setTokens(options.agents.map((a) => ({ name: a.name, token: a.token })));
@@ -657,7 +819,13 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
     async close() {
       closed = true;
       clearInterval(sweeper);
-      for (const job of [...jobs.values()]) kill(job, `${job.invocation.cmdlet}: agent ${job.agent.name}: the bot is shutting down`);
+      await watcher?.close();
+      for (const w of [...open.values()]) {
+        const message = `${w.cmdlet}: agent ${w.agent.name}: the bot is shutting down`;
+        // ended in the store when it can be; the invoker is answered either way
+        const ended = await kill({ id: w.id, agent: w.agent.name, status: 'queued', queuedMs: w.queuedAt, cmdlet: w.cmdlet }, message, ['queued', 'claimed']).catch(() => false);
+        if (!ended) finish(w.id, { ok: false, error: { kind: 'agent', message }, durationMs: now() - w.queuedAt, agent: w.agent.name });
+      }
       for (const e of entries.values()) {
         if (!e.waiter) continue;
         clearTimeout(e.waiter.timer);

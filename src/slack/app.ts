@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { SlackEnv } from '../config/env.js';
 import { closeServer, createBoundedServer, DEFAULT_HTTP_BOUNDS, listen as listenOn, type HttpBounds, type TlsFiles } from '../http/bounded.js';
 import type { Config } from '../config/file.js';
+import type { DeliveryStore } from '../core/store.js';
 import { boltLogger } from './boltLogger.js';
 import { boundedClientOptions, WEB_API_TIMEOUT_MS } from './client.js';
 import { registerListeners, type SlackService } from './listeners/index.js';
@@ -13,6 +14,7 @@ import type { HomeSource } from '../home.js';
 import { SlackLanguages } from './language.js';
 import { SlackPeople } from './people.js';
 import type { ApiErrorHook } from './listeners/types.js';
+import { firstDelivery } from './listeners/deliveries.js';
 import { oncePerDelivery } from './listeners/once.js';
 import { ResponseUrlBudget } from './reply.js';
 import { guardRequests } from './requestGuard.js';
@@ -42,6 +44,8 @@ export interface CreateSlackAppOptions {
   home?: HomeSource;
   /** told of every Web API call a listener makes that fails (metrics: Slack errors by method and code) */
   onApiError?: ApiErrorHook;
+  /** where deliveries taken are recorded (the store, so a retry reaching another instance is dropped); memory by default */
+  deliveries?: DeliveryStore;
 }
 
 export interface SlackApp {
@@ -90,9 +94,10 @@ export function createSlackApp(options: CreateSlackAppOptions): SlackApp {
     clientOptions: boundedClientOptions(options.clientOptions),
     ...(options.bot ? { tokenVerificationEnabled: false, botId: options.bot.botId, botUserId: options.bot.botUserId } : {}),
   });
-  app.use(oncePerDelivery(slackLog));
+  const first = firstDelivery(options.deliveries, slackLog);
+  app.use(oncePerDelivery(slackLog, first));
   const languages = options.languages ?? new SlackLanguages(new SlackPeople(app.client, slackLog));
-  registerListeners(app, { service, log: slackLog, command: config.slack.command, budget: new ResponseUrlBudget(), languages, ...(options.home ? { home: options.home } : {}), ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.onApiError ? { onApiError: options.onApiError } : {}) });
+  registerListeners(app, { service, log: slackLog, command: config.slack.command, budget: new ResponseUrlBudget(), firstDelivery: first, languages, ...(options.home ? { home: options.home } : {}), ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.onApiError ? { onApiError: options.onApiError } : {}) });
   // listeners catch their own errors (guard.ts); this catches what escapes them, such as a failed ack
   app.error(async (err) => {
     slackLog.error({ err, code: err.code }, `slack: unhandled error in a listener: ${err.message}`);

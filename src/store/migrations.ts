@@ -152,6 +152,49 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    description: "remote agents' jobs and presence as rows; Slack deliveries already taken",
+    sql: `
+      -- a remote agent's job: queued by the instance running the step (owner), claimed by the agent, ended once
+      CREATE TABLE agent_jobs (
+        id              TEXT PRIMARY KEY,
+        seq             INTEGER NOT NULL,
+        agent           TEXT NOT NULL,
+        owner           TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        invocation_json TEXT NOT NULL,
+        queued_ms       INTEGER NOT NULL,
+        claimed_ms      INTEGER,
+        session         TEXT,
+        lease_until_ms  INTEGER,
+        ended_ms        INTEGER,
+        result_json     TEXT
+      );
+      CREATE INDEX agent_jobs_by_agent ON agent_jobs (agent, status, seq);
+      CREATE INDEX agent_jobs_by_time ON agent_jobs (queued_ms);
+
+      -- what each instance knows of each remote agent (one row per agent and instance)
+      CREATE TABLE agent_presence (
+        agent            TEXT NOT NULL,
+        instance         TEXT NOT NULL,
+        roles_json       TEXT NOT NULL,
+        version          TEXT NOT NULL,
+        address          TEXT,
+        seen_ms          INTEGER NOT NULL,
+        waiting_until_ms INTEGER NOT NULL,
+        gone             INTEGER NOT NULL,
+        PRIMARY KEY (agent, instance)
+      );
+
+      -- a Slack delivery (a digest of it, never its content) taken within the last minutes: its retry is dropped
+      CREATE TABLE deliveries (
+        key     TEXT PRIMARY KEY,
+        seen_ms INTEGER NOT NULL
+      );
+      CREATE INDEX deliveries_by_time ON deliveries (seen_ms);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -330,6 +373,64 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         checked_at TEXT NOT NULL,
         state_json TEXT NOT NULL
       );
+    `,
+  },
+  {
+    version: 4,
+    description: "remote agents' jobs and presence as rows, with a notification when a job is queued or ends; Slack deliveries already taken",
+    sql: `
+      -- a remote agent's job: queued by the instance running the step (owner), claimed by the agent through any
+      -- instance (FOR UPDATE SKIP LOCKED), ended once
+      CREATE TABLE agent_jobs (
+        seq             BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+        id              TEXT PRIMARY KEY,
+        agent           TEXT NOT NULL,
+        owner           TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        invocation_json TEXT NOT NULL,
+        queued_ms       BIGINT NOT NULL,
+        claimed_ms      BIGINT,
+        session         TEXT,
+        lease_until_ms  BIGINT,
+        ended_ms        BIGINT,
+        result_json     TEXT
+      );
+      CREATE INDEX agent_jobs_queued ON agent_jobs (agent, seq) WHERE status = 'queued';
+      CREATE INDEX agent_jobs_claimed ON agent_jobs (agent) WHERE status = 'claimed';
+      CREATE INDEX agent_jobs_by_time ON agent_jobs (queued_ms);
+
+      -- the waiting claims and invokers of every instance hear of a job queued or ended (LISTEN lync_exo_agent_jobs);
+      -- the payload names the schema, so instances on other schemas of the database ignore it
+      CREATE FUNCTION agent_jobs_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.status = 'queued' THEN
+            PERFORM pg_notify('lync_exo_agent_jobs', json_build_object('schema', current_schema(), 'queued', NEW.agent)::text);
+          ELSIF NEW.status IN ('done', 'dead') THEN
+            PERFORM pg_notify('lync_exo_agent_jobs', json_build_object('schema', current_schema(), 'ended', NEW.id)::text);
+          END IF;
+          RETURN NULL;
+        END $$;
+      CREATE TRIGGER agent_jobs_notify AFTER INSERT OR UPDATE OF status ON agent_jobs FOR EACH ROW EXECUTE FUNCTION agent_jobs_notify();
+
+      -- what each instance knows of each remote agent (one row per agent and instance)
+      CREATE TABLE agent_presence (
+        agent            TEXT NOT NULL,
+        instance         TEXT NOT NULL,
+        roles_json       TEXT NOT NULL,
+        version          TEXT NOT NULL,
+        address          TEXT,
+        seen_ms          BIGINT NOT NULL,
+        waiting_until_ms BIGINT NOT NULL,
+        gone             BOOLEAN NOT NULL,
+        PRIMARY KEY (agent, instance)
+      );
+
+      -- a Slack delivery (a digest of it, never its content) taken within the last minutes, by any instance
+      CREATE TABLE deliveries (
+        key     TEXT PRIMARY KEY,
+        seen_ms BIGINT NOT NULL
+      );
+      CREATE INDEX deliveries_by_time ON deliveries (seen_ms);
     `,
   },
 ];

@@ -8,7 +8,9 @@
 //   heartbeating for `leaseMs`: a survivor reports them, a live instance's runs are left alone;
 // - one instance at a time is the leader (a session advisory lock on a connection of its own: PostgreSQL drops it
 //   when that connection dies, kill -9 included); the leader runs the sweeps (expiry, failover, the outbox's leftovers);
-// - an outbox entry is claimed by the instance delivering it (outboxClaim), so a message is posted once.
+// - an outbox entry is claimed by the instance delivering it (outboxClaim), so a message is posted once;
+// - remote agents' jobs and presence, and Slack deliveries, are rows too (postgresJobs.ts): any instance hands out a
+//   job, takes its heartbeat and result; the instance waiting for it hears through LISTEN/NOTIFY.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
@@ -16,6 +18,7 @@ import type { Log } from '../core/service.js';
 import { INTERRUPTED_SUMMARY, type OutboxEntry, type Store } from '../core/store.js';
 import type { Approval, RunRecord, WatchState } from '../core/records.js';
 import { POSTGRES_MIGRATIONS, type Migration } from './migrations.js';
+import { postgresAgentJobs, type PostgresJobs } from './postgresJobs.js';
 import { auditParams, insertSql, json, requestParams, runParams, toApproval, toAudit, toLock, toOutbox, toRequest, toRun, type ApprovalRow, type AuditRow, type LockRow, type OutboxRow, type RequestRow, type RunRow } from './rows.js';
 import { StoreError, type StoreRecovery } from './sqlite.js';
 
@@ -32,6 +35,7 @@ export interface PostgresStoreOptions {
 }
 
 export interface PostgresStore extends Store, StoreRecovery {
+  watchJobs: PostgresJobs['watchJobs'];
   /** this instance: host, pid and a random part, unique per start */
   readonly instanceId: string;
   readonly leaseMs: number;
@@ -186,6 +190,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   }, Math.max(50, Math.floor(leaseMs / 3)));
   beat.unref();
 
+  const jobs = postgresAgentJobs({ pool, config, instanceId, leaseMs, ...(log ? { log } : {}) });
+
   let leadClient: pg.Client | undefined;
   let leading = false;
   let ended = false;
@@ -224,6 +230,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   };
 
   return {
+    ...jobs,
     instanceId,
     leaseMs,
     where,
@@ -234,6 +241,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       ended = true;
       clearInterval(beat);
       await dropLead();
+      await jobs.closeWatchers();
       await pool.query('DELETE FROM instances WHERE id = $1', [instanceId]).catch(() => undefined);
       await pool.end();
     },
@@ -241,6 +249,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       ended = true;
       clearInterval(beat);
       await dropLead();
+      await jobs.closeWatchers();
       await pool.end();
     },
 

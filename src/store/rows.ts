@@ -2,7 +2,7 @@
 // (status, expiry, approvals, locks); what is only ever read back whole (plan, values, steps, pre-state, message refs)
 // is JSON text, so a record reads back exactly as written. Times are kept as the ISO text given, and as epoch
 // milliseconds for comparisons (`*_ms`, NULL when the text is not a date).
-import type { OutboxEntry } from '../core/store.js';
+import type { AgentJob, AgentPresence, OutboxEntry } from '../core/store.js';
 import type { Approval, AuditRecord, LockHolder, MessageRef, RequestRecord, RunRecord } from '../core/records.js';
 
 export interface RequestRow {
@@ -252,3 +252,65 @@ export const runParams = (run: RunRecord) => ({
   change_ref: run.change ?? null,
   approved_by_json: json(run.approvedBy),
 });
+
+export interface AgentJobRow {
+  id: string;
+  agent: string;
+  owner: string;
+  status: AgentJob['status'];
+  invocation_json: string;
+  queued_ms: number;
+  claimed_ms: number | null;
+  session: string | null;
+  lease_until_ms: number | null;
+  ended_ms: number | null;
+  result_json: string | null;
+}
+
+export function toAgentJob(row: AgentJobRow): AgentJob {
+  return {
+    id: row.id,
+    agent: row.agent,
+    invocation: parse(row.invocation_json),
+    status: row.status,
+    owner: row.owner,
+    queuedMs: row.queued_ms,
+    ...(row.claimed_ms !== null && { claimedMs: row.claimed_ms }),
+    ...(row.session !== null && { session: row.session }),
+    ...(row.lease_until_ms !== null && { leaseUntilMs: row.lease_until_ms }),
+    ...(row.ended_ms !== null && { endedMs: row.ended_ms }),
+    ...(row.result_json !== null && { result: parse<NonNullable<AgentJob['result']>>(row.result_json) }),
+  };
+}
+
+export interface AgentPresenceRow {
+  agent: string;
+  instance: string;
+  roles_json: string;
+  version: string;
+  address: string | null;
+  seen_ms: number;
+  waiting_until_ms: number;
+  /** SQLite: 0 or 1 */
+  gone: boolean | number;
+}
+
+export const toPresence = (row: AgentPresenceRow): AgentPresence => ({
+  agent: row.agent,
+  instance: row.instance,
+  roles: parse(row.roles_json),
+  version: row.version,
+  ...(row.address !== null && { address: row.address }),
+  seenMs: row.seen_ms,
+  waitingUntilMs: row.waiting_until_ms,
+  gone: row.gone === true || row.gone === 1,
+});
+
+export const presenceParams = (p: AgentPresence) => [p.agent, p.instance, JSON.stringify(p.roles), p.version, p.address ?? null, p.seenMs, p.waitingUntilMs] as const;
+
+/**
+ * The lease condition of JobEnd as SQL on `lease_until_ms`, with the time as parameter `$n` (PostgreSQL) or `?`
+ * (SQLite): only a claimed job's lease is looked at.
+ */
+export const leaseCondition = (lease: 'live' | 'expired' | undefined, now: string): string =>
+  lease === undefined ? 'TRUE' : `(status <> 'claimed' OR coalesce(lease_until_ms, 0) ${lease === 'live' ? '>' : '<='} ${now})`;

@@ -10,6 +10,7 @@ import { INTERRUPTED_SUMMARY, type ApproveOutcome, type CloseOutcome, type LockO
 import type { LockHolder, MessageRef, RequestRecord, RunRecord, WatchState } from '../core/records.js';
 import { LyncExoError, type ErrorCode } from '../core/errors.js';
 import { LATEST_VERSION, migrate, schemaVersion } from './migrations.js';
+import { sqliteAgentJobs } from './sqliteJobs.js';
 import { auditParams, insertSql, json, requestParams, runParams, toApproval, toAudit, toLock, toOutbox, toRequest, toRun, type ApprovalRow, type AuditRow, type LockRow, type OutboxRow, type RequestRow, type RunRow } from './rows.js';
 
 export type StoreErrorCode = Extract<ErrorCode, `store_${string}`>;
@@ -304,6 +305,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
   return {
     path: where,
+    // remote agents' jobs and presence, Slack deliveries: tables in the same file (sqliteJobs.ts)
+    ...sqliteAgentJobs(db),
     async createRequest(r) {
       createRequest(r);
     },

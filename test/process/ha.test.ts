@@ -175,6 +175,89 @@ describeWithPostgres('two bot instances on one PostgreSQL', () => {
       expect((await runs()).map((r) => r.status)).toEqual(['interrupted', 'refused', 'succeeded']);
     });
 
+    /** until the instance's /readyz says every role and expected Edge has an agent online (as it sees them) */
+    const ready = (harness: Harness, bot: BotProcess, what: string) =>
+      waitFor(async () => (await fetch(`http://127.0.0.1:${bot.port}/readyz`).catch(() => undefined))?.status === 200, 120_000, what, () => harness.logs());
+
+    it('agents connected only to B run the change approved and run on A; a slash command retried to B makes no second request', async () => {
+      const harness = await setUp(true);
+      createSimState(harness.dir, { replicationLagSeconds: 1 });
+      const a = await startInstance(harness);
+      const b = await startInstance(harness);
+      const onlyB = `http://127.0.0.1:${b.port}`;
+      harness.startAgent('fe01', { LYNC_EXO_BOT_URL: onlyB, LYNC_EXO_AGENT_ROLES: 'internal', LYNC_EXO_AGENT_TOKEN: TOKENS.LYNC_EXO_TOKEN_FE01 }, SIM_FRONT_END);
+      harness.startAgent('edge01', { LYNC_EXO_BOT_URL: onlyB, LYNC_EXO_AGENT_ROLES: 'edge', LYNC_EXO_AGENT_TOKEN: TOKENS.LYNC_EXO_TOKEN_EDGE01 }, SIM_EDGE);
+      // A never hears from them; it learns from B's rows that they are online
+      await ready(harness, a, 'instance A to see both agents online through B');
+
+      // the command on A, and Slack's retry of it (same trigger_id) on B
+      const triggerId = 'trigger-retried-to-b';
+      expect((await on(harness, a, () => harness.command(USERS.alice, 'setup', { triggerId }))).status).toBe(200);
+      const request = await waitFor(async () => (await requests()).find((r) => r.message), 90_000, 'the plan of the request', () => harness.logs());
+      expect((await on(harness, b, () => harness.command(USERS.alice, 'setup', { triggerId, headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } }))).status).toBe(200);
+      await waitFor(() => b.output.join('').includes('slash command: ignored a retried delivery already taken'), 60_000, 'B to drop the retry', () => harness.logs());
+      expect(await requests()).toHaveLength(1);
+      expect(harness.slack.of('chat.postMessage').filter((c) => said(c).includes(request.id))).toHaveLength(1);
+
+      await on(harness, a, () => harness.approve(USERS.bob, request.id, tsOf(request)));
+      const run = await waitFor(async () => (await runs()).find((r) => r.status !== 'running'), 120_000, 'the run', () => harness.logs());
+      expect(run.status, run.summary ?? '').toBe('succeeded');
+      // A ran it; its internal steps went to fe01, which only B ever heard from
+      expect(run.owner?.split(':')[1]).toBe(String(a.child.pid));
+      const claims = await sql<{ detail: string }>("SELECT detail FROM audit WHERE action = 'agent-claim' AND actor = 'agent:fe01'");
+      for (const cmdlet of ['Set-CsAccessEdgeConfiguration', 'New-CsHostingProvider']) expect(claims.filter((c) => c.detail.includes(cmdlet)), cmdlet).toHaveLength(1);
+      expect(a.output.join('')).not.toContain('"msg":"agent online"');
+      expect(b.output.join('')).toContain('"msg":"agent online"');
+      expect(okCalls(harness.sim(), 'Set-CsAccessEdgeConfiguration')).toHaveLength(1);
+      expect(okCalls(harness.sim(), 'New-CsHostingProvider')).toHaveLength(1);
+      expect(await sql("SELECT status FROM agent_jobs WHERE status NOT IN ('done')")).toEqual([]);
+    });
+
+    it('kill -9 of the instance that queued the job an agent on B is running: the step is not run again, by anyone', async () => {
+      const harness = await setUp(true);
+      createSimState(harness.dir, { replicationLagSeconds: 1, faults: { hang: ['New-CsHostingProvider'] } });
+      const a = await startInstance(harness);
+      const b = await startInstance(harness);
+      const onlyB = `http://127.0.0.1:${b.port}`;
+      // a short invocation timeout: the hung step ends on the agent soon after its owner is gone
+      const fe01 = harness.startAgent('fe01', { LYNC_EXO_BOT_URL: onlyB, LYNC_EXO_AGENT_ROLES: 'internal', LYNC_EXO_AGENT_TOKEN: TOKENS.LYNC_EXO_TOKEN_FE01, LYNC_EXO_INVOCATION_TIMEOUT_SECONDS: '15' }, SIM_FRONT_END);
+      harness.startAgent('edge01', { LYNC_EXO_BOT_URL: onlyB, LYNC_EXO_AGENT_ROLES: 'edge', LYNC_EXO_AGENT_TOKEN: TOKENS.LYNC_EXO_TOKEN_EDGE01 }, SIM_EDGE);
+      await ready(harness, a, 'instance A to see both agents online through B');
+      const request = await requestSetup(harness, a);
+      await on(harness, a, () => harness.approve(USERS.bob, request.id, tsOf(request)));
+      // step 2 is fe01's job, queued by A and claimed through B; fe01 sits in it
+      await waitFor(() => harness.sim().calls.some((c) => c.cmdlet === 'New-CsHostingProvider' && c.outcome === 'hang'), 90_000, 'the hang in step 2 on fe01', () => harness.logs());
+      const [job] = await sql<{ id: string; status: string; owner: string }>("SELECT id, status, owner FROM agent_jobs WHERE invocation_json LIKE '%New-CsHostingProvider%'");
+      expect(job).toMatchObject({ status: 'claimed' });
+      expect(job!.owner.split(':')[1]).toBe(String(a.child.pid));
+      harness.setFaults([]);
+      const apiCallsAtKill = harness.slack.calls.length;
+      await a.killHard();
+
+      await waitFor(
+        () => harness.slack.calls.slice(apiCallsAtKill).find((c) => (c.method === 'chat.update' || c.method === 'chat.postMessage') && /interrupted/i.test(said(c))),
+        90_000,
+        'the interrupted report from B',
+        () => harness.logs(),
+      );
+      expect((await runs()).map((r) => r.status)).toEqual(['interrupted']);
+      // fe01 ends the hung step (its timeout) and reports to B; nobody hands the job out again
+      await waitFor(async () => (await sql('SELECT 1 FROM agent_jobs WHERE id = $1 AND status = $2', [job!.id, 'done'])).length === 1, 120_000, "fe01's result for the hung job", () => harness.logs());
+      expect(fe01.output.join('')).not.toContain('giving up posting the result');
+      const claimed = await sql<{ detail: string }>("SELECT detail FROM audit WHERE action = 'agent-claim' AND detail LIKE '%New-CsHostingProvider%'");
+      expect(claimed).toHaveLength(1);
+      expect(harness.sim().calls.filter((c) => c.cmdlet === 'New-CsHostingProvider').map((c) => c.outcome)).toEqual(['hang']);
+
+      // fe01 still serves B: a new setup there runs the rest once
+      const again = await requestSetup(harness, b);
+      await on(harness, b, () => harness.approve(USERS.carol, again.id, tsOf(again)));
+      const second = await waitFor(async () => (await runs()).find((r) => r.request_id === again.id && r.status !== 'running'), 120_000, 'the second run', () => harness.logs());
+      expect(second.status, second.summary ?? '').toBe('succeeded');
+      const sim = harness.sim();
+      expect(sim.calls.filter((c) => c.cmdlet === 'Set-CsAccessEdgeConfiguration')).toHaveLength(1);
+      expect(sim.calls.filter((c) => c.cmdlet === 'New-CsHostingProvider').map((c) => c.outcome)).toEqual(['hang', 'ok']);
+    });
+
     it('a request pending during a rolling restart of both instances is approved afterwards and runs once', async () => {
       const harness = await setUp();
       createSimState(harness.dir, { replicationLagSeconds: 1 });

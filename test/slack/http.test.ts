@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { memoryDeliveries, type DeliveryStore } from '../../src/core/store.js';
 import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
 import { memoryLog } from './support/memoryLog.js';
 import { blockAction, interactiveBody, slashCommandBody, viewSubmission } from './support/payloads.js';
@@ -24,8 +25,9 @@ let slack: SlackApp;
 let url: string;
 let api: SlackStandIn;
 
-async function start(service: ReturnType<typeof stubService>, log = memoryLog().log): Promise<void> {
+async function start(service: ReturnType<typeof stubService>, log = memoryLog().log, deliveries?: DeliveryStore): Promise<void> {
   slack = createSlackApp({
+    ...(deliveries ? { deliveries } : {}),
     env: { mode: 'http', botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, port: 0 },
     config: { slack: { command: '/lync-exo' } },
     service,
@@ -216,5 +218,42 @@ describe('errors reach the user and the log', () => {
     await send(url, interactiveBody(blockAction({ user: BOB, channel: CHANNEL, requestId: 'r-1' }, 'approve')));
     await eventually(() => expect(lines.filter((l) => l.level === 50 && typeof l.errorId === 'string')).toHaveLength(2));
     expect(lines.some((l) => String(l.msg).includes('channel_not_found'))).toBe(true);
+  });
+});
+
+describe('Slack retries that reach another instance', () => {
+  it('two instances on one store: a command retried to the other is dropped, and so is a click; only digests are kept', async () => {
+    const keys: string[] = [];
+    const shared = memoryDeliveries();
+    const deliveries: DeliveryStore = { deliveryTake: (key, nowMs, windowMs) => (keys.push(key), shared.deliveryTake(key, nowMs, windowMs)) };
+    const services = [stubService(), stubService()];
+    const urls: string[] = [];
+    const apps: SlackApp[] = [];
+    const logs = services.map(() => memoryLog());
+    for (const [i, service] of services.entries()) {
+      await start(service, logs[i]!.log, deliveries);
+      apps.push(slack);
+      urls.push(url);
+    }
+    try {
+      const command = slashCommandBody({ user: ALICE, channel: CHANNEL, text: 'setup' });
+      expect((await send(urls[0]!, command)).status).toBe(200);
+      await eventually(() => expect(services[0]!.calls).toHaveLength(1));
+      expect((await send(urls[1]!, command, { headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } })).status).toBe(200);
+      const click = interactiveBody(blockAction({ user: BOB, channel: CHANNEL, requestId: 'r-1' }, 'approve'));
+      expect((await send(urls[1]!, click)).status).toBe(200);
+      await eventually(() => expect(services[1]!.calls).toHaveLength(1));
+      expect((await send(urls[0]!, click, { headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } })).status).toBe(200);
+      // each retry was recognised and dropped where it arrived, and neither instance acted again
+      const said = (i: number) => logs[i]!.lines.map((l) => l.msg);
+      await eventually(() => expect(said(1)).toContain('slash command: ignored a retried delivery already taken'));
+      await eventually(() => expect(said(0)).toContain('interaction: dropped a repeated delivery already taken'));
+      expect(keys).toHaveLength(4);
+      expect(services.map((s) => s.calls.map((c) => c.call))).toEqual([['command'], ['approve']]);
+      expect(keys.every((k) => /^(command|interaction):[0-9a-f]{64}$/.test(k))).toBe(true);
+      expect(keys.join()).not.toContain('trigger-');
+    } finally {
+      for (const app of apps.slice(0, -1)) await app.stop();
+    }
   });
 });

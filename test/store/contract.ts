@@ -2,6 +2,7 @@
 // calls describeStoreContract with a factory; a new store passes this suite before it is wired in.
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/core/store.js';
+import type { InvocationResult } from '../../src/core/types.js';
 import type { StoreRecovery } from '../../src/store/sqlite.js';
 import { at, holder, iso, request, run } from './fixtures.js';
 
@@ -358,6 +359,137 @@ export function describeStoreContract(name: string, makeStore: Factory<Store>): 
         await s.saveWatch({ ...state, checkedAt: iso(61) });
         expect(await s.getWatch('setup')).toEqual({ ...state, checkedAt: iso(61) });
         expect((await s.getWatch('hybrid'))!.checkedAt).toBe(iso(1));
+      });
+    });
+
+    describe('agent jobs: rows any instance hands out, ends once', () => {
+      const READ = { cmdlet: 'Get-CsHostingProvider', parameters: { LocalStore: true } };
+      const ok = (agent: string): InvocationResult => ({ ok: true, output: [{ Identity: 'Exchange Online' }], durationMs: 7, agent });
+      const lost = (agent: string): InvocationResult => ({ ok: false, error: { kind: 'agent', message: `agent ${agent} lost` }, durationMs: 9, agent });
+
+      it('queues a job owned by this instance; a claim takes the oldest for that agent, with its lease and session', async () => {
+        const s = await makeStore();
+        await s.jobQueue({ id: 'j-1', agent: 'edge01', invocation: READ, queuedMs: 100 });
+        await s.jobQueue({ id: 'j-2', agent: 'fe01', invocation: READ, queuedMs: 101 });
+        await s.jobQueue({ id: 'j-3', agent: 'edge01', invocation: { cmdlet: 'Get-CsAccessEdgeConfiguration', parameters: {} }, queuedMs: 102 });
+        await expect(s.jobQueue({ id: 'j-1', agent: 'edge01', invocation: READ, queuedMs: 103 })).rejects.toThrow();
+        expect(await s.jobsGet(['j-1', 'nope'])).toEqual([{ id: 'j-1', agent: 'edge01', invocation: READ, status: 'queued', owner: s.instanceId, queuedMs: 100 }]);
+        expect(await s.jobsWaiting(['edge01', 'fe01', 'lync01'])).toEqual(['edge01', 'fe01']);
+        const first = await s.jobClaim('edge01', { nowMs: 200, leaseUntilMs: 1200, session: 'a1b2c3d4' });
+        expect(first).toEqual({ id: 'j-1', agent: 'edge01', invocation: READ, status: 'claimed', owner: s.instanceId, queuedMs: 100, claimedMs: 200, leaseUntilMs: 1200, session: 'a1b2c3d4' });
+        expect((await s.jobClaim('edge01', { nowMs: 201, leaseUntilMs: 1201 }))?.id).toBe('j-3');
+        expect(await s.jobClaim('edge01', { nowMs: 202, leaseUntilMs: 1202 })).toBeUndefined();
+        expect(await s.jobsWaiting(['edge01', 'fe01'])).toEqual(['fe01']);
+        expect(await s.jobsGet(['j-3', 'j-1'])).toMatchObject([{ id: 'j-3', status: 'claimed' }, { id: 'j-1', status: 'claimed' }]);
+      });
+
+      it('two claims at once never take one job', async () => {
+        const s = await makeStore();
+        for (let i = 0; i < 5; i++) await s.jobQueue({ id: `j-${i}`, agent: 'fe01', invocation: READ, queuedMs: i });
+        const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => s.jobClaim('fe01', { nowMs: 10 + i, leaseUntilMs: 1000 })));
+        const ids = claims.flatMap((c) => (c ? [c.id] : []));
+        expect(ids.sort()).toEqual(['j-0', 'j-1', 'j-2', 'j-3', 'j-4']);
+      });
+
+      it('renews only a live lease of its holder; ends once, by compare-and-set on status, holder and lease', async () => {
+        const s = await makeStore();
+        await s.jobQueue({ id: 'j-1', agent: 'edge01', invocation: READ, queuedMs: 0 });
+        // a queued job has no lease to renew, and is not anyone's result yet
+        expect(await s.jobRenew('j-1', 'edge01', 10, 1010)).toBe(false);
+        expect(await s.jobEnd('j-1', { status: 'done', result: ok('edge01'), nowMs: 10, from: ['claimed'], agent: 'edge01', lease: 'live' })).toBe(false);
+        await s.jobClaim('edge01', { nowMs: 10, leaseUntilMs: 1010 });
+        expect(await s.jobRenew('j-1', 'fe01', 500, 1500)).toBe(false);
+        expect(await s.jobRenew('j-1', 'edge01', 500, 1500)).toBe(true);
+        expect(await s.jobRenew('j-1', 'edge01', 1500, 2500)).toBe(false); // at its end the lease has run out
+        expect((await s.jobsGet(['j-1']))[0]?.leaseUntilMs).toBe(1500);
+        // a result after the lease is refused; declaring it lost before the lease ends is refused too
+        expect(await s.jobEnd('j-1', { status: 'done', result: ok('edge01'), nowMs: 1600, from: ['claimed'], agent: 'edge01', lease: 'live' })).toBe(false);
+        expect(await s.jobEnd('j-1', { status: 'dead', result: lost('edge01'), nowMs: 1400, from: ['claimed'], lease: 'expired' })).toBe(false);
+        expect(await s.jobEnd('j-1', { status: 'done', result: ok('fe01'), nowMs: 1400, from: ['claimed'], agent: 'fe01', lease: 'live' })).toBe(false);
+        expect(await s.jobEnd('j-1', { status: 'done', result: ok('edge01'), nowMs: 1400, from: ['claimed'], agent: 'edge01', lease: 'live' })).toBe(true);
+        // a replay, and a late kill, change nothing
+        expect(await s.jobEnd('j-1', { status: 'done', result: lost('edge01'), nowMs: 1401, from: ['claimed'], agent: 'edge01', lease: 'live' })).toBe(false);
+        expect(await s.jobEnd('j-1', { status: 'dead', result: lost('edge01'), nowMs: 1402, from: ['queued', 'claimed'] })).toBe(false);
+        expect(await s.jobsGet(['j-1'])).toEqual([
+          { id: 'j-1', agent: 'edge01', invocation: READ, status: 'done', owner: s.instanceId, queuedMs: 0, claimedMs: 10, leaseUntilMs: 1500, endedMs: 1400, result: ok('edge01') },
+        ]);
+        expect(await s.jobEnd('nope', { status: 'dead', result: lost('x'), nowMs: 1, from: ['queued', 'claimed'] })).toBe(false);
+      });
+
+      it('declares a job lost once its lease ran out, and a queued job dead without a lease', async () => {
+        const s = await makeStore();
+        await s.jobQueue({ id: 'j-1', agent: 'edge01', invocation: READ, queuedMs: 0 });
+        await s.jobQueue({ id: 'j-2', agent: 'edge01', invocation: READ, queuedMs: 1 });
+        await s.jobClaim('edge01', { nowMs: 10, leaseUntilMs: 100 });
+        expect(await s.jobEnd('j-1', { status: 'dead', result: lost('edge01'), nowMs: 100, from: ['claimed'], lease: 'expired' })).toBe(true);
+        expect(await s.jobEnd('j-2', { status: 'dead', result: lost('edge01'), nowMs: 100, from: ['queued'], lease: 'expired' })).toBe(true);
+        expect((await s.jobsGet(['j-1', 'j-2'])).map((j) => [j.status, j.result])).toEqual([
+          ['dead', lost('edge01')],
+          ['dead', lost('edge01')],
+        ]);
+        expect(await s.jobClaim('edge01', { nowMs: 200, leaseUntilMs: 300 })).toBeUndefined();
+      });
+
+      it('lists the jobs an agent holds outside its session; releases a claim whose answer never left', async () => {
+        const s = await makeStore();
+        for (const id of ['j-1', 'j-2', 'j-3']) await s.jobQueue({ id, agent: 'fe01', invocation: READ, queuedMs: 0 });
+        await s.jobClaim('fe01', { nowMs: 10, leaseUntilMs: 100, session: 'aaaaaaaa' });
+        await s.jobClaim('fe01', { nowMs: 11, leaseUntilMs: 100, session: 'bbbbbbbb' });
+        await s.jobClaim('fe01', { nowMs: 12, leaseUntilMs: 100 });
+        expect((await s.jobsHeld('fe01')).map((j) => j.id)).toEqual(['j-1', 'j-2', 'j-3']);
+        expect((await s.jobsHeld('fe01', 'bbbbbbbb')).map((j) => j.id)).toEqual(['j-1', 'j-3']);
+        expect(await s.jobsHeld('edge01')).toEqual([]);
+        expect(await s.jobRelease('j-2', 10)).toBe(false); // another claim's time: not this one
+        expect(await s.jobRelease('j-2', 11)).toBe(true);
+        expect(await s.jobsGet(['j-2'])).toEqual([{ id: 'j-2', agent: 'fe01', invocation: READ, status: 'queued', owner: s.instanceId, queuedMs: 0 }]);
+        expect((await s.jobClaim('fe01', { nowMs: 20, leaseUntilMs: 200 }))?.id).toBe('j-2');
+      });
+
+      it('prunes ended jobs and presence older than a time, keeps the rest', async () => {
+        const s = await makeStore();
+        await s.jobQueue({ id: 'old-done', agent: 'fe01', invocation: READ, queuedMs: 10 });
+        await s.jobQueue({ id: 'old-open', agent: 'fe01', invocation: READ, queuedMs: 11 });
+        await s.jobQueue({ id: 'new-done', agent: 'edge01', invocation: READ, queuedMs: 500 });
+        for (const id of ['old-done', 'new-done']) await s.jobEnd(id, { status: 'dead', result: lost('x'), nowMs: 600, from: ['queued'] });
+        await s.agentSeen({ agent: 'fe01', instance: s.instanceId, roles: ['internal'], version: 'v', seenMs: 10, waitingUntilMs: 0, gone: false });
+        await s.agentSeen({ agent: 'edge01', instance: s.instanceId, roles: ['edge'], version: 'v', seenMs: 500, waitingUntilMs: 0, gone: false });
+        await s.jobPrune(100);
+        expect((await s.jobsGet(['old-done', 'old-open', 'new-done'])).map((j) => j.id)).toEqual(['old-open', 'new-done']);
+        expect((await s.agentPresence()).map((p) => p.agent)).toEqual(['edge01']);
+      });
+
+      it("keeps one presence row per agent and instance, the latest written", async () => {
+        const s = await makeStore();
+        const row = { agent: 'edge01', instance: s.instanceId, roles: ['edge' as const], version: 'lync-exo 1', address: '10.0.0.5', seenMs: 100, waitingUntilMs: 25_100, gone: false };
+        await s.agentSeen(row);
+        await s.agentSeen({ ...row, instance: 'other:1:abc' });
+        await s.agentSeen({ ...row, seenMs: 200, waitingUntilMs: 200, gone: true, address: undefined });
+        const { address: _address, ...without } = row;
+        expect(await s.agentPresence()).toEqual(
+          expect.arrayContaining([
+            { ...without, seenMs: 200, waitingUntilMs: 200, gone: true },
+            { ...row, instance: 'other:1:abc' },
+          ]),
+        );
+        expect(await s.agentPresence()).toHaveLength(2);
+      });
+    });
+
+    describe('deliveries: a retry is recognised within the window', () => {
+      it('takes a key once within the window, again after it; keys are independent', async () => {
+        const s = await makeStore();
+        const W = 300_000;
+        expect(await s.deliveryTake('sha256:aaa', 1_000, W)).toBe(true);
+        expect(await s.deliveryTake('sha256:aaa', 1_000 + W - 1, W)).toBe(false);
+        expect(await s.deliveryTake('sha256:bbb', 2_000, W)).toBe(true);
+        expect(await s.deliveryTake('sha256:aaa', 1_000 + W, W)).toBe(true);
+        expect(await s.deliveryTake('sha256:aaa', 1_000 + W + 1, W)).toBe(false);
+      });
+
+      it('many takes of one key at once: exactly one wins', async () => {
+        const s = await makeStore();
+        const won = await Promise.all(Array.from({ length: 20 }, () => s.deliveryTake('sha256:ccc', 5_000, 300_000)));
+        expect(won.filter(Boolean)).toHaveLength(1);
       });
     });
 

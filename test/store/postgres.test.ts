@@ -4,6 +4,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { Courier } from '../../src/core/outbox.js';
 import type { View } from '../../src/core/ports.js';
+import type { JobEvent } from '../../src/core/store.js';
 import { RecordingNotifier } from '../support/recordingNotifier.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { POSTGRES_LATEST_VERSION, POSTGRES_MIGRATIONS } from '../../src/store/migrations.js';
@@ -23,6 +24,8 @@ async function eventually<T>(check: () => Promise<T | undefined | false>, what: 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+const READ = { cmdlet: 'Get-CsHostingProvider', parameters: { LocalStore: true } };
 
 describeWithPostgres('PostgreSQL store', () => {
   const server = usePostgres();
@@ -188,6 +191,59 @@ describeWithPostgres('PostgreSQL store', () => {
       await Promise.all(couriers.map((c) => c.drain()));
       expect(slack.messages.map((m) => (m.view as { text: string }).text).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `plan ${i}`).sort());
       expect(await a.outboxList()).toEqual([]);
+    });
+
+    it('agent jobs across instances: a job queued on one is claimed on the other, once, and each hears of it (LISTEN/NOTIFY)', async () => {
+      const schema = freshSchema();
+      const [a, b] = [await open(schema), await open(schema)];
+      const heardA: JobEvent[] = [];
+      const heardB: JobEvent[] = [];
+      const wa = a.watchJobs((e) => heardA.push(e));
+      const wb = b.watchJobs((e) => heardB.push(e));
+      try {
+        // the watchers listen once their connections are up: a queued job is what tells us
+        await eventually(async () => {
+          await a.jobQueue({ id: `probe-${heardB.length}-${Date.now()}`, agent: 'probe', invocation: READ, queuedMs: 0 });
+          return heardB.some((e) => e.kind === 'queued' && e.agent === 'probe');
+        }, 'the watcher to listen');
+        await a.jobQueue({ id: 'j-1', agent: 'edge01', invocation: READ, queuedMs: 1 });
+        await eventually(async () => heardB.some((e) => e.kind === 'queued' && e.agent === 'edge01'), 'b to hear of the job');
+        // both instances claim at once for the same agent: one gets it (SKIP LOCKED), neither waits
+        const claims = await Promise.all([a, b, a, b].map((s) => s.jobClaim('edge01', { nowMs: 10, leaseUntilMs: 10_000 })));
+        expect(claims.filter(Boolean).map((c) => c!.id)).toEqual(['j-1']);
+        expect(claims.find(Boolean)!.owner).toBe(a.instanceId);
+        // the result reaches b; a, the owner, hears that the job ended
+        expect(await b.jobEnd('j-1', { status: 'done', result: { ok: true, output: [], durationMs: 1, agent: 'edge01' }, nowMs: 20, from: ['claimed'], agent: 'edge01', lease: 'live' })).toBe(true);
+        await eventually(async () => heardA.some((e) => e.kind === 'ended' && e.id === 'j-1'), 'a to hear the job ended');
+        expect((await a.jobsGet(['j-1']))[0]).toMatchObject({ status: 'done', result: { ok: true, agent: 'edge01' } });
+      } finally {
+        await wa.close();
+        await wb.close();
+      }
+    });
+
+    it("a job whose owner stopped heartbeating is never handed out, and is forgotten; a live owner's job is", async () => {
+      const schema = freshSchema();
+      const [a, b] = [await open(schema), await open(schema)];
+      await a.jobQueue({ id: 'j-dead-owner', agent: 'fe01', invocation: READ, queuedMs: 1 });
+      await b.jobQueue({ id: 'j-live-owner', agent: 'fe01', invocation: READ, queuedMs: 2 });
+      await a.abandon(); // killed: no more heartbeats
+      await eventually(async () => (await raw(schema, "SELECT 1 FROM instances WHERE id = $1 AND heartbeat_at > clock_timestamp() - interval '1 second'", [a.instanceId])).length === 0, "a's lease (1 s) to pass");
+      // the older job is a's: it waits in vain, and the live owner's is handed out
+      expect(await b.jobsWaiting(['fe01'])).toEqual(['fe01']);
+      expect((await b.jobClaim('fe01', { nowMs: 5, leaseUntilMs: 100 }))?.id).toBe('j-live-owner');
+      expect(await b.jobsWaiting(['fe01'])).toEqual([]);
+      expect(await b.jobClaim('fe01', { nowMs: 6, leaseUntilMs: 100 })).toBeUndefined();
+      await b.jobPrune(10);
+      expect((await b.jobsGet(['j-dead-owner', 'j-live-owner'])).map((j) => [j.id, j.status])).toEqual([['j-live-owner', 'claimed']]);
+    });
+
+    it('a Slack delivery taken on one instance is a repeat on the other', async () => {
+      const schema = freshSchema();
+      const [a, b] = [await open(schema), await open(schema)];
+      const won = await Promise.all([a, b, a, b, a, b].map((s) => s.deliveryTake('sha256:retry', 1_000, 300_000)));
+      expect(won.filter(Boolean)).toHaveLength(1);
+      expect(await b.deliveryTake('sha256:retry', 2_000, 300_000)).toBe(false);
     });
 
     it('an approved request without a run is left to the instance that approved it for one lease', async () => {

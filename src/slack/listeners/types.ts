@@ -5,6 +5,7 @@ import type { LyncExoService } from '../../core/service.js';
 import type { HomeSource } from '../../home.js';
 import type { SlackLanguages } from '../language.js';
 import type { ReplyTarget, ResponseUrlBudget } from '../reply.js';
+import type { FirstDelivery } from './deliveries.js';
 
 /** The calls the Slack adapter makes into the core. */
 export type SlackService = Pick<LyncExoService, 'command' | 'approve' | 'deny' | 'mayDeny'>;
@@ -20,6 +21,8 @@ export interface ListenerDeps {
   languages: SlackLanguages;
   /** what the App Home tab shows a person; without it the tab is left as Slack draws it */
   home?: HomeSource;
+  /** whether a delivery was taken already, by any instance (a Slack retry) */
+  firstDelivery: FirstDelivery;
   /** tests: the fetch the response_url answers go through */
   fetch?: typeof fetch;
   /** told of every Web API call a listener makes that fails */

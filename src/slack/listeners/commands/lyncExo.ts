@@ -7,31 +7,20 @@ import { guard } from '../guard.js';
 import { replyFor } from '../reply.js';
 import type { ListenerDeps } from '../types.js';
 
-/** How long a delivery's trigger_id is remembered, to recognise Slack's retries of it (they come within minutes). */
-const REPEAT_WINDOW_MS = 5 * 60_000;
-
 export function lyncExoCommand(deps: ListenerDeps) {
-  /** trigger_id → when its first delivery arrived, oldest first */
-  const seen = new Map<string, number>();
   return async ({ ack, command, client, context }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
     await ack();
     const text = decodeSlackText(command.text ?? '');
     // the child logger is made only when a line is written (a retry, an error): not on every command
     let child: typeof deps.log | undefined;
     const log = () => (child ??= deps.log.child({ surface: 'command', user: command.user_id, channel: command.channel_id, text }));
-    // A retry (x-slack-retry-num over HTTP, retry_attempt in Socket Mode) of a delivery this process already took
+    // A retry (x-slack-retry-num over HTTP, retry_attempt in Socket Mode) of a delivery an instance already took
     // would plan and post a second request; it is dropped. A retry whose first delivery never arrived still runs.
-    const now = Date.now();
-    for (const [id, at] of seen) {
-      if (now - at < REPEAT_WINDOW_MS) break;
-      seen.delete(id);
-    }
     const trigger = command.trigger_id;
-    if (trigger && context.retryNum && seen.has(trigger)) {
-      log().info({ retryNum: context.retryNum, retryReason: context.retryReason, triggerId: trigger }, 'slash command: ignored a retried delivery already taken');
+    if (trigger && !(await deps.firstDelivery('command', trigger)) && context.retryNum) {
+      log().info({ retryNum: context.retryNum, retryReason: context.retryReason }, 'slash command: ignored a retried delivery already taken');
       return;
     }
-    if (trigger && !seen.has(trigger)) seen.set(trigger, now);
     const reply = replyFor(deps, client, { user: command.user_id, channel: command.channel_id, responseUrl: command.response_url });
     const actor = { user: command.user_id, channel: command.channel_id, reply };
     const typed = `${deps.command} ${text}`.slice(0, 200);
