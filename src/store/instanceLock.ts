@@ -34,6 +34,12 @@ function readHolder(file: string): InstanceHolder | undefined {
   }
 }
 
+/**
+ * The connections holding a lock, until released. A caller that drops its InstanceLock must not lose the lock to the
+ * garbage collector: better-sqlite3 closes a collected connection, and the operating system's lock goes with it.
+ */
+const held = new Set<Database.Database>();
+
 /** Takes the instance lock of the database `dbFile`, or says who holds it. Never waits. */
 export function acquireInstanceLock(dbFile: string, now: Date = new Date(), who: Omit<InstanceHolder, 'since'> = { host: hostname(), pid: process.pid }): InstanceLock {
   const lockFile = `${path.resolve(dbFile)}.instance`;
@@ -62,6 +68,7 @@ export function acquireInstanceLock(dbFile: string, now: Date = new Date(), who:
   writeFileSync(`${holderFile}.tmp`, `${JSON.stringify(holder)}\n`);
   renameSync(`${holderFile}.tmp`, holderFile);
   let released = false;
+  held.add(db);
   return {
     ok: true,
     holder,
@@ -70,6 +77,7 @@ export function acquireInstanceLock(dbFile: string, now: Date = new Date(), who:
       released = true;
       const current = readHolder(holderFile);
       if (current?.pid === holder.pid && current.host === holder.host && current.since === holder.since) rmSync(holderFile, { force: true });
+      held.delete(db);
       db.close();
     },
   };
