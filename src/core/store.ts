@@ -6,6 +6,9 @@ import { hostname } from 'node:os';
 import type { View } from './ports.js';
 import type { AuditRecord, LockHolder, MessageRef, RequestRecord, RunRecord, RunStatus, WatchState } from './records.js';
 import type { Invocation, InvocationResult, Role } from './types.js';
+import { memoryDeliveries, type DeliveryStore } from './deliveries.js';
+
+export { memoryDeliveries, type DeliveryStore } from './deliveries.js';
 
 export type ApproveOutcome =
   | { outcome: 'recorded'; request: RequestRecord } // counted; more approvals needed
@@ -139,14 +142,6 @@ export interface AgentJobStore {
   watchJobs?(on: (event: JobEvent) => void): { close(): Promise<void> };
 }
 
-/** Which deliveries from Slack were taken already (a retry that reaches another instance is recognised). */
-export interface DeliveryStore {
-  /**
-   * Records `key` (a digest, never a raw value) as taken at `nowMs` and returns true, unless it was taken within
-   * `windowMs` before (false). Older records are forgotten.
-   */
-  deliveryTake(key: string, nowMs: number, windowMs: number): Promise<boolean>;
-}
 
 /** A name for this process unique per start: host, pid and a random part. */
 export const newInstanceId = (): string => `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -291,24 +286,6 @@ export function memoryAgentJobs(instanceId = newInstanceId()): AgentJobStore {
   };
 }
 
-/** Deliveries in memory, for one process. */
-export function memoryDeliveries(): DeliveryStore {
-  /** key → when taken, oldest first */
-  const taken = new Map<string, number>();
-  return {
-    async deliveryTake(key, nowMs, windowMs) {
-      for (const [k, at] of taken) {
-        if (nowMs - at < windowMs) break;
-        taken.delete(k);
-      }
-      const at = taken.get(key);
-      if (at !== undefined && nowMs - at < windowMs) return false;
-      taken.delete(key);
-      taken.set(key, nowMs);
-      return true;
-    },
-  };
-}
 
 export const INTERRUPTED_SUMMARY = 'interrupted: lync-exo stopped while this run was in progress; check the deployment before running it again';
 

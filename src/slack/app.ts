@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { SlackEnv } from '../config/env.js';
 import { closeServer, createBoundedServer, DEFAULT_HTTP_BOUNDS, listen as listenOn, type HttpBounds, type TlsFiles } from '../http/bounded.js';
 import type { Config } from '../config/file.js';
-import type { DeliveryStore } from '../core/store.js';
+import type { DeliveryStore } from '../core/deliveries.js';
 import { boltLogger } from './boltLogger.js';
 import { boundedClientOptions, WEB_API_TIMEOUT_MS } from './client.js';
 import { registerListeners, type SlackService } from './listeners/index.js';

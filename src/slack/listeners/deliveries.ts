@@ -5,7 +5,7 @@
 // payload) ask here.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { memoryDeliveries, type DeliveryStore } from '../../core/store.js';
+import { memoryDeliveries, type DeliveryStore } from '../../core/deliveries.js';
 
 /** How long a delivery is remembered: Slack's retries come within minutes. */
 export const REPEAT_WINDOW_MS = 5 * 60_000;
