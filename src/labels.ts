@@ -5,7 +5,7 @@
 import type { Words } from './i18n/index.js';
 import type { Approvers, Notice, RunOutcome, UsageRow } from './core/notices.js';
 import type { DeliveryProblem } from './core/ports.js';
-import type { RequestStatus, RunStatus, StepStatus } from './core/records.js';
+import type { RequestStatus, RunStatus, StepProblem, StepStatus } from './core/records.js';
 
 export type { Marks, Words } from './i18n/index.js';
 
@@ -34,6 +34,12 @@ export function replicaWord(label: string, w: Words): string {
 }
 
 export const requestStatusWord = (status: RequestStatus | 'gone', w: Words): string => w.t(`request.status.${status}`);
+
+/** A step's (or an Edge row's) failure, in the reader's words when the core found it, else the error as written. */
+export function stepErrorText(s: { error?: string; problem?: StepProblem }, w: Words): string | undefined {
+  if (s.problem) return s.problem.code === 'edge-mismatch' ? w.t('step.problem.edge-mismatch', { agents: w.list(s.problem.agents) }) : w.t(`step.problem.${s.problem.code}`);
+  return s.error === undefined ? undefined : w.marks.text(s.error);
+}
 
 export function approversText(a: Approvers, w: Words): string {
   return w.list([...a.users.map((u) => w.marks.user(u)), ...a.groups.map((g) => w.marks.group(g))]);

@@ -8,7 +8,7 @@ import { replicaVerdict } from '../core/records.js';
 import type { Plan, PlannedStep } from '../core/runbook/planner.js';
 import { renderInvocation, renderValueForPeople } from '../core/runbook/render.js';
 import { createWords, DEFAULT_LOCALE, type Locale, type Marks, type MessageKey, type Words } from '../i18n/index.js';
-import { actionWord, approversText, noticeText, replicaWord, requestStatusWord, runStatusInline, runStatusWord, runSummary, stepStatusWord } from '../labels.js';
+import { actionWord, approversText, noticeText, replicaWord, requestStatusWord, runStatusInline, runStatusWord, runSummary, stepErrorText, stepStatusWord } from '../labels.js';
 import { windowText } from '../slack/blocks/plan.js';
 import { agentRows, driftRows } from '../slack/blocks/report.js';
 import { box, duration, plain, style, type Style } from './text.js';
@@ -176,7 +176,7 @@ export function edgeTable(edges: EdgeRow[], st: Style, w: Words = ENGLISH): stri
   const mark = (ok: boolean) => (ok ? st.green('✓') : st.red('✗'));
   const rows: string[][] = [[...col(w, 'col.agent', 'col.property', 'col.expected', 'col.actual'), '']];
   for (const e of edges) {
-    if (e.error && e.checks.length === 0) rows.push([e.agent, w.t('edge.not-read'), '', e.error, mark(false)]);
+    if (e.error && e.checks.length === 0) rows.push([e.agent, w.t('edge.not-read'), '', stepErrorText(e, w) ?? e.error, mark(false)]);
     for (const c of e.checks) rows.push([e.agent, c.property, shown(c.expected), shown(c.actual), mark(c.ok)]);
   }
   return box(rows, st);
@@ -215,7 +215,8 @@ export function stepDetails(s: StepResult, st: Style, w: Words = ENGLISH): strin
   if (s.replicas?.length) lines.push(...replicaTable(s.replicas, st, w).map((l) => `  ${l}`));
   if (s.edges?.length) lines.push(...edgeTable(s.edges, st, w).map((l) => `  ${l}`));
   if (s.objects?.length) lines.push(...objectTables(s.objects, st, w).map((l) => `  ${l}`));
-  if (s.error) lines.push(st.red(`  ⚠ ${s.error}`));
+  const error = stepErrorText(s, w);
+  if (error) lines.push(st.red(`  ⚠ ${error}`));
   if (s.hints?.length) lines.push(`  ${w.t('step.hints')}`, ...s.hints.map((h) => `    • ${h}`));
   // a terminal has room for every warning; each stays on its line, under its step
   if (s.warnings?.length) lines.push(`  ${w.t('step.warnings', { n: s.warnings.length })}`, ...s.warnings.map((x) => st.yellow(`    ⚠ ${x.replace(/\s*\r?\n\s*/g, ' ').trim()}`)));

@@ -85,6 +85,12 @@ export interface PropertyCheck {
   ok: boolean;
 }
 
+/**
+ * A failure the core itself found (not an error text from PowerShell), as a code the front ends word in the reader's
+ * language; `error` beside it keeps the English sentence for logs, the audit and older readers.
+ */
+export type StepProblem = { code: 'edge-mismatch'; agents: string[] } | { code: 'no-edge-agent' } | { code: 'edge-offline' };
+
 export interface EdgeRow {
   agent: string;
   ok: boolean;
@@ -92,6 +98,7 @@ export interface EdgeRow {
   found: boolean;
   checks: PropertyCheck[];
   error?: string;
+  problem?: StepProblem;
 }
 
 export interface StepResult {
@@ -109,6 +116,7 @@ export interface StepResult {
   objects?: { agent: string; items: Record<string, unknown>[] }[];
   /** what failed and what to check */
   error?: string;
+  problem?: StepProblem;
   hints?: string[];
   /** warnings the step's cmdlets wrote (prefixed with the agent's name when several agents ran it) */
   warnings?: string[];

@@ -4,8 +4,9 @@
 import { parse, TYPE, type MessageFormatElement } from '@formatjs/icu-messageformat-parser';
 import { describe, expect, it } from 'vitest';
 import type { Notice, NoticeCode, RunOutcome } from '../../src/core/notices.js';
+import type { StepProblem } from '../../src/core/records.js';
 import { CATALOGUES, LOCALES, localeOf } from '../../src/i18n/index.js';
-import { noticeText, outcomeText } from '../../src/labels.js';
+import { noticeText, outcomeText, stepErrorText } from '../../src/labels.js';
 import { consoleWords } from '../../src/console/renderView.js';
 import { slackWords } from '../../src/slack/blocks/kit.js';
 
@@ -146,5 +147,27 @@ describe('every notice and outcome in every language', () => {
         }
       });
     }
+  }
+});
+
+describe('failures the core finds, in every language', () => {
+  // the Record makes the compiler name a new problem code here
+  const PROBLEMS: { [C in StepProblem['code']]: Extract<StepProblem, { code: C }> } = {
+    'edge-mismatch': { code: 'edge-mismatch', agents: ['edge01', 'edge02'] },
+    'no-edge-agent': { code: 'no-edge-agent' },
+    'edge-offline': { code: 'edge-offline' },
+  };
+  for (const locale of LOCALES) {
+    it(`${locale}: worded from the catalogue, not the English error beside them`, () => {
+      for (const problem of Object.values(PROBLEMS)) {
+        const text = stepErrorText({ error: 'ENGLISH ERROR', problem }, slackWords(locale))!;
+        expect(text).not.toContain('ENGLISH ERROR');
+        expect(text).not.toMatch(/step\.problem/);
+        if (problem.code === 'edge-mismatch') expect(text).toContain('edge02');
+        if (locale === 'zh-TW') expect(text, 'Traditional Chinese words').toMatch(/[\u4e00-\u9fff]/);
+      }
+      // an error PowerShell wrote has no code: shown as written, escaped for Slack
+      expect(stepErrorText({ error: 'Cannot find <thing> & co' }, slackWords(locale))).toBe('Cannot find &lt;thing&gt; &amp; co');
+    });
   }
 });

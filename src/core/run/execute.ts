@@ -343,13 +343,14 @@ export async function checkEdges(
   const agents = ctx.agents.forRole('edge');
   const online = new Set(agents.map((a) => a.name));
   const missing = ctx.agents.expected('edge').filter((name) => !online.has(name));
-  step.edges = missing.map((agent) => ({ agent, ok: false, found: false, checks: [], error: 'agent offline: this Edge was not checked' }));
+  step.edges = missing.map((agent) => ({ agent, ok: false, found: false, checks: [], error: 'agent offline: this Edge was not checked', problem: { code: 'edge-offline' } }));
   if (!expected) {
     step.error = `nothing to compare: the plan has no step "${spec.expect}"`;
     return false;
   }
   if (agents.length === 0) {
     step.error = 'no agent serves the edge role: the Edge local store was not checked';
+    step.problem = { code: 'no-edge-agent' };
     return false;
   }
   const attempts = retry ? EDGE_READ_ATTEMPTS : 1;
@@ -359,7 +360,10 @@ export async function checkEdges(
   for (const r of read) step.edges.push(r.row);
   noteStandIns(ctx, step, agents.map((a) => a.name));
   const bad = step.edges.filter((e) => !e.ok);
-  if (bad.length) step.error = `the Edge local store does not match on ${bad.map((e) => e.agent).join(', ')}`;
+  if (bad.length) {
+    step.error = `the Edge local store does not match on ${bad.map((e) => e.agent).join(', ')}`;
+    step.problem = { code: 'edge-mismatch', agents: bad.map((e) => e.agent) };
+  }
   return bad.length === 0;
 }
 

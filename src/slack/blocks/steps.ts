@@ -5,7 +5,7 @@ import type { EdgeRow, ReplicaRow, StepResult, StepStatus } from '../../core/rec
 import { replicaVerdict } from '../../core/records.js';
 import { renderValueForPeople } from '../../core/runbook/render.js';
 import type { Words } from '../../i18n/index.js';
-import { actionWord, replicaWord, stepStatusWord } from '../../labels.js';
+import { actionWord, replicaWord, stepErrorText, stepStatusWord } from '../../labels.js';
 import { type Block, code, duration, ENGLISH, esc, escText, section, table } from './kit.js';
 
 export const STEP_EMOJI: Record<StepStatus, string> = {
@@ -29,7 +29,7 @@ export function replicaLines(replicas: ReplicaRow[], w: Words = ENGLISH): string
 export function edgeLines(edges: EdgeRow[], w: Words = ENGLISH): string[] {
   const rows: string[][] = [[...heads(w, ['col.agent', 'col.property', 'col.expected', 'col.actual']), '']];
   for (const e of edges) {
-    if (e.error && e.checks.length === 0) rows.push([e.agent, w.raw('edge.not-read'), '', e.error, mark(false)]);
+    if (e.error && e.checks.length === 0) rows.push([e.agent, w.raw('edge.not-read'), '', e.problem?.code === 'edge-offline' ? w.raw('step.problem.edge-offline') : e.error, mark(false)]);
     for (const c of e.checks) rows.push([e.agent, c.property, renderValueForPeople(c.expected), renderValueForPeople(c.actual), mark(c.ok)]);
   }
   return table(rows);
@@ -84,7 +84,8 @@ export function stepBlock(step: StepResult, w: Words = ENGLISH): Block {
   if (step.replicas?.length) parts.push(code(replicaLines(step.replicas, w)));
   if (step.edges?.length) parts.push(code(edgeLines(step.edges, w)));
   if (step.objects?.length) parts.push(code(objectLines(step.objects, w)));
-  if (step.error) parts.push(`:warning: ${escText(step.error)}`);
+  const error = stepErrorText(step, w);
+  if (error) parts.push(`:warning: ${error}`);
   if (step.hints?.length) parts.push([w.t('step.hints'), ...step.hints.map((h) => `• ${escText(h)}`)].join('\n'));
   if (step.warnings?.length) parts.push(warningLines(step.warnings, w));
   return section(parts.join('\n'));
