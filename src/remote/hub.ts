@@ -110,6 +110,8 @@ interface Waiting {
   cmdlet: string;
   queuedAt: number;
   settle: (result: InvocationResult) => void;
+  /** the store refused to queue it: what the invoker is told once the row is known not to be there */
+  queueFailed?: InvocationResult;
 }
 
 interface Waiter {
@@ -461,9 +463,15 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
           log.debug({ agent: e.name, jobId: id, cmdlet }, 'agent job queued');
           void dispatch(e);
         },
-        (err: unknown) => {
+        async (err: unknown) => {
           failed('queueing a job')(err);
-          finish(id, { ok: false, error: { kind: 'agent', message: `${cmdlet}: agent ${e.name}: the job could not be queued: ${(err as Error)?.message ?? 'store error'}` }, durationMs: 0, agent: e.name });
+          const result: InvocationResult = { ok: false, error: { kind: 'agent', message: `${cmdlet}: agent ${e.name}: the job could not be queued (the store failed; see the bot's log)` }, durationMs: 0, agent: e.name };
+          const w = open.get(id);
+          if (w) w.queueFailed = result;
+          // The INSERT may have committed though its answer was lost: end the row, so that no agent runs a step
+          // nobody waits for. If it cannot be ended (the store is away, or an agent has it already), the sweep
+          // settles it: by the row when there is one, with this failure when there is none.
+          if (await store.jobEnd(id, { status: 'dead', result, nowMs: now(), from: ['queued'] }).catch(() => false)) finish(id, result);
         },
       );
     });
@@ -540,7 +548,11 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
       audits();
       if (open.size > 0) {
         const t = now();
-        for (const job of await store.jobsGet([...open.keys()])) {
+        const jobs = await store.jobsGet([...open.keys()]);
+        const found = new Set(jobs.map((j) => j.id));
+        // a job the store refused to queue, and that is not there: its invoker learns now
+        for (const w of [...open.values()]) if (w.queueFailed && !found.has(w.id)) finish(w.id, w.queueFailed);
+        for (const job of jobs) {
           const w = open.get(job.id);
           if (!w) continue;
           if ((job.status === 'done' || job.status === 'dead') && job.result) finish(job.id, job.result);
@@ -637,8 +649,11 @@ export function createAgentHub(options: AgentHubOptions): AgentHub {
     const changed = !here(e) || here(e)!.gone || announced.join() !== before?.roles.join() || parsed.data.version !== before?.version;
     const session = parsed.data.session;
     // An agent asks for work only when it has none (in this process): a job it still holds from before will never
-    // get its result. Jobs claimed by this process's other claims (one per bot URL) are its own.
-    for (const job of await store.jobsHeld(e.name, session)) {
+    // get its result. Jobs claimed by this process's other claims (one per bot URL) are its own. An agent older
+    // than sessions cannot say which of its claims are its own: with several instances its claim on one would kill
+    // the step its claim on another is running, so its jobs are left to their lease (a restart fails them a lease
+    // later instead of at once).
+    for (const job of session === undefined ? [] : await store.jobsHeld(e.name, session)) {
       await kill({ ...job, cmdlet: cmdletOf(job.invocation) }, `${cmdletOf(job.invocation)}: agent ${e.name} lost: it came back without the result (restarted?)`, ['claimed']);
     }
     if (res.destroyed || closed) return;

@@ -4,6 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createAgentHub, startAgentHubServer, type AgentHub, type AgentHubServer } from '../../src/remote/hub.js';
 import type { AuditRecord, StepResult } from '../../src/core/records.js';
 import type { Agent } from '../../src/core/types.js';
+import { memoryAgentJobs } from '../../src/core/store.js';
 import { agentPost, EXO_PROVIDER, memoryLog } from './support.js';
 
 const FE_TOKEN = 'fe01-token-0123456789abcdef';
@@ -52,7 +53,7 @@ async function start(over: Partial<Parameters<typeof createAgentHub>[0]> = {}) {
 
 const fe = { name: 'fe01', token: FE_TOKEN };
 const edge = { name: 'edge01', token: EDGE_TOKEN };
-const claimBody = (name: string, roles = ['internal']) => ({ name, roles, version: 'lync-exo test' });
+const claimBody = (name: string, roles = ['internal'], session?: string) => ({ name, roles, version: 'lync-exo test', ...(session ? { session } : {}) });
 const READ = { cmdlet: 'Get-CsHostingProvider', parameters: { LocalStore: true } };
 
 /**
@@ -213,8 +214,8 @@ async function waitOnline(h: AgentHub, name: string): Promise<void> {
 }
 
 describe('jobs', () => {
-  async function claimJob(url: string, who: { name: string; token: string }, roles = ['internal']): Promise<JobReply> {
-    const r = await agentPost(url, 'claim', { ...who, body: claimBody(who.name, roles) });
+  async function claimJob(url: string, who: { name: string; token: string }, roles = ['internal'], session?: string): Promise<JobReply> {
+    const r = await agentPost(url, 'claim', { ...who, body: claimBody(who.name, roles, session) });
     expect(r.status).toBe(200);
     return r.body as JobReply;
   }
@@ -311,15 +312,41 @@ describe('jobs', () => {
     expect(await invoked).toMatchObject({ ok: true });
   });
 
-  it('fails a job at once when its agent comes back asking for work without the result, and never gives it out again', async () => {
+  it('fails a job at once when its agent comes back (a new session) asking for work without the result, and never gives it out again', async () => {
     const { url, hub } = await start({ claimWaitMs: 300, leaseMs: 5_000 });
-    const claiming = claimJob(url, fe);
+    const claiming = claimJob(url, fe, ['internal'], 'aaaaaaaa');
     await waitOnline(hub, 'fe01');
     const invoked = hub.agent('fe01')!.invoke({ cmdlet: 'New-CsHostingProvider', parameters: { Identity: 'Exchange Online' } });
     await claiming;
-    const again = await agentPost(url, 'claim', { ...fe, body: claimBody('fe01') });
+    const again = await agentPost(url, 'claim', { ...fe, body: claimBody('fe01', ['internal'], 'bbbbbbbb') });
     expect(again.status).toBe(204);
     expect(await invoked).toMatchObject({ ok: false, error: { kind: 'agent', message: expect.stringMatching(/^New-CsHostingProvider: agent fe01 lost: it came back without the result/) as string } });
+  });
+
+  it("a job whose queueing failed after the row was written is ended: the invoker is told, and no agent ever runs it", async () => {
+    // the INSERT committed, its answer was lost (a dropped connection): the store throws though the row is there
+    const rows = memoryAgentJobs();
+    const jobs = { ...rows, instanceId: rows.instanceId, jobQueue: async (job: Parameters<typeof rows.jobQueue>[0]) => { await rows.jobQueue(job); throw new Error('Connection terminated unexpectedly'); } };
+    const { url, hub } = await start({ claimWaitMs: 300, leaseMs: 5_000, jobs });
+    const claiming = agentPost(url, 'claim', { ...fe, body: claimBody('fe01') });
+    await waitOnline(hub, 'fe01');
+    const invoked = await hub.agent('fe01')!.invoke(READ);
+    expect(invoked).toMatchObject({ ok: false, error: { kind: 'agent', message: "Get-CsHostingProvider: agent fe01: the job could not be queued (the store failed; see the bot's log)" } });
+    expect((await claiming).status).toBe(204);
+    expect((await agentPost(url, 'claim', { ...fe, body: claimBody('fe01') })).status).toBe(204);
+    expect((await rows.jobsWaiting(['fe01']))).toEqual([]);
+  });
+
+  it('an agent that sends no session (older than sessions) keeps its job through another claim: its jobs are left to their lease', async () => {
+    // with several instances such an agent claims on each; killing its jobs on every claim would fail the step it runs
+    const { url, hub } = await start({ claimWaitMs: 300, leaseMs: 5_000 });
+    const claiming = claimJob(url, fe);
+    await waitOnline(hub, 'fe01');
+    const invoked = hub.agent('fe01')!.invoke(READ);
+    const job = await claiming;
+    expect((await agentPost(url, 'claim', { ...fe, body: claimBody('fe01') })).status).toBe(204);
+    expect((await agentPost(url, `jobs/${job.id}/result`, { ...fe, body: { ok: true, output: [], durationMs: 5 } })).status).toBe(200);
+    expect(await invoked).toMatchObject({ ok: true });
   });
 
   it('fails a job for an agent that is offline within the claim timeout', async () => {
