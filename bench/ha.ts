@@ -10,7 +10,6 @@
 // The PostgreSQL server is a throwaway cluster (test/support/postgres.ts) unless LYNC_EXO_TEST_DATABASE_URL is set.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -27,6 +26,7 @@ import { send, SIGNING_SECRET } from '../test/slack/support/signing.js';
 import { startSlackStandIn, type SlackStandIn } from '../test/slack/support/slackApi.js';
 import { request } from '../test/store/fixtures.js';
 import { startPostgres, type TestPostgres } from '../test/support/postgres.js';
+import { freePort } from '../test/support/net.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CHANNEL = 'C0LYNCOPS';
@@ -82,13 +82,6 @@ async function storeFigures(server: TestPostgres): Promise<void> {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Bot {
   child: ChildProcess;

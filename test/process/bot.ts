@@ -3,7 +3,6 @@
 // by a local HTTP server that records every call. Tests send it signed Slack requests, kill it, and restart it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,6 +12,9 @@ import { blockAction, interactiveBody, slashCommandFields } from '../slack/suppo
 import { send, SIGNING_SECRET } from '../slack/support/signing.js';
 import { startSlackStandIn, type ApiCall, type SlackStandIn } from '../slack/support/slackApi.js';
 import { pwshExecutable } from '../support/pwsh.js';
+import { freePort } from '../support/net.js';
+
+export { freePort };
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const CHANNEL = 'C0LYNCOPS';
@@ -51,13 +53,6 @@ export interface BotProcess {
   killHard(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, ms: number, what: string, why: () => string = () => ''): Promise<T> {
   const until = Date.now() + ms;

@@ -6,11 +6,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
+import { freePort } from './net.js';
 
 const ci = process.env.CI === 'true' || process.env.CI === '1';
 const given = process.env.LYNC_EXO_TEST_DATABASE_URL?.trim() || undefined;
@@ -32,13 +32,6 @@ if (missing && !ci) console.warn(`\n${'!'.repeat(78)}\n!! NO POSTGRESQL: every P
 /** `describe` for tests that need a real PostgreSQL: skipped (loudly) without one, never under CI=true. */
 export const describeWithPostgres: typeof describe.skip = ci || !missing ? describe : describe.skip;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export interface TestPostgres {
   /** the server's URL (its maintenance database) */
